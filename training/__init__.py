@@ -1,0 +1,1 @@
+"""Training: algorithms, losses, optimizers, the session trainer and the `experiment` CLI."""
