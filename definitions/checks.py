@@ -1,0 +1,86 @@
+"""Value checks for config fields. Each returns the normalised value or raises ConfigError."""
+from definitions.errors import ConfigError
+
+
+def _fail(key, expected, value):
+    raise ConfigError(f"config key {key!r} must be {expected}, got {value!r}")
+
+
+def boolean(key, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    return _fail(key, "true or false", value)
+
+
+def integer(low=None, high=None, optional=False):
+    def check(key, value):
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(key, "an integer" + (" or null" if optional else ""), value)
+        if (low is not None and value < low) or (high is not None and value > high):
+            _fail(key, _range("an integer", low, high), value)
+        return value
+    return check
+
+
+def number(low=None, high=None, low_open=False):
+    def check(key, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            _fail(key, "a number", value)
+        too_low = low is not None and (value <= low if low_open else value < low)
+        if too_low or (high is not None and value > high):
+            _fail(key, _range("a number", low, high, low_open), value)
+        return float(value)
+    return check
+
+
+def one_of(choices):
+    def check(key, value):
+        if value not in choices:
+            from definitions.registry import suggestion
+            raise ConfigError(f"config key {key!r} must be one of {', '.join(map(str, choices))}, "
+                              f"got {value!r}{suggestion(value, list(choices))}")
+        return value
+    return check
+
+
+def optional_string(key, value):
+    if value is not None and not isinstance(value, str):
+        _fail(key, "a path (string) or null", value)
+    return value
+
+
+def int_list(min_length=1):
+    def check(key, value):
+        if not isinstance(value, (list, tuple)) or len(value) < min_length or \
+                not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            _fail(key, f"a list of at least {min_length} positive integers", value)
+        return tuple(value)
+    return check
+
+
+def accuracy_thresholds(key, value):
+    """minimum_accuracy: [(epoch, percent), ...]; a run below percent after epoch stops."""
+    if not isinstance(value, (list, tuple)):
+        _fail(key, "a list of (epoch, accuracy %) pairs", value)
+    pairs = []
+    for pair in value:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or isinstance(pair[0], bool) \
+                or not isinstance(pair[0], int) or pair[0] < 1 \
+                or isinstance(pair[1], bool) or not isinstance(pair[1], (int, float)) or not 0 <= pair[1] <= 100:
+            _fail(key, "a list of (epoch >= 1, accuracy in [0, 100]) pairs", value)
+        pairs.append((pair[0], float(pair[1])))
+    return tuple(pairs)
+
+
+def _range(kind, low, high, low_open=False):
+    if low is not None and high is not None:
+        return f"{kind} in {'(' if low_open else '['}{low}, {high}]"
+    if low is not None:
+        return f"{kind} {'>' if low_open else '>='} {low}"
+    return f"{kind} <= {high}"

@@ -1,0 +1,90 @@
+"""Network dicts validated into a frozen NetworkConfig before anything is built.
+
+Every key a network dict may hold is a field below, with its default, its check and a line of
+help. An unknown key is an error that names the closest valid key (nanoGPT's rule: a typo
+such as `learning_reate` must never be silently ignored).
+"""
+import dataclasses
+from dataclasses import dataclass, field
+
+from definitions import checks
+from definitions.errors import ConfigError
+
+TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
+DATASETS = ("digits", "mnist", "cifar10", "cifar100", "synthetic")
+COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def _field(default, check, help_text):
+    return field(default=default, metadata={"check": check, "help": help_text})
+
+
+def _sequence_check(key, value):
+    from definitions.registry import check_name, sequence_names
+    if not isinstance(value, str):
+        raise ConfigError(f"config key {key!r} must be a sequence name, got {value!r}")
+    return check_name("sequence", value, sequence_names())
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    name: str = _field("custom", lambda k, v: v if isinstance(v, str) else checks._fail(k, "a string", v),
+                       "name of the network dict")
+    type: str = _field("BP", checks.one_of(TRAINING_TYPES), "training algorithm")
+    dataset_name: str = _field("digits", checks.one_of(DATASETS), "dataset to train on")
+    sequence: str = _field("fcReLu", _sequence_check, "architecture: a function in definitions/sequences.py")
+    cost_function: str = _field("softmax_cross_entropy", checks.one_of(COST_FUNCTIONS), "loss on the output")
+    learning_rate: float = _field(0.01, checks.number(0, 10, low_open=True), "optimizer step size")
+    optimizer: str = _field("sgd", checks.one_of(OPTIMIZERS), "sgd, momentum or adam")
+    momentum: float = _field(0.9, checks.number(0, 1), "momentum of the momentum optimizer")
+    batch_size: int = _field(10, checks.integer(low=1), "examples per training step")
+    epochs: int = _field(4, checks.integer(low=1), "passes over the training split")
+    seed: int = _field(None, checks.integer(low=0, high=2**31 - 1, optional=True),
+                       "makes a run repeatable; null picks one and records it")
+    minimum_accuracy: tuple = _field((), checks.accuracy_thresholds,
+                                     "[(epoch, percent)]: stop when test accuracy after epoch is below percent")
+    eval_period: int = _field(1000, checks.integer(low=0),
+                              "print the training loss every N iterations (0: never)")
+    stat_period: int = _field(100, checks.integer(low=1), "iterations between TensorBoard statistics")
+    gather_stats: bool = _field(False, checks.boolean, "write TensorBoard summaries")
+    save_graph: bool = _field(False, checks.boolean, "write the graph for TensorBoard")
+    memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
+    memory_warmup: int = _field(3, checks.integer(low=0), "steps run before the traced one")
+    save_model: bool = _field(False, checks.boolean, "save the trained model")
+    save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
+    restore_model: bool = _field(False, checks.boolean, "start from a saved model")
+    restore_model_path: str = _field(None, checks.optional_string, "checkpoint prefix or directory to restore")
+    synthetic_shape: tuple = _field((8, 8, 1), checks.int_list(1), "input shape of the synthetic dataset")
+    synthetic_classes: int = _field(10, checks.integer(low=2), "classes of the synthetic dataset")
+    synthetic_size: int = _field(512, checks.integer(low=1), "training examples of the synthetic dataset")
+
+    def to_dict(self):
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def replace(self, **changes):
+        return validate({**self.to_dict(), **changes})
+
+
+def field_help():
+    return {f.name: f.metadata["help"] for f in dataclasses.fields(NetworkConfig)}
+
+
+def validate(network):
+    """Check every key and value of a network dict; return the frozen config."""
+    if not isinstance(network, dict):
+        raise ConfigError(f"a network must be a dict, got {type(network).__name__}")
+    known = {f.name: f for f in dataclasses.fields(NetworkConfig)}
+    values = {}
+    for key, value in network.items():
+        if key not in known:
+            from definitions.registry import suggestion
+            raise ConfigError(f"unknown config key {key!r}{suggestion(key, list(known))}")
+        values[key] = known[key].metadata["check"](key, value)
+    return NetworkConfig(**values)
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,137 @@
+"""Dataset loaders: arrays in memory, images as float32 NHWC in [0, 1], labels as int64.
+
+`digits` ships inside scikit-learn, so the default network runs offline. MNIST and CIFAR are
+read from the files keras caches (`--data_dir`, default ~/.keras/datasets) in exactly keras'
+formats; when a file is missing they are fetched through keras, and when that fails (offline)
+the error says where we looked and how to get the file.
+"""
+import os
+import pickle
+from dataclasses import dataclass
+
+import numpy as np
+
+from definitions.errors import DatasetError
+
+DEFAULT_DATA_DIR = os.path.join("~", ".keras", "datasets")
+
+# The files keras itself downloads (keras.datasets.*.load_data); same names, same layout.
+SOURCES = {
+    "mnist": ("mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz", False),
+    "cifar10": ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", True),
+    "cifar100": ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", True),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+
+    @property
+    def input_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+
+def load_dataset(config, data_dir=None):
+    """The dataset named by config.dataset_name (synthetic uses the config's synthetic_* keys)."""
+    name = config.dataset_name
+    if name == "digits":
+        return load_digits()
+    if name == "synthetic":
+        return synthetic(config.synthetic_shape, config.synthetic_classes, config.synthetic_size,
+                         seed=config.seed or 0)
+    directory = os.path.expanduser(data_dir or DEFAULT_DATA_DIR)
+    path = ensure_downloaded(name, directory)
+    if name == "mnist":
+        return load_mnist(path)
+    return load_cifar(path, fine=True) if name == "cifar100" else load_cifar(path)
+
+
+def load_digits():
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+    bunch = sklearn_digits()
+    images = (bunch.images / 16.0).astype(np.float32)[..., None]
+    labels = bunch.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, labels, test_size=0.2, stratify=labels, random_state=0)
+    return Dataset("digits", x_train, y_train, x_test, y_test, 10)
+
+
+def load_mnist(path):
+    try:
+        with np.load(path) as data:
+            x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+    except (OSError, KeyError, ValueError) as error:
+        raise DatasetError(f"cannot read MNIST from {path}: {error}") from None
+    return Dataset("mnist", _images(x_train[..., None]), y_train.astype(np.int64),
+                   _images(x_test[..., None]), y_test.astype(np.int64), 10)
+
+
+def load_cifar(directory, fine=False):
+    """CIFAR-10 (data_batch_1..5, test_batch) or CIFAR-100 (train, test) python pickles."""
+    if fine:
+        train_files, test_file, key, classes, name = ["train"], "test", b"fine_labels", 100, "cifar100"
+    else:
+        train_files = [f"data_batch_{i}" for i in range(1, 6)]
+        test_file, key, classes, name = "test_batch", b"labels", 10, "cifar10"
+    x_train, y_train = zip(*(_cifar_file(os.path.join(directory, f), key) for f in train_files))
+    x_test, y_test = _cifar_file(os.path.join(directory, test_file), key)
+    return Dataset(name, _images(np.concatenate(x_train)), np.concatenate(y_train),
+                   _images(x_test), y_test, classes)
+
+
+def _cifar_file(path, label_key):
+    try:
+        with open(path, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        return data, np.asarray(batch[label_key], dtype=np.int64)
+    except (OSError, KeyError, ValueError, pickle.UnpicklingError, EOFError) as error:
+        raise DatasetError(f"cannot read CIFAR batch {path}: {error}") from None
+
+
+def _images(pixels):
+    return (pixels.astype(np.float32) / 255.0)
+
+
+def ensure_downloaded(name, directory):
+    """The path of the cached file, fetching it through keras if it is missing."""
+    filename, origin, extract = SOURCES[name]
+    path = os.path.join(directory, filename)
+    if os.path.exists(path):
+        return path
+    try:
+        from keras.utils import get_file
+        archive = get_file(fname=os.path.basename(origin) if extract else filename, origin=origin,
+                           cache_dir=os.path.dirname(directory.rstrip(os.sep)) or ".",
+                           cache_subdir=os.path.basename(directory.rstrip(os.sep)), extract=extract)
+    except Exception as error:  # keras raises several types for a failed download
+        raise DatasetError(
+            f"dataset {name!r} not found: looked for {path} and could not download it from {origin} "
+            f"({type(error).__name__}). Download it on a machine with internet (e.g. "
+            f"`python -c \"import keras; keras.datasets.{name}.load_data()\"`) and copy "
+            f"{filename} into {directory}, or pass --data_dir DIR where it lives.") from None
+    if os.path.exists(path):
+        return path
+    # Recent keras versions extract into '<archive>_extracted/'.
+    for candidate in (os.path.join(str(archive), filename), str(archive)):
+        if os.path.exists(os.path.join(candidate, "test_batch" if name == "cifar10" else "test")) or \
+                candidate.endswith(".npz"):
+            return candidate
+    raise DatasetError(f"downloaded {name!r} but cannot find {filename} under {directory}")
+
+
+def synthetic(shape, num_classes, train_size, seed=0, test_size=None):
+    """Deterministic, learnable data of any shape: labels from a random linear teacher."""
+    rng = np.random.default_rng(seed)
+    test_size = test_size or max(num_classes, train_size // 4)
+    x = rng.random((train_size + test_size, *shape), dtype=np.float32)
+    teacher = rng.standard_normal((int(np.prod(shape)), num_classes)).astype(np.float32)
+    y = np.argmax((x.reshape(len(x), -1) - 0.5) @ teacher, axis=1).astype(np.int64)
+    return Dataset("synthetic", x[:train_size], y[:train_size], x[train_size:], y[train_size:], num_classes)

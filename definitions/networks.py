@@ -1,0 +1,87 @@
+"""Network dicts by name, as in the original: each one extends another.
+
+Every key is validated by definitions/config.py before a run starts; see its fields for the
+meaning of each key.
+"""
+
+default_network = {
+    "type": "BP",
+    "dataset_name": "digits",
+    "sequence": "fcReLu",
+    "cost_function": "softmax_cross_entropy",
+    "optimizer": "momentum",
+    "learning_rate": 0.01,
+    "momentum": 0.9,
+
+    "gather_stats": False,
+    "save_graph": False,
+    "memory_only": False,
+
+    "restore_model": False,
+    "save_model": False,
+    "restore_model_path": None,
+    "save_model_path": None,
+
+    "minimum_accuracy": [(1, 1)],
+    "batch_size": 10,
+    "epochs": 10,
+    "eval_period": 1000,
+    "stat_period": 100,
+    "seed": 1,
+}
+
+fcSigmoid = dict(default_network)
+fcSigmoid.update({"sequence": "fcSigmoid", "learning_rate": 0.05})
+
+fcReLu = dict(default_network)
+fcReLu.update({"sequence": "fcReLu"})
+
+liao_network = dict(default_network)
+liao_network.update({
+    "dataset_name": "cifar10",
+    "sequence": "liao_cifar_bn",
+    "minimum_accuracy": [(10, 30)],
+    "batch_size": 100,
+    "epochs": 50,
+    "eval_period": 1000,
+    "stat_period": 100,
+    "seed": 1,
+})
+
+vgg_16 = dict(liao_network)
+vgg_16.update({"sequence": "vgg_16", "learning_rate": 0.001, "batch_size": 50, "epochs": 100,
+               "minimum_accuracy": [(10, 20)]})
+
+vgg_16_DFA = dict(vgg_16)
+vgg_16_DFA.update({"type": "DFA"})
+
+exp_mnist_fc = dict(default_network)
+exp_mnist_fc.update({"dataset_name": "mnist", "sequence": "experiment_mnist_fc", "batch_size": 50,
+                     "epochs": 20, "minimum_accuracy": [(2, 50)]})
+
+exp_mnist_conv = dict(exp_mnist_fc)
+exp_mnist_conv.update({"sequence": "experiment_mnist_conv"})
+
+exp_cifar_vgg_bp = dict(vgg_16)
+exp_cifar_vgg_bp.update({"type": "BP", "epochs": 50})
+
+exp_cifar_vgg_fa = dict(exp_cifar_vgg_bp)
+exp_cifar_vgg_fa.update({"type": "FA"})
+
+exp_cifar_vgg_dfa = dict(exp_cifar_vgg_bp)
+exp_cifar_vgg_dfa.update({"type": "DFA"})
+
+exp_cifar_vgg_memdfa = dict(exp_cifar_vgg_bp)
+exp_cifar_vgg_memdfa.update({"type": "DFAMEM"})
+
+exp_cifar_liao_bp = dict(liao_network)
+exp_cifar_liao_bp.update({"type": "BP"})
+
+exp_cifar_liao_fa = dict(exp_cifar_liao_bp)
+exp_cifar_liao_fa.update({"type": "FA"})
+
+exp_cifar_liao_dfa = dict(exp_cifar_liao_bp)
+exp_cifar_liao_dfa.update({"type": "DFA"})
+
+exp_cifar_liao_memdfa = dict(exp_cifar_liao_bp)
+exp_cifar_liao_memdfa.update({"type": "DFAMEM"})

@@ -1,0 +1,37 @@
+"""Element-wise activations and softmax."""
+import tensorflow as tf
+
+from layers.base import Layer
+from layers.checks import check_number
+
+
+class Sigmoid(Layer):
+    def call(self, x, training):
+        return tf.sigmoid(x)
+
+
+class Tanh(Layer):
+    def call(self, x, training):
+        return tf.tanh(x)
+
+
+class ReLu(Layer):
+    def call(self, x, training):
+        return tf.nn.relu(x)
+
+
+class LeakyReLu(Layer):
+    def __init__(self, alpha=0.2, name=None):
+        super().__init__(name=name)
+        self.alpha = check_number("alpha", alpha, "LeakyReLu", low=0.0, high=1.0)
+
+    def call(self, x, training):
+        return tf.nn.leaky_relu(x, alpha=self.alpha)
+
+    def get_config(self):
+        return {"alpha": self.alpha, "name": self.name}
+
+
+class Softmax(Layer):
+    def call(self, x, training):
+        return tf.nn.softmax(x)

@@ -1,0 +1,157 @@
+"""Layer and WeightLayer: the seam every concrete layer plugs into.
+
+A layer's constructor only stores and checks settings. Variables are created on the first
+`forward(x, training)` from the input's static shape (Sonnet's style), so a sequence is
+declared without knowing its input. Later calls reuse the same variables: the training step,
+the evaluation graph and DFAMEM's recomputation all call `forward` on the same objects.
+"""
+import contextlib
+import inspect
+
+import tensorflow as tf
+
+
+class Layer:
+    """A layer without weights of its own: activation, pooling, batch norm."""
+
+    #: True for layers that start a new block (dense, conv, residual).
+    starts_block = False
+
+    def __init__(self, name=None):
+        self.name = name
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self._variables = []
+        self._non_trainable = []
+        self._pending_updates = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def forward(self, x, training):
+        """Compute the layer on x; `training` is a Python bool (batch statistics vs averages)."""
+        if not self.built:
+            self.input_shape = tuple(x.shape.as_list())
+            with self.variable_scope():
+                self.build(self.input_shape)
+            self.built = True
+        y = self.call(x, training)
+        if self.output_shape is None:
+            self.output_shape = tuple(y.shape.as_list())
+        return y
+
+    def build(self, input_shape):
+        """Create variables from the input shape (batch dimension first, maybe None)."""
+
+    def call(self, x, training):
+        raise NotImplementedError
+
+    # -- variables and state -----------------------------------------------------------
+    @contextlib.contextmanager
+    def variable_scope(self):
+        """Create variables at `model/<layer name>/`, outside any control dependency.
+
+        Variables must not depend on where the first forward happens to be called (inside
+        `forward/block_3/` or under DFAMEM's control dependencies), so lift to the graph's top
+        level and reset the name scope.
+        """
+        with tf.init_scope():
+            if tf.executing_eagerly():
+                yield
+                return
+            graph = tf.compat.v1.get_default_graph()
+            with graph.name_scope(None), graph.name_scope(f"model/{self.name or type(self).__name__}/"):
+                yield
+
+    def add_weight(self, name, initial_value, trainable=True):
+        variable = tf.Variable(initial_value, name=name, trainable=trainable)
+        (self._variables if trainable else self._non_trainable).append(variable)
+        return variable
+
+    @property
+    def variables(self):
+        """Trainable variables, in creation order."""
+        return list(self._variables)
+
+    @property
+    def non_trainable_variables(self):
+        return list(self._non_trainable)
+
+    def pop_updates(self):
+        """State-update ops produced by the last training forward(s), e.g. moving averages.
+
+        Returned once and cleared, so an algorithm that runs the forward pass twice (DFAMEM)
+        decides which pass updates the state.
+        """
+        updates, self._pending_updates = self._pending_updates, []
+        return updates
+
+    # -- description ---------------------------------------------------------------------
+    def get_config(self):
+        """Constructor arguments as plain values; `type(self)(**config)` rebuilds the layer."""
+        return {"name": self.name}
+
+    def __str__(self):
+        """Required settings positionally, others only where they differ from the default."""
+        parameters = inspect.signature(type(self).__init__).parameters
+        args = []
+        for key, value in self.get_config().items():
+            default = parameters[key].default if key in parameters else None
+            if key == "name":
+                continue
+            if default is inspect.Parameter.empty:
+                args.append(_format_value(value))
+            elif _normalised(value) != _normalised(default):
+                args.append(f"{key}={_format_value(value)}")
+        return f"{type(self).__name__}({', '.join(args)})"
+
+    __repr__ = __str__
+
+
+class WeightLayer(Layer):
+    """A layer with a kernel (dense or conv): the first layer of a block.
+
+    `apply_kernel(x, kernel)` is the linear map alone. Keeping it separate lets feedback
+    alignment swap the kernel used in the backward pass for a fixed random matrix of the same
+    shape without special cases per layer type.
+    """
+
+    starts_block = True
+
+    def __init__(self, add_biases, name=None):
+        super().__init__(name=name)
+        self.add_biases = bool(add_biases)
+        self.kernel = None
+        self.bias = None
+
+    def apply_kernel(self, x, kernel):
+        raise NotImplementedError
+
+    def prepare_input(self, x):
+        """Reshape the input before the kernel (flattening); identity by default."""
+        return x
+
+    def call(self, x, training):
+        y = self.apply_kernel(self.prepare_input(x), self.kernel)
+        if self.bias is not None:
+            y = tf.nn.bias_add(y, self.bias)
+        return y
+
+
+def layer_to_config(layer):
+    """A plain dict that `layers.registry.layer_from_config` turns back into the layer."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _format_value(value):
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value)
+
+
+def _normalised(value):
+    # (1, 1) and [1, 1] are the same setting; 0.99 and 0.99000 too.
+    if isinstance(value, (list, tuple)):
+        return [_normalised(item) for item in value]
+    if isinstance(value, str):
+        return value.upper()
+    return value

@@ -1,0 +1,88 @@
+"""ResidualLayer: y = f(x) + shortcut(x), with a 1x1 projection when the shapes differ.
+
+A residual layer counts as one weight layer, so under DFA it is one block: the projected error
+arrives at its output and TensorFlow differentiates the inner sequence locally.
+"""
+import tensorflow as tf
+
+from definitions.errors import ConfigError
+from layers.base import Layer, WeightLayer, layer_to_config
+from layers.conv import ConvolutionalLayer
+from layers.dense import FullyConnected
+
+
+class ResidualLayer(WeightLayer):
+    def __init__(self, sequence, name=None):
+        super().__init__(add_biases=False, name=name)
+        if isinstance(sequence, (list, tuple)) and sequence and all(isinstance(item, dict) for item in sequence):
+            from layers.registry import layer_from_config  # the registry imports this module
+            sequence = [layer_from_config(item) for item in sequence]
+        if not isinstance(sequence, (list, tuple)) or not sequence or \
+                not all(isinstance(layer, Layer) for layer in sequence):
+            raise ConfigError(f"ResidualLayer: sequence must be a non-empty list of layers, got {sequence!r}")
+        self.sequence = list(sequence)
+        self.projection = None
+
+    def build(self, input_shape):
+        for index, layer in enumerate(self.sequence):
+            if layer.name is None:
+                layer.name = f"{self.name or 'residual'}/{index}_{type(layer).__name__}"
+
+    def _shortcut(self, x, output):
+        if x.shape.as_list()[1:] == output.shape.as_list()[1:]:
+            return x
+        if self.projection is None:
+            self.projection = self._make_projection(x, output)
+        return self.projection.forward(x, training=True)
+
+    def _make_projection(self, x, output):
+        name = f"{self.name or 'residual'}/projection"
+        if x.shape.rank == 4 and output.shape.rank == 4:
+            stride_h = _ratio(x.shape[1], output.shape[1], self)
+            stride_w = _ratio(x.shape[2], output.shape[2], self)
+            return ConvolutionalLayer((1, 1), output.shape[-1], strides=(stride_h, stride_w), padding="SAME",
+                                      name=name)
+        if x.shape.rank == 2 and output.shape.rank == 2:
+            return FullyConnected(output.shape[-1], add_biases=False, name=name)
+        raise ConfigError(f"{self}: cannot add a shortcut from shape {tuple(x.shape.as_list())} "
+                          f"to shape {tuple(output.shape.as_list())}")
+
+    def call(self, x, training):
+        y = x
+        for layer in self.sequence:
+            y = layer.forward(y, training)
+        return y + self._shortcut(x, y)
+
+    @property
+    def parts(self):
+        return self.sequence + ([self.projection] if self.projection is not None else [])
+
+    @property
+    def variables(self):
+        return [v for layer in self.parts for v in layer.variables]
+
+    @property
+    def non_trainable_variables(self):
+        return [v for layer in self.parts for v in layer.non_trainable_variables]
+
+    @property
+    def kernels(self):
+        """The weight layers inside, for algorithms that treat each kernel (FA)."""
+        return [layer for layer in self.parts if isinstance(layer, WeightLayer)]
+
+    def pop_updates(self):
+        return [op for layer in self.parts for op in layer.pop_updates()]
+
+    def get_config(self):
+        return {"sequence": [layer_to_config(layer) for layer in self.sequence], "name": self.name}
+
+    def __str__(self):
+        return f"ResidualLayer([{', '.join(str(layer) for layer in self.sequence)}])"
+
+
+def _ratio(size_in, size_out, layer):
+    """The stride of a SAME 1x1 convolution that maps size_in to size_out (ceil division)."""
+    stride = -(-size_in // size_out) if size_in and size_out else 0
+    if stride < 1 or -(-size_in // stride) != size_out:
+        raise ConfigError(f"{layer}: cannot project spatial size {size_in} to {size_out}")
+    return stride

@@ -1,0 +1,16 @@
+"""Training algorithms by the name used in `--type`."""
+from definitions.errors import ConfigError
+from training.algorithms.base import Algorithm, Step
+from training.algorithms.bp import BP
+
+ALGORITHMS = {cls.name: cls for cls in (BP,)}
+
+
+def get_algorithm(config):
+    if config.type not in ALGORITHMS:
+        raise ConfigError(f"training type {config.type!r} is not available yet; available: "
+                          f"{', '.join(ALGORITHMS)}")
+    return ALGORITHMS[config.type](config)
+
+
+__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm"]

@@ -1,0 +1,69 @@
+"""Blocks: a weight layer and the non-weight layers after it, up to the next weight layer.
+
+DFA-style algorithms inject an error at a block's output and let TensorFlow differentiate
+inside the block, so activations, pooling and batch norm need no special cases.
+"""
+import tensorflow as tf
+
+from definitions.errors import ConfigError
+
+
+class Block:
+    def __init__(self, index, layers):
+        self.index = index
+        self.layers = list(layers)
+
+    @property
+    def name(self):
+        return f"block_{self.index}"
+
+    def forward(self, x, training):
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    @property
+    def weight_layer(self):
+        return self.layers[0] if self.layers[0].starts_block else None
+
+    @property
+    def variables(self):
+        return [v for layer in self.layers for v in layer.variables]
+
+    @property
+    def non_trainable_variables(self):
+        return [v for layer in self.layers for v in layer.non_trainable_variables]
+
+    def pop_updates(self):
+        return [op for layer in self.layers for op in layer.pop_updates()]
+
+    def __str__(self):
+        return " -> ".join(str(layer) for layer in self.layers)
+
+
+def split_into_blocks(layers):
+    """Group a sequence into blocks and give every layer a unique, readable name."""
+    if not layers:
+        raise ConfigError("the sequence has no layers")
+    groups = []
+    for layer in layers:
+        if layer.starts_block or not groups:
+            groups.append([])
+        groups[-1].append(layer)
+    blocks = [Block(i, group) for i, group in enumerate(groups)]
+    for block in blocks:
+        for j, layer in enumerate(block.layers):
+            if layer.name is None:
+                layer.name = f"{block.name}/{j}_{type(layer).__name__}"
+    return blocks
+
+
+def forward_blocks(blocks, x, training, scope="forward"):
+    """Run the blocks in order under `<scope>/block_<i>/`; returns the list of block outputs."""
+    outputs = []
+    with tf.name_scope(scope):
+        for block in blocks:
+            with tf.name_scope(block.name):
+                x = block.forward(x, training)
+            outputs.append(x)
+    return outputs

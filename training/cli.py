@@ -1,0 +1,103 @@
+"""The `experiment` command (also `python experiment.py`): train one network dict.
+
+    experiment --name default_network --type BP --epochs 2
+
+Options left out keep the value of the network dict. Bad input exits with code 2 and a short
+message; a diverged run exits with code 3.
+"""
+import os
+import sys
+
+import click
+
+# TensorFlow's C++ start-up chatter buries the per-epoch lines; a user can still turn it on.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help
+from definitions.errors import ZppMemError
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+class _Experiment(click.Group):
+    """A group that trains when no subcommand is given (`experiment --name X`)."""
+
+    def parse_args(self, ctx, args):
+        # Options take values, so a value equal to a command name must not start that command:
+        # only the first argument can name a subcommand.
+        if args and args[0] in self.commands:
+            ctx.meta["subcommand_first"] = True
+        return super().parse_args(ctx, args)
+
+
+def _override(name, type_, help_text=None):
+    return click.option(f"--{name}", name, type=type_, default=None,
+                        help=(help_text or field_help()[name]) + " [default: from the network dict]")
+
+
+@click.group(cls=_Experiment, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--name", default="default_network", show_default=True,
+              help="Network dict from definitions/networks.py.")
+@_override("type", click.Choice(TRAINING_TYPES, case_sensitive=False), "Training algorithm.")
+@_override("learning_rate", float)
+@_override("batch_size", int)
+@_override("epochs", int)
+@_override("cost_function", click.Choice(COST_FUNCTIONS))
+@_override("optimizer", click.Choice(OPTIMIZERS))
+@_override("momentum", float)
+@_override("dataset_name", click.Choice(DATASETS))
+@_override("sequence", str)
+@_override("seed", int)
+@_override("memory_only", click.BOOL)
+@_override("gather_stats", click.BOOL)
+@_override("save_graph", click.BOOL)
+@_override("save_model", click.BOOL)
+@click.option("--id", "run_id", default=None, help="Name of the run directory (default: <network>_<type>_<NNN>).")
+@click.option("--output_dir", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="Directory that receives one subdirectory per run.")
+@click.option("--data_dir", default=None, type=click.Path(file_okay=False),
+              help="Where the keras dataset files are [default: ~/.keras/datasets].")
+@click.option("--list", "list_all", is_flag=True, help="List networks, sequences, datasets and types, then exit.")
+@click.pass_context
+def main(ctx, name, run_id, output_dir, data_dir, list_all, **overrides):
+    """Train a network dict with BP (FA, DFA, DFAMEM, DRTP as they land) and report its accuracy."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if list_all:
+        _print_lists()
+        return
+    if overrides.get("type"):
+        overrides["type"] = overrides["type"].upper()
+    try:
+        from definitions.registry import get_network
+        from training.run import final_line, resolve_config, run_experiment
+        config = resolve_config(get_network(name), name, overrides)
+        from training.algorithms import get_algorithm
+        get_algorithm(config)  # an unavailable type fails before the dataset is loaded
+        run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo)
+    except ZppMemError as error:
+        click.echo(f"Error: {error}", err=True)
+        ctx.exit(EXIT_BAD_INPUT)
+    _echo(f"results in {run_dir}")
+    _echo(final_line(result))
+    if result["status"] == "diverged":
+        ctx.exit(EXIT_DIVERGED)
+
+
+def _echo(line):
+    click.echo(line)
+    sys.stdout.flush()
+
+
+def _print_lists():
+    from definitions.registry import network_names, sequence_names
+    from training.algorithms import ALGORITHMS
+    click.echo("networks:  " + ", ".join(network_names()))
+    click.echo("sequences: " + ", ".join(sequence_names()))
+    click.echo("datasets:  " + ", ".join(DATASETS))
+    click.echo("types:     " + ", ".join(f"{t}{'' if t in ALGORITHMS else ' (not yet)'}" for t in TRAINING_TYPES))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Build everything one run needs inside a fresh tf.Graph: input pipeline, step, evaluation.
+
+The arrays enter through placeholders fed when the iterators are initialised, so the graph (and
+the saved meta graph) never embeds the dataset as constants.
+"""
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from definitions.errors import ConfigError
+from definitions.registry import get_sequence
+from training.algorithms import get_algorithm
+from training.blocks import forward_blocks, split_into_blocks
+from training.losses import COST_FUNCTIONS
+from training.optimizers import make_optimizer
+
+EVAL_BATCH_SIZE = 500
+
+
+@dataclass
+class TrainingGraph:
+    graph: tf.Graph
+    blocks: list
+    step: object  # training.algorithms.Step
+    features_in: tf.Tensor  # placeholders fed when an iterator is initialised
+    labels_in: tf.Tensor
+    train_init: tf.Operation
+    eval_init: tf.Operation
+    eval_loss_sum: tf.Tensor
+    eval_correct: tf.Tensor
+    eval_count: tf.Tensor
+    batch_correct: tf.Tensor
+    init_op: tf.Operation
+    global_step: tf.Variable
+    increment_step: tf.Operation
+
+
+def build_training_graph(config, dataset):
+    """The whole graph for `config` on `dataset`; raises ConfigError on shapes that do not fit."""
+    seed = config.seed if config.seed is not None else 0
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(seed)
+        with tf.name_scope("input"):
+            features_in = tf.compat.v1.placeholder(tf.float32, [None, *dataset.input_shape], name="features")
+            labels_in = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
+            train_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
+                .shuffle(len(dataset.x_train), seed=seed, reshuffle_each_iteration=True) \
+                .batch(config.batch_size)
+            eval_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)).batch(EVAL_BATCH_SIZE)
+            train_iterator = tf.compat.v1.data.make_initializable_iterator(train_data)
+            eval_iterator = tf.compat.v1.data.make_initializable_iterator(eval_data)
+            features, labels = train_iterator.get_next(name="next_batch")
+            one_hot = tf.one_hot(labels, dataset.num_classes)
+
+        blocks = split_into_blocks(get_sequence(config.sequence)(dataset.num_classes))
+        check_output_shape(blocks, dataset)
+        loss_fn = COST_FUNCTIONS[config.cost_function]
+        step = get_algorithm(config).build(blocks, features, one_hot, loss_fn, make_optimizer(config))
+        with tf.name_scope("metrics"):
+            batch_correct = _correct(step.logits, labels)
+
+        with tf.name_scope("eval"):
+            eval_features, eval_labels = eval_iterator.get_next()
+            eval_logits = forward_blocks(blocks, eval_features, training=False, scope="eval_forward")[-1]
+            count = tf.shape(eval_labels)[0]
+            eval_loss_sum = loss_fn(eval_logits, tf.one_hot(eval_labels, dataset.num_classes)) * tf.cast(count, tf.float32)
+            eval_correct = _correct(eval_logits, eval_labels)
+
+        global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        increment_step = global_step.assign_add(1)
+        init_op = tf.compat.v1.global_variables_initializer()
+    return TrainingGraph(graph, blocks, step, features_in, labels_in, train_iterator.initializer,
+                         eval_iterator.initializer, eval_loss_sum, eval_correct, count, batch_correct,
+                         init_op, global_step, increment_step)
+
+
+def check_output_shape(blocks, dataset):
+    """Run the sequence's shape logic once on a symbolic input so mismatches surface before training."""
+    with tf.name_scope("shape_check"):
+        probe = tf.compat.v1.placeholder(tf.float32, [None, *dataset.input_shape])
+        try:
+            output = forward_blocks(blocks, probe, training=False, scope="probe")[-1]
+        except ConfigError:
+            raise  # already names the layer and the shapes
+        except (ValueError, tf.errors.InvalidArgumentError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise ConfigError(f"the sequence does not fit input shape {dataset.input_shape}: {first_line}") from None
+    if output.shape.as_list()[1:] != [dataset.num_classes]:
+        raise ConfigError(f"the sequence's output has shape {tuple(output.shape.as_list()[1:])} per example, "
+                          f"but {dataset.name} has {dataset.num_classes} classes: end the sequence with "
+                          f"FullyConnected(output_size)")
+
+
+def _correct(logits, labels):
+    return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1), labels), tf.int64))

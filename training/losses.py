@@ -1,0 +1,22 @@
+"""Cost functions on the network output (logits) and one-hot labels.
+
+Each is the mean over the batch of a per-example loss, so dLoss/dOutput (the error that DFA
+projects) has the same scale whatever the number of classes.
+"""
+import tensorflow as tf
+
+
+def softmax_cross_entropy(logits, labels):
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def sigmoid_cross_entropy(logits, labels):
+    per_class = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_mean(tf.reduce_sum(per_class, axis=-1))
+
+
+def mean_squared_error(logits, labels):
+    return tf.reduce_mean(tf.reduce_sum(tf.square(logits - labels), axis=-1))
+
+
+COST_FUNCTIONS = {f.__name__: f for f in (softmax_cross_entropy, sigmoid_cross_entropy, mean_squared_error)}

@@ -1,0 +1,138 @@
+"""The Trainer: the one place that owns a tf.compat.v1.Session.
+
+It runs epochs of training steps, evaluates on the test split after each epoch, prints the
+per-epoch line, writes TensorBoard data, saves and restores the model, and returns the result
+that the CLI writes to result.json.
+"""
+import math
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from definitions.errors import ConfigError
+from training.graph import build_training_graph
+
+
+class Trainer:
+    def __init__(self, config, dataset, run_dir, log=print):
+        if config.seed is None:
+            raise ValueError("Trainer needs a resolved seed (see training.run.resolve_seed)")
+        self.config = config
+        self.dataset = dataset
+        self.run_dir = run_dir
+        self.log = log
+        np.random.seed(config.seed)
+        self.model = build_training_graph(config, dataset)
+        with self.model.graph.as_default():
+            self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
+        self.session = tf.compat.v1.Session(graph=self.model.graph)
+        self.writer = None
+        self.iteration = 0
+
+    # -- public --------------------------------------------------------------------------
+    def run(self):
+        """Train for config.epochs (or until a stop rule fires); returns the result dict."""
+        config, model = self.config, self.model
+        self.session.run(model.init_op)
+        if config.restore_model:
+            self._restore()
+        if config.gather_stats or config.save_graph:
+            self.writer = tf.compat.v1.summary.FileWriter(
+                self.run_dir, graph=model.graph if config.save_graph else None)
+        result = {"status": "completed", "epochs_completed": 0}
+        accuracy = loss = float("nan")
+        started = time.perf_counter()
+        for epoch in range(1, config.epochs + 1):
+            if not self._train_epoch(epoch):
+                result.update(status="diverged", diverged_at={"epoch": epoch, "iteration": self.iteration})
+                self.log(f"diverged at epoch {epoch}, iteration {self.iteration}")
+                break
+            accuracy, loss = self.evaluate()
+            result["epochs_completed"] = epoch
+            self.log(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}")
+            self._scalars({"test/accuracy": accuracy, "test/loss": loss})
+            threshold = dict(config.minimum_accuracy).get(epoch)
+            if threshold is not None and accuracy < threshold:
+                self.log(f"stopping: accuracy {accuracy:.2f}% after epoch {epoch} is below the "
+                         f"minimum {threshold:g}%")
+                result["status"] = "below_minimum_accuracy"
+                break
+        result.update(accuracy=accuracy, loss=loss, iterations=self.iteration,
+                      train_seconds=round(time.perf_counter() - started, 3))
+        if config.save_model:
+            result["model_path"] = self.save()
+        return result
+
+    def evaluate(self):
+        """Accuracy (%) and mean loss over the whole test split, batch statistics off."""
+        model = self.model
+        self.session.run(model.eval_init, {model.features_in: self.dataset.x_test,
+                                           model.labels_in: self.dataset.y_test})
+        loss_sum = correct = count = 0
+        while True:
+            try:
+                batch_loss, batch_correct, batch_count = self.session.run(
+                    [model.eval_loss_sum, model.eval_correct, model.eval_count])
+            except tf.errors.OutOfRangeError:
+                break
+            loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + batch_count
+        return 100.0 * correct / max(count, 1), loss_sum / max(count, 1)
+
+    def start_epoch(self):
+        """Initialise the training iterator (a new shuffle) for one pass over the data."""
+        self.session.run(self.model.train_init, {self.model.features_in: self.dataset.x_train,
+                                                 self.model.labels_in: self.dataset.y_train})
+
+    def save(self, path=None):
+        path = path or self.config.save_model_path or os.path.join(self.run_dir, "model", "model.ckpt")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return self.saver.save(self.session, path)
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        self.session.close()
+
+    # -- internals -----------------------------------------------------------------------
+    def _train_epoch(self, epoch):
+        """One pass over the training split; False when the loss stops being finite."""
+        config, model = self.config, self.model
+        fetches = [model.step.train_op, model.step.loss, model.increment_step]
+        self.start_epoch()
+        while True:
+            try:
+                _, loss, _ = self.session.run(fetches)
+            except tf.errors.OutOfRangeError:
+                return True
+            self.iteration += 1
+            if not math.isfinite(loss):
+                return False
+            if config.eval_period and self.iteration % config.eval_period == 0:
+                self.log(f"epoch {epoch}, iteration {self.iteration}, train loss: {loss:.4f}")
+            if self.writer is not None and self.iteration % config.stat_period == 0:
+                self._scalars({"train/loss": loss})
+
+    def _scalars(self, values):
+        if self.writer is None:
+            return
+        summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=k, simple_value=float(v))
+                                              for k, v in values.items()])
+        self.writer.add_summary(summary, self.iteration)
+        self.writer.flush()
+
+    def _restore(self):
+        path = self.config.restore_model_path
+        if path and os.path.isdir(path):
+            path = tf.train.latest_checkpoint(path)
+        if not path or not tf.compat.v1.train.checkpoint_exists(path):
+            raise ConfigError(f"restore_model is set but no checkpoint was found at "
+                              f"{self.config.restore_model_path!r}; set restore_model_path to a "
+                              f"checkpoint prefix or a directory holding one")
+        try:
+            self.saver.restore(self.session, path)
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
+            raise ConfigError(f"cannot restore {path}: it was saved from a different network "
+                              f"({str(error).splitlines()[0]})") from None
+        self.log(f"restored model from {path}")

@@ -1,0 +1,140 @@
+"""The durable state of a sweep: one directory per run, and result.json as its commit point.
+
+    SWEEP/RUN_ID/command.txt   the exact command, written before the run starts
+    SWEEP/RUN_ID/run.json      run id, command and parameters (read by the summary)
+    SWEEP/RUN_ID/stdout.log    written when the run ends
+    SWEEP/RUN_ID/stderr.log
+    SWEEP/RUN_ID/result.json   written last and atomically: a run is finished iff it is valid
+    SWEEP/RUN_ID/output/       the experiment's own --output_dir
+
+A result.json that is missing, half-written or corrupted means "not finished": the run goes
+again. A corrupted one is moved aside (result.json.corrupt-TIMESTAMP), never silently deleted.
+"""
+import dataclasses
+import glob
+import json
+import os
+from datetime import datetime, timezone
+
+from training.files import atomic_write_json, atomic_write_text
+
+RESULT = "result.json"
+RUN_SPEC = "run.json"
+COMMAND = "command.txt"
+STDOUT = "stdout.log"
+STDERR = "stderr.log"
+OUTPUT = "output"
+STATUSES = ("completed", "failed")
+
+# field -> allowed types; a result without one of these is not a result this tuner wrote.
+_FIELDS = {
+    "run_id": (str,), "command": (str,), "params": (dict,), "status": (str,),
+    "exit_code": (int, type(None)), "reason": (str, type(None)),
+    "accuracy": (int, float, type(None)), "loss": (int, float, type(None)),
+    "iterations": (int, type(None)), "duration_s": (int, float),
+    "started_at": (str,), "finished_at": (str,),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultCheck:
+    """What is on disk for a run: kind is "missing", "valid" or "invalid"."""
+
+    kind: str
+    result: dict = None
+    problem: str = None
+
+
+def run_dir(sweep_dir, run_id):
+    return os.path.join(os.path.abspath(sweep_dir), run_id)
+
+
+def write_run_spec(directory, run_id, command, params):
+    """Record what the run is before it starts, so a sweep can be read even if it dies."""
+    atomic_write_text(os.path.join(directory, COMMAND), command + "\n")
+    atomic_write_json(os.path.join(directory, RUN_SPEC), {"run_id": run_id, "command": command, "params": params})
+    for stale in glob.glob(os.path.join(glob.escape(directory), "." + RESULT + ".*.tmp")):
+        os.unlink(stale)  # left by a driver killed in the middle of an atomic write
+
+
+def read_run_spec(directory):
+    try:
+        with open(os.path.join(directory, RUN_SPEC), encoding="utf-8") as handle:
+            spec = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
+def write_result(directory, result, stdout, stderr):
+    """Logs first, result.json last: a crash in between leaves a run that goes again."""
+    atomic_write_text(os.path.join(directory, STDOUT), stdout)
+    atomic_write_text(os.path.join(directory, STDERR), stderr)
+    problem = validate(result, result.get("run_id"))
+    if problem:
+        raise ValueError(f"refusing to write an invalid result: {problem}")
+    atomic_write_json(os.path.join(directory, RESULT), result)
+
+
+def read_result(directory, run_id=None):
+    path = os.path.join(directory, RESULT)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return ResultCheck("missing")
+    except OSError as error:
+        return ResultCheck("invalid", problem=f"unreadable: {error.strerror}")
+    try:
+        result = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        what = "empty" if not raw.strip() else "not valid JSON (truncated or corrupted)"
+        return ResultCheck("invalid", problem=what)
+    problem = validate(result, run_id)
+    if problem:
+        return ResultCheck("invalid", result if isinstance(result, dict) else None, problem)
+    return ResultCheck("valid", result)
+
+
+def validate(result, run_id=None):
+    """None when result is a complete result of run_id, else what is wrong with it."""
+    if not isinstance(result, dict):
+        return "not a JSON object"
+    missing = [field for field in _FIELDS if field not in result]
+    if missing:
+        return f"missing field(s) {', '.join(missing)}"
+    for field, types in _FIELDS.items():
+        value = result[field]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return f"field {field!r} has the wrong type ({type(value).__name__})"
+    if result["status"] not in STATUSES:
+        return f"status {result['status']!r} is not completed or failed"
+    if run_id is not None and result["run_id"] != run_id:
+        return f"run_id {result['run_id']!r} does not match the directory {run_id!r}"
+    if result["status"] == "completed" and (result["exit_code"] != 0 or result["accuracy"] is None):
+        return "status completed without exit code 0 and an accuracy"
+    return None
+
+
+def move_aside(directory):
+    """Rename a corrupted result.json out of the way and return its new path."""
+    path = os.path.join(directory, RESULT)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target, n = f"{path}.corrupt-{stamp}", 1
+    while os.path.exists(target):
+        n += 1
+        target = f"{path}.corrupt-{stamp}-{n}"
+    os.rename(path, target)
+    return target
+
+
+def find_run_dirs(sweep_dir):
+    """Every run directory of a sweep: those holding a run.json or a result.json."""
+    if not os.path.isdir(sweep_dir):
+        return []
+    found = []
+    for entry in sorted(os.scandir(sweep_dir), key=lambda e: e.name):
+        if entry.is_dir() and (os.path.exists(os.path.join(entry.path, RUN_SPEC)) or
+                               os.path.exists(os.path.join(entry.path, RESULT))):
+            found.append(entry.path)
+    return found
