@@ -1,0 +1,25 @@
+"""Per-op memory tracing of one training step.
+
+trace() runs a step under FULL_TRACE and returns allocation records; everything else
+(timelines, peak, categories, CSVs, plots, comparisons) is computed from those records, the
+node stats and the graph, without importing TensorFlow.
+"""
+from tracing.compare import compare_runs
+from tracing.persistent import persistent_breakdown, persistent_bytes
+from tracing.records import AllocationRecord, NodeStat, OutputSlot, node_stats_from_step_stats, records_from_step_stats
+from tracing.report import write_memory_report
+from tracing.tracer import TraceResult, trace
+
+__all__ = [
+    "AllocationRecord",
+    "NodeStat",
+    "OutputSlot",
+    "TraceResult",
+    "compare_runs",
+    "node_stats_from_step_stats",
+    "persistent_breakdown",
+    "persistent_bytes",
+    "records_from_step_stats",
+    "trace",
+    "write_memory_report",
+]

@@ -24,7 +24,7 @@ class Block:
 
     @property
     def weight_layer(self):
-        return self.layers[0] if self.layers[0].starts_block else None
+        return next((layer for layer in self.layers if layer.starts_block), None)
 
     @property
     def variables(self):
@@ -45,9 +45,10 @@ def split_into_blocks(layers):
     """Group a sequence into blocks and give every layer a unique, readable name."""
     if not layers:
         raise ConfigError("the sequence has no layers")
-    groups = []
+    groups = [[]]
     for layer in layers:
-        if layer.starts_block or not groups:
+        # Layers before the first weight layer join the first block.
+        if layer.starts_block and any(member.starts_block for member in groups[-1]):
             groups.append([])
         groups[-1].append(layer)
     blocks = [Block(i, group) for i, group in enumerate(groups)]

@@ -5,6 +5,7 @@
 Options left out keep the value of the network dict. Bad input exits with code 2 and a short
 message; a diverged run exits with code 3.
 """
+import json
 import os
 import sys
 
@@ -53,6 +54,9 @@ def _override(name, type_, help_text=None):
 @_override("gather_stats", click.BOOL)
 @_override("save_graph", click.BOOL)
 @_override("save_model", click.BOOL)
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
+                   "(VALUE is JSON, else a string). Repeatable.")
 @click.option("--id", "run_id", default=None, help="Name of the run directory (default: <network>_<type>_<NNN>).")
 @click.option("--output_dir", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="Directory that receives one subdirectory per run.")
@@ -60,7 +64,7 @@ def _override(name, type_, help_text=None):
               help="Where the keras dataset files are [default: ~/.keras/datasets].")
 @click.option("--list", "list_all", is_flag=True, help="List networks, sequences, datasets and types, then exit.")
 @click.pass_context
-def main(ctx, name, run_id, output_dir, data_dir, list_all, **overrides):
+def main(ctx, name, settings, run_id, output_dir, data_dir, list_all, **overrides):
     """Train a network dict with BP (FA, DFA, DFAMEM, DRTP as they land) and report its accuracy."""
     if ctx.invoked_subcommand is not None:
         return
@@ -72,7 +76,7 @@ def main(ctx, name, run_id, output_dir, data_dir, list_all, **overrides):
     try:
         from definitions.registry import get_network
         from training.run import final_line, resolve_config, run_experiment
-        config = resolve_config(get_network(name), name, overrides)
+        config = resolve_config(get_network(name), name, {**_parse_settings(settings), **overrides})
         from training.algorithms import get_algorithm
         get_algorithm(config)  # an unavailable type fails before the dataset is loaded
         run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo)
@@ -83,6 +87,19 @@ def main(ctx, name, run_id, output_dir, data_dir, list_all, **overrides):
     _echo(final_line(result))
     if result["status"] == "diverged":
         ctx.exit(EXIT_DIVERGED)
+
+
+def _parse_settings(settings):
+    values = {}
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values
 
 
 def _echo(line):

@@ -34,6 +34,11 @@ class Trainer:
     # -- public --------------------------------------------------------------------------
     def run(self):
         """Train for config.epochs (or until a stop rule fires); returns the result dict."""
+        # Saver and FileWriter build ops: they need this run's graph as the default one.
+        with self.model.graph.as_default():
+            return self._run()
+
+    def _run(self):
         config, model = self.config, self.model
         self.session.run(model.init_op)
         if config.restore_model:
@@ -88,7 +93,8 @@ class Trainer:
     def save(self, path=None):
         path = path or self.config.save_model_path or os.path.join(self.run_dir, "model", "model.ckpt")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return self.saver.save(self.session, path)
+        with self.model.graph.as_default():
+            return self.saver.save(self.session, path)
 
     def close(self):
         if self.writer is not None:

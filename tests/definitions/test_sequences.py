@@ -1,0 +1,42 @@
+"""Every architecture builds and runs a forward pass on an input of its expected shape."""
+import pytest
+import tensorflow as tf
+
+from definitions.registry import get_sequence, sequence_names
+
+# The input each architecture is meant for (digits-sized for the small MLPs).
+INPUT_SHAPES = {"liao_cifar": (32, 32, 3), "liao_cifar_bn": (32, 32, 3), "vgg_16": (32, 32, 3),
+                "liao_mnist": (28, 28, 1), "liao_mnist_bn": (28, 28, 1), "experiment_mnist_fc": (28, 28, 1),
+                "experiment_mnist_conv": (28, 28, 1), "long_conv": (16, 16, 3)}
+
+
+def input_shape(name):
+    if name.startswith("resnet"):
+        return (32, 32, 3)
+    return INPUT_SHAPES.get(name, (8, 8, 1))
+
+
+@pytest.mark.parametrize("name", sequence_names())
+def test_sequence_builds_and_runs(name):
+    layers = get_sequence(name)(7)
+    x = tf.random.uniform([2, *input_shape(name)])
+    for training in (True, False):
+        y = x
+        for layer in layers:
+            y = layer.forward(y, training)
+        assert y.shape == (2, 7)
+    assert all(layer.built for layer in layers)
+
+
+def test_readme_example_liao_cifar_bn_is_verbatim():
+    layers = get_sequence("liao_cifar_bn")(10)
+    assert [str(layer) for layer in layers][:4] == [
+        "ConvolutionalLayer([5, 5], 32)", "MaxPool(kernel_size=[3, 3], strides=[2, 2])", "ReLu()",
+        "BatchNormalization(momentum=0.9)"]
+
+
+def test_resnet_depths():
+    from layers import ResidualLayer
+    counts = {name: sum(isinstance(layer, ResidualLayer) for layer in get_sequence(name)(10))
+              for name in ("resnet_18", "resnet_34", "resnet_50", "resnet_101", "resnet_152")}
+    assert counts == {"resnet_18": 8, "resnet_34": 16, "resnet_50": 16, "resnet_101": 33, "resnet_152": 50}

@@ -1,0 +1,68 @@
+"""The `experiment` command through click's CliRunner: output lines, files and exit codes."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from training.cli import main
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_one_epoch_run_prints_epoch_and_total_lines(tmp_path):
+    result = invoke("--name", "default_network", "--type", "BP", "--epochs", "1", "--seed", "3",
+                    "--output_dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert re.fullmatch(r"finished epoch 1, accuracy: \d+\.\d\d%, loss: \d+\.\d{4}", lines[0])
+    match = re.fullmatch(r"total accuracy: (\d+\.\d\d)%, loss: \d+\.\d{4}, acc iterations: (\d+)", lines[-1])
+    assert match and float(match.group(1)) > 80 and int(match.group(2)) == 144  # ceil(1437 / 10)
+    run_dir = tmp_path / "default_network_BP_001"
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 1
+    assert json.loads((run_dir / "result.json").read_text())["accuracy"] == pytest.approx(float(match.group(1)), abs=0.01)
+
+
+def test_list_names_everything():
+    result = invoke("--list")
+    assert result.exit_code == 0
+    for word in ("default_network", "liao_cifar_bn", "resnet_152", "digits", "cifar100", "BP", "DFAMEM"):
+        assert word in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--name", "defualt_network"], "unknown network 'defualt_network' (did you mean 'default_network'?)"),
+    (["--set", "learning_reate=0.1"], "unknown config key 'learning_reate' (did you mean 'learning_rate'?)"),
+    (["--batch_size", "-4"], "'batch_size' must be an integer >= 1, got -4"),
+    (["--learning_rate", "fast"], "'fast' is not a valid float"),
+    (["--sequence", "long_fx"], "did you mean 'long_fc'"),
+    (["--dataset_name", "imagenet"], "'imagenet' is not one of"),
+    (["--memory_only", "perhaps"], "'perhaps' is not a valid boolean"),
+    (["--set", "novalue"], "expected KEY=VALUE"),
+])
+def test_bad_input_exits_2_with_a_short_message(args, message, tmp_path):
+    result = CliRunner().invoke(main, [*args, "--output_dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 6
+    assert not any(tmp_path.iterdir())  # nothing half-made
+
+
+def test_booleans_accept_yes_no_and_digits(tmp_path):
+    result = invoke("--epochs", "1", "--gather_stats", "yes", "--save_graph", "0", "--output_dir", str(tmp_path))
+    assert result.exit_code == 0
+    assert json.loads((tmp_path / "default_network_BP_001" / "config.json").read_text())["gather_stats"] is True
+
+
+def test_experiment_py_is_the_same_command(tmp_path):
+    process = subprocess.run([sys.executable, "experiment.py", "--name", "nope", "--output_dir", str(tmp_path)],
+                             cwd=REPO, capture_output=True, text=True)
+    assert process.returncode == 2
+    assert "unknown network 'nope'" in process.stderr and "Traceback" not in process.stderr

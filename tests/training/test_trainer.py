@@ -1,0 +1,67 @@
+"""The trainer end to end on a small synthetic dataset."""
+import json
+import os
+
+import pytest
+
+from definitions.errors import ConfigError
+from training.run import final_line, resolve_config, run_experiment
+
+SMALL = {"dataset_name": "synthetic", "synthetic_shape": [6], "synthetic_classes": 3, "synthetic_size": 120,
+         "sequence": "fcReLu", "batch_size": 20, "epochs": 2, "learning_rate": 0.1, "optimizer": "momentum", "seed": 5}
+
+
+def run(tmp_path, log=None, **changes):
+    lines = []
+    config = resolve_config(SMALL, "small", changes)
+    run_dir, result = run_experiment(config, str(tmp_path), log=lines.append)
+    return run_dir, result, lines
+
+
+def test_run_writes_config_result_and_epoch_lines(tmp_path):
+    run_dir, result, lines = run(tmp_path)
+    assert os.path.basename(run_dir) == "small_BP_001"
+    assert [line.split(",")[0] for line in lines] == ["finished epoch 1", "finished epoch 2"]
+    saved = json.load(open(os.path.join(run_dir, "result.json")))
+    assert saved["status"] == "completed" and saved["epochs_completed"] == 2
+    assert saved["iterations"] == 2 * 6  # 120 examples / batch 20
+    assert 0 <= saved["accuracy"] <= 100 and saved["train_seconds"] > 0
+    assert json.load(open(os.path.join(run_dir, "config.json")))["synthetic_size"] == 120
+    assert final_line(result).startswith("total accuracy: ")
+
+
+def test_same_seed_same_result_and_training_learns(tmp_path):
+    _, first, _ = run(tmp_path / "a", epochs=10)
+    _, second, _ = run(tmp_path / "b", epochs=10)
+    assert (first["accuracy"], first["loss"]) == (second["accuracy"], second["loss"])
+    assert first["accuracy"] > 60  # 3 classes: chance is 33%
+
+
+def test_minimum_accuracy_stops_the_run(tmp_path):
+    _, result, lines = run(tmp_path, minimum_accuracy=[(1, 100)])
+    assert result["status"] == "below_minimum_accuracy" and result["epochs_completed"] == 1
+    assert "below the minimum 100%" in lines[-1]
+
+
+def test_save_then_restore_gives_the_same_accuracy(tmp_path):
+    run_dir, saved, _ = run(tmp_path / "a", save_model=True)
+    assert os.path.exists(saved["model_path"] + ".index")
+    restored_dir, _, lines = run(tmp_path / "b", restore_model=True, learning_rate=1e-9, epochs=1,
+                                 restore_model_path=os.path.join(run_dir, "model"))
+    assert lines[0].startswith("restored model from")
+    assert lines[1] == f"finished epoch 1, accuracy: {saved['accuracy']:.2f}%, loss: {saved['loss']:.4f}"
+
+
+def test_restore_from_nothing_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no checkpoint was found"):
+        run(tmp_path, restore_model=True, restore_model_path=str(tmp_path / "missing"))
+
+
+def test_sequence_that_does_not_fit_the_input_fails_before_training(tmp_path):
+    with pytest.raises(ConfigError, match=r"ConvolutionalLayer.*image input.*\(None, 6\)"):
+        run(tmp_path, sequence="liao_mnist")
+
+
+def test_gather_stats_writes_tensorboard_events(tmp_path):
+    run_dir, _, _ = run(tmp_path, gather_stats=True, save_graph=True, stat_period=2)
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(run_dir))

@@ -1,0 +1,19 @@
+import os
+import shlex
+import sys
+
+import pytest
+
+FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_experiment.py")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def fake_prefix():
+    """The command prefix of the fake experiment, runnable from any directory."""
+    return shlex.join([sys.executable, FAKE])
+
+
+def runs_line(output):
+    """The last line of a tuner run, the one the issue fixes word for word."""
+    return output.strip().splitlines()[-1]

@@ -1,0 +1,144 @@
+"""`tuner run` and `tuner summary`: the command line over grid, runner, executors and summary.
+
+Exit codes: 0 every run completed, 1 some run failed, 2 bad input (one line, no traceback),
+130 interrupted (Ctrl-C or SIGTERM; run the same command again to resume).
+"""
+import contextlib
+import os
+import shutil
+import signal
+import threading
+
+import click
+
+from tuner import executors, summary
+from tuner.gridfile import load_grid_file, merge_params, parse_grid_option
+from tuner.grid import expand
+from tuner.runner import run_sweep
+
+DEFAULT_PREFIX = "python experiment.py"
+DEFAULT_OUTPUT = os.path.join("runs", "sweep")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Run grids of experiment commands that resume where they stopped."""
+
+
+def _parse_grid(ctx, param, values):
+    try:
+        return [parse_grid_option(value) for value in values]
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+@main.command()
+@click.argument("grid_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--grid", "grid_options", multiple=True, metavar="KEY=V1,V2", callback=_parse_grid,
+              help="A grid axis: run every value of --KEY. Repeat for more axes; "
+                   "overrides an axis of the same name in GRID_FILE.")
+@click.option("--prefix", default=None,
+              help=f"The command each run starts with; the grid adds --KEY VALUE pairs and "
+                   f"--output_dir. Default: the grid file's prefix, else '{DEFAULT_PREFIX}'.")
+@click.option("--output", "output", default=DEFAULT_OUTPUT, show_default=True, type=click.Path(file_okay=False),
+              help="The sweep directory: one subdirectory per run, plus summarise.csv.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="How many commands run at once on this machine (local executor only).")
+@click.option("--executor", "executor_kind", default="local", show_default=True,
+              type=click.Choice(executors.EXECUTORS),
+              help="local: a process pool on this machine; dask: the workers of --scheduler.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Address of a running Dask scheduler (with --executor dask).")
+@click.option("--retry-failed", is_flag=True,
+              help="Also run again the runs whose result says failed (completed ones are always skipped).")
+@click.option("--timeout", "timeout_s", default=None, type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="End a run that takes longer than this and record it as failed (reason timeout). "
+                   "Default: no limit.")
+@click.option("--dry-run", is_flag=True, help="Print the commands of the grid and run nothing.")
+@click.pass_context
+def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, scheduler, retry_failed,
+        timeout_s, dry_run):
+    """Run every command of a grid that has not completed yet.
+
+    The grid comes from GRID_FILE (.toml or .json), from --grid options, or both.
+    Example: tuner run --grid type=BP,DFA --grid learning_rate=0.01,0.05 --output runs/lr
+    """
+    runs = _build_runs(grid_file, grid_options, prefix)
+    if dry_run:
+        for one in runs:
+            click.echo(f"{one.run_id}  {one.command}")
+        return
+    if executor_kind == "local":
+        _check_local_command(runs[0].prefix[0])
+        if scheduler:
+            raise click.UsageError("--scheduler only applies with --executor dask")
+    elif ctx.get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--jobs only applies to the local executor; Dask runs one command per worker thread")
+    try:
+        backend_context = executors.open_backend(executor_kind, jobs=jobs, scheduler=scheduler)
+        interrupt = threading.Event()
+        with _stop_on_signals(interrupt), backend_context as backend:
+            counts = run_sweep(runs, output, backend.executor, stop_token=backend.stop_token,
+                               interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
+                               echo=click.echo, warn=lambda message: click.echo(message, err=True))
+    except executors.BackendError as error:
+        raise click.UsageError(str(error)) from None
+    ctx.exit(counts.exit_code)
+
+
+def _build_runs(grid_file, grid_options, prefix):
+    file_prefix, file_params = None, []
+    if grid_file is not None:
+        try:
+            file_prefix, file_params = load_grid_file(grid_file)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="GRID_FILE") from None
+    if not file_params and not grid_options:
+        raise click.UsageError("no grid: give a GRID_FILE or at least one --grid KEY=V1,V2")
+    try:
+        params = merge_params(file_params, list(grid_options))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--grid") from None
+    try:
+        return expand(prefix if prefix is not None else (file_prefix or DEFAULT_PREFIX), params)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--prefix") from None
+
+
+def _check_local_command(program):
+    # Only for the local executor: Dask workers may well have programs this machine lacks.
+    if shutil.which(program) is None:
+        raise click.BadParameter(f"{program!r} is not an executable or on PATH", param_hint="--prefix")
+
+
+@contextlib.contextmanager
+def _stop_on_signals(interrupt):
+    """Ctrl-C and SIGTERM set `interrupt`; the runner then stops cleanly. Restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum, frame):
+        interrupt.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@main.command("summary")
+@click.argument("sweep_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
+              help="How many of the best completed runs to print.")
+def summary_command(sweep_dir, top):
+    """Write SWEEP_DIR/summarise.csv (one row per run, best first) and print the best runs."""
+    rows = summary.collect(sweep_dir)
+    if not rows:
+        raise click.UsageError(f"no runs in {sweep_dir} (expected run directories with run.json or result.json)")
+    path, rows = summary.write_summary(sweep_dir)
+    for line in summary.best_table(rows, top):
+        click.echo(line)
+    click.echo(f"summary: {path}")

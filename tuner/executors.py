@@ -1,0 +1,101 @@
+"""Where commands run: a process pool on this machine, or an existing Dask cluster.
+
+Both give the runner a concurrent.futures.Executor plus a stop token the workers can reach
+(a file for the local pool, a distributed.Event for Dask). The runner itself accepts any
+Executor; these are just the two the command line offers.
+"""
+import contextlib
+import dataclasses
+import multiprocessing
+import os
+import signal
+import tempfile
+import threading
+import time
+import uuid
+
+from tuner.worker import GRACE_S, StopFile
+
+EXECUTORS = ("local", "dask")
+CONNECT_TIMEOUT_S = 10
+ORPHAN_POLL_S = 0.5
+
+
+class BackendError(ValueError):
+    """The executor cannot be set up (Dask missing, scheduler unreachable): bad input, exit 2."""
+
+
+@dataclasses.dataclass
+class Backend:
+    executor: object
+    stop_token: object
+
+
+def _init_pool_worker():
+    # Pool workers share the terminal's process group. A Ctrl-C is the driver's to handle:
+    # it asks the workers to end their commands through the stop token.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A driver killed outright (SIGKILL, OOM killer) cannot shut its pool down, and an idle
+    # worker would wait on its queue forever. Watch for that and leave, after giving a
+    # running command time to be ended by run_command's own check (SIGTERM, grace, SIGKILL).
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_when_orphaned(driver_pid):
+    while os.getppid() == driver_pid:
+        time.sleep(ORPHAN_POLL_S)
+    time.sleep(GRACE_S + 2)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def local_backend(jobs):
+    """A pool of `jobs` worker processes on this machine."""
+    if jobs < 1:
+        raise BackendError(f"--jobs must be at least 1, got {jobs}")
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: workers must not inherit the driver's threads, locks or open files.
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="tuner-stop-") as token_dir:
+        executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker)
+        try:
+            yield Backend(executor, StopFile(os.path.join(token_dir, "stop")))
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def dask_backend(scheduler):
+    """Commands run on the workers of the Dask scheduler at `scheduler` (tcp://HOST:PORT)."""
+    try:
+        from distributed import Client, Event
+    except ImportError:
+        raise BackendError("--executor dask needs Dask distributed: pip install '.[dask]'") from None
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, ValueError, TypeError) as error:
+        raise BackendError(f"cannot connect to the Dask scheduler at {scheduler}: {error}") from None
+    try:
+        # One Event per sweep, named so the workers find it on the scheduler.
+        stop_token = Event(f"tuner-stop-{uuid.uuid4().hex}", client=client)
+        # pure=False: two submissions of the same command are two runs, never a cached result.
+        executor = client.get_executor(pure=False)
+        try:
+            yield Backend(executor, stop_token)
+        finally:
+            # The runner has collected every future it waits for; cancel any leftovers
+            # rather than hang on a worker that stopped answering.
+            executor.shutdown(wait=False)
+    finally:
+        client.close()
+
+
+def open_backend(kind, jobs=1, scheduler=None):
+    if kind == "local":
+        return local_backend(jobs)
+    if kind == "dask":
+        if not scheduler:
+            raise BackendError("--executor dask needs --scheduler tcp://HOST:PORT")
+        return dask_backend(scheduler)
+    raise BackendError(f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})")
