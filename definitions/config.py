@@ -14,6 +14,7 @@ TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
 DATASETS = ("digits", "mnist", "cifar10", "cifar100", "synthetic")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+FEEDBACK_MODES = ("stored", "regenerate")
 
 
 def _field(default, check, help_text):
@@ -49,6 +50,10 @@ class NetworkConfig:
     stat_period: int = _field(100, checks.integer(low=1), "iterations between TensorBoard statistics")
     gather_stats: bool = _field(False, checks.boolean, "write TensorBoard summaries")
     save_graph: bool = _field(False, checks.boolean, "write the graph for TensorBoard")
+    feedback: str = _field("stored", checks.one_of(FEEDBACK_MODES),
+                           "FA/DFA/DRTP matrices: stored as variables, or regenerated each step (no memory)")
+    feedback_scale: float = _field(1.0, checks.number(0, 100, low_open=True),
+                                   "scale of the random feedback matrices (1: Glorot-uniform range)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_warmup: int = _field(3, checks.integer(low=0), "steps run before the traced one")
     save_model: bool = _field(False, checks.boolean, "save the trained model")

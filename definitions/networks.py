@@ -7,7 +7,8 @@ meaning of each key.
 default_network = {
     "type": "BP",
     "dataset_name": "digits",
-    "sequence": "fcReLu",
+    # Tanh, not ReLU: DRTP's target projection grows unbounded activations without limit.
+    "sequence": "fcTanh",
     "cost_function": "softmax_cross_entropy",
     "optimizer": "momentum",
     "learning_rate": 0.01,

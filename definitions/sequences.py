@@ -4,7 +4,7 @@ Each public function of this module takes `output_size` and returns a list of la
 is the `sequence` of a network dict. To add an architecture, write such a function here.
 """
 from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, MaxPool, ReLu,
-                    ResidualLayer, Sigmoid)
+                    ResidualLayer, Sigmoid, Tanh)
 
 
 def fcReLu(output_size):
@@ -16,6 +16,13 @@ def fcReLu(output_size):
 def fcSigmoid(output_size):
     return [FullyConnected(256, flatten=True), Sigmoid(),
             FullyConnected(256), Sigmoid(),
+            FullyConnected(output_size)]
+
+
+def fcTanh(output_size):
+    """An MLP with bounded activations: every algorithm, DRTP included, trains it."""
+    return [FullyConnected(256, flatten=True), Tanh(),
+            FullyConnected(256), Tanh(),
             FullyConnected(output_size)]
 
 
@@ -35,7 +42,7 @@ def long_fc2(output_size, blocks=20, width=500):
     return sequence + [FullyConnected(output_size)]
 
 
-def long_conv(output_size, blocks=10, filters=32):
+def long_conv(output_size, blocks=20, filters=32):
     """A deep stack of same-size convolutions for memory experiments."""
     sequence = []
     for _ in range(blocks - 1):

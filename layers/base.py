@@ -122,6 +122,11 @@ class WeightLayer(Layer):
         self.add_biases = bool(add_biases)
         self.kernel = None
         self.bias = None
+        #: None: the error reaches the input through the kernel itself (backpropagation).
+        #: A zero-argument callable returning a tensor of the kernel's shape: the error reaches
+        #: the input through that tensor instead (feedback alignment). Called while the
+        #: gradient is built, so a regenerated matrix lives only in the backward pass.
+        self.backward_kernel = None
 
     def apply_kernel(self, x, kernel):
         raise NotImplementedError
@@ -131,10 +136,30 @@ class WeightLayer(Layer):
         return x
 
     def call(self, x, training):
-        y = self.apply_kernel(self.prepare_input(x), self.kernel)
+        x = self.prepare_input(x)
+        if self.backward_kernel is None:
+            y = self.apply_kernel(x, self.kernel)
+        else:
+            y = _with_backward_kernel(self.apply_kernel, self.backward_kernel)(x, tf.convert_to_tensor(self.kernel))
         if self.bias is not None:
             y = tf.nn.bias_add(y, self.bias)
         return y
+
+
+def _with_backward_kernel(apply_kernel, backward_kernel):
+    """apply_kernel(x, kernel) whose gradient to x uses backward_kernel() in place of kernel.
+
+    Both gradients are TensorFlow's own gradients of the linear map, so the same code serves
+    dense and convolutional layers: d/dx of apply_kernel(x, B) and d/dkernel of apply_kernel(x, W).
+    """
+    @tf.custom_gradient
+    def linear(x, kernel):
+        def gradient(dy):
+            dx = tf.gradients(apply_kernel(x, backward_kernel()), x, grad_ys=dy)[0]
+            dkernel = tf.gradients(apply_kernel(x, kernel), kernel, grad_ys=dy)[0]
+            return dx, dkernel
+        return apply_kernel(x, kernel), gradient
+    return linear
 
 
 def layer_to_config(layer):

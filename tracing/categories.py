@@ -4,8 +4,9 @@ The algorithms put the ops of a step under the name scopes input/, forward/, los
 backward/, feedback/ and update/, possibly nested (DFAMEM recomputes under
 recompute/block_3/forward/...). The FIRST path component that is one of these scopes decides.
 Grappler may rename or fuse nodes, so names without such a component fall back to:
-  1. a component that ends in '_<scope>' (Grappler prefixes rewrites, e.g.
-     ArithmeticOptimizer/AddOpsRewrite_backward/...),
+  1. a component '<Rewrite>_<scope>' where Grappler prefixed its rewrite's CamelCase name
+     (ArithmeticOptimizer/AddOpsRewrite_backward/...); lower-case prefixes such as
+     eval_forward/ or alignment_forward/ are the trainer's own scopes and do not count,
   2. the op type (iterator ops -> input, Apply/Assign ops -> update, *Grad/*Backprop* ops or
      gradients/ and *_grad/ names -> gradient),
   3. other.
@@ -41,6 +42,7 @@ SLOT_NAMES = frozenset(
     m v velocity accumulator accum accum_update slot beta1_power beta2_power""".split()
 )
 
+_GRAPPLER_REWRITE = re.compile(r"^[A-Z][A-Za-z0-9]*_(%s)$" % "|".join(SCOPE_CATEGORY))
 _INPUT_TYPES = re.compile(r"^(_Arg|Placeholder\w*|\w*Iterator\w*|\w*Dataset(V\d+)?)$")
 _UPDATE_TYPES = re.compile(r"^(Resource)?(Sparse)?(Apply\w+|Assign\w*|ScatterUpdate|Scatter\w+)$")
 _GRADIENT_TYPES = re.compile(r"(Grad(V\d+)?$|Backprop)")
@@ -53,9 +55,9 @@ def step_scope(name):
         if component in SCOPE_CATEGORY:
             return component
     for component in components:
-        for scope in SCOPE_CATEGORY:
-            if component.endswith("_" + scope):
-                return scope
+        match = _GRAPPLER_REWRITE.match(component)
+        if match:
+            return match.group(1)
     return None
 
 

@@ -10,6 +10,10 @@ the readers of a buffer are the readers of every tensor that lives in it. Those 
 found by address: an output whose allocation ptr equals the owner's output ptr while the
 buffer is alive is the same memory. When TF gives no addresses (ptr 0) or no node stats, a
 buffer's readers are the readers of its owner's outputs only.
+
+The graph's readers are the nodes as built; Grappler may have fused or removed some of them
+before the step ran. A reader that did not run passes its role on to the readers of its own
+outputs (block_1/MatMul fused into block_1/Sigmoid: block_0's output is read by the Sigmoid).
 """
 from dataclasses import dataclass
 
@@ -69,7 +73,8 @@ def _outputs_by_address(nodes):
     for node in nodes:
         for slot in node.outputs:
             if slot.ptr:
-                index.setdefault((node.device, slot.ptr), []).append((node.all_start_micros, f"{node.name}:{slot.slot}"))
+                entry = (node.all_start_micros, f"{node.name}:{slot.slot}")
+                index.setdefault((node.device, slot.ptr), []).append(entry)
     return index
 
 
@@ -87,6 +92,30 @@ def _tensors_in_buffer(buffer, output, by_address, consumers):
     return tensors
 
 
+def _readers_by_node(consumers):
+    by_node = {}
+    for tensor, readers in consumers.items():
+        by_node.setdefault(tensor.rsplit(":", 1)[0], set()).update(readers)
+    return by_node
+
+
+def _executed_readers(readers, executed, readers_by_node):
+    """The executed nodes among `readers`; a reader that did not run (Grappler fused or removed
+    it, e.g. a MatMul folded into the next Sigmoid's _FusedMatMul) hands its role on to the
+    nodes that read its own outputs."""
+    found, seen, pending = set(), set(), list(readers)
+    while pending:
+        reader = pending.pop()
+        if reader in seen:
+            continue
+        seen.add(reader)
+        if reader in executed:
+            found.add(reader)
+        else:
+            pending.extend(readers_by_node.get(reader, ()))
+    return found
+
+
 def activation_rows(records, nodes, consumers, classifier):
     """Rows for activations.csv, in creation order.
 
@@ -98,6 +127,7 @@ def activation_rows(records, nodes, consumers, classifier):
     buffers = [b for b in pair_buffers(records) if b.owner in rank and classifier.phase(b.owner) == "forward"]
     outputs = _claim_output_slots(buffers, nodes_by_name)
     by_address = _outputs_by_address(nodes)
+    readers_by_node = _readers_by_node(consumers)
     rows = []
     for buffer in buffers:
         owner = nodes_by_name[buffer.owner]
@@ -106,7 +136,7 @@ def activation_rows(records, nodes, consumers, classifier):
         output = outputs.get(buffer)
         readers = set()
         for tensor in _tensors_in_buffer(buffer, output, by_address, consumers):
-            readers.update(reader for reader in consumers.get(tensor, ()) if reader in rank)
+            readers.update(_executed_readers(consumers.get(tensor, ()), rank, readers_by_node))
         readers.discard(buffer.owner)
         forward_uses = [rank[r] for r in readers if classifier.phase(r) == "forward"]
         backward_uses = [rank[r] for r in readers if classifier.phase(r) == "backward"]

@@ -44,7 +44,8 @@ def _finish(axes, top):
     # Headroom above the peak, and the legend under the axes so it never hides a curve.
     axes.set_ylim(0, max(top, 1) * 1.08)
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize="small", frameon=False)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize="small", frameon=False)
     axes.figure.tight_layout()
 
 
@@ -64,7 +65,8 @@ def timeline_png(series, persistent_bytes, peak_index, title):
     divisor, unit = byte_unit(largest)
     if persistent_bytes:
         axes.axhspan(0, persistent_bytes / divisor, color="0.85",
-                     label=f"persistent: variables, optimizer slots, feedback matrices ({format_bytes(persistent_bytes)})")
+                     label="persistent: variables, optimizer slots, feedback matrices "
+                           f"({format_bytes(persistent_bytes)})")
     for number, (label, points) in enumerate(series):
         baseline = persistent_bytes if number == 0 else 0
         times, values = _step_curve(points, baseline, divisor)

@@ -42,6 +42,16 @@ def timeline_file_names(devices, busiest):
     return {device: TIMELINE_FILE if device == busiest else f"timeline_{short[device]}.txt" for device in devices}
 
 
+def _plot_series(per_device_points, busiest):
+    """(legend label, points) per device, the busiest first: it is drawn over the baseline."""
+    short = device_file_names(list(per_device_points))
+    series = [(f"allocated by the step on {short[busiest]}, above persistent", per_device_points[busiest])] \
+        if busiest else []
+    series += [(f"allocated by the step on {short[device]}", points)
+               for device, points in per_device_points.items() if device != busiest]
+    return series
+
+
 def _title(meta):
     parts = [str(meta[key]) for key in ("network", "algorithm") if meta.get(key) is not None]
     if meta.get("iteration") is not None:
@@ -78,11 +88,8 @@ def write_memory_report(records, out_dir, *, graph=None, node_stats=None, meta=N
     atomic_write_text(os.path.join(out_dir, "activations.csv"), csv_text(ACTIVATION_COLUMNS, activations))
 
     busiest_points = per_device_points.get(busiest, [])
-    short = device_file_names(list(per_device_points))
-    series = [(f"allocated by the step on {short[busiest]}, above persistent", busiest_points)] if busiest else []
-    series += [(f"allocated by the step on {short[device]}", points)
-               for device, points in per_device_points.items() if device != busiest]
-    png = timeline_png(series, persistent_bytes, peak_index(busiest_points), _title(meta))
+    png = timeline_png(_plot_series(per_device_points, busiest), persistent_bytes,
+                       peak_index(busiest_points), _title(meta))
     atomic_write_bytes(os.path.join(out_dir, "timeline.png"), png)
 
     summary = build_summary(

@@ -1,4 +1,5 @@
 """summary.json: the figures of one traced step in one small dict."""
+from tracing.buffers import pair_buffers
 from tracing.categories import CATEGORIES, CATEGORY_PHASE, PHASES
 from tracing.timeline import peak_bytes, peak_index
 
@@ -21,7 +22,8 @@ def device_summary(records, points):
     allocated_by_allocator = {}
     for record in records:
         if record.delta_bytes > 0:
-            allocated_by_allocator[record.allocator] = allocated_by_allocator.get(record.allocator, 0) + record.delta_bytes
+            previous = allocated_by_allocator.get(record.allocator, 0)
+            allocated_by_allocator[record.allocator] = previous + record.delta_bytes
     main_allocator = max(allocated_by_allocator, key=allocated_by_allocator.get) if allocated_by_allocator else ""
     return {
         "peak_bytes": peak_bytes(points),
@@ -51,6 +53,20 @@ def bytes_at_peak(points, classifier):
     return by_category, by_phase
 
 
+def unfreed_by_category(records, classifier):
+    """{category: bytes} of the buffers still allocated when the step ended.
+
+    Besides fetched outputs, these are typically weight copies: a resource variable written
+    while an earlier read of it is still in use is copied, and the old buffer is freed
+    outside the step's records.
+    """
+    by_category = dict.fromkeys(CATEGORIES, 0)
+    for buffer in pair_buffers(records):
+        if buffer.free_us is None:
+            by_category[classifier.category(buffer.owner)] += buffer.size_bytes
+    return by_category
+
+
 def build_summary(*, per_device_records, per_device_points, busiest, classifier, persistent_bytes,
                   origin, duration_us, node_count, activation_count, timeline_files, meta):
     points = per_device_points.get(busiest, [])
@@ -65,6 +81,7 @@ def build_summary(*, per_device_records, per_device_points, busiest, classifier,
         "final_bytes": points[-1].bytes_in_use if points else 0,
         "peak_bytes_by_category": by_category,
         "peak_bytes_by_phase": by_phase,
+        "unfreed_bytes_by_category": unfreed_by_category(per_device_records.get(busiest, []), classifier),
         "busiest_device": busiest or "",
         "devices": {
             device: device_summary(per_device_records[device], per_device_points[device])

@@ -34,6 +34,10 @@ class Block:
     def non_trainable_variables(self):
         return [v for layer in self.layers for v in layer.non_trainable_variables]
 
+    @property
+    def built(self):
+        return all(layer.built for layer in self.layers)
+
     def pop_updates(self):
         return [op for layer in self.layers for op in layer.pop_updates()]
 
@@ -57,6 +61,17 @@ def split_into_blocks(layers):
             if layer.name is None:
                 layer.name = f"{block.name}/{j}_{type(layer).__name__}"
     return blocks
+
+
+def build_blocks(blocks, input_shape):
+    """Create every variable by running the blocks once on a symbolic input; returns the output.
+
+    Algorithms that attach things to layers (FA's feedback kernels) need the layers built
+    first, and running this once surfaces shape mismatches before training starts.
+    """
+    with tf.name_scope("shape_check"):
+        probe = tf.compat.v1.placeholder(tf.float32, [None, *input_shape])
+        return forward_blocks(blocks, probe, training=False, scope="probe")[-1]
 
 
 def forward_blocks(blocks, x, training, scope="forward"):

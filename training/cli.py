@@ -116,5 +116,12 @@ def _print_lists():
     click.echo("types:     " + ", ".join(f"{t}{'' if t in ALGORITHMS else ' (not yet)'}" for t in TRAINING_TYPES))
 
 
+def _register_subcommands():
+    from tracing.compare import compare_command
+    main.add_command(compare_command, name="compare")
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

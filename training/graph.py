@@ -10,7 +10,7 @@ import tensorflow as tf
 from definitions.errors import ConfigError
 from definitions.registry import get_sequence
 from training.algorithms import get_algorithm
-from training.blocks import forward_blocks, split_into_blocks
+from training.blocks import build_blocks, forward_blocks, split_into_blocks
 from training.losses import COST_FUNCTIONS
 from training.optimizers import make_optimizer
 
@@ -56,7 +56,7 @@ def build_training_graph(config, dataset):
         blocks = split_into_blocks(get_sequence(config.sequence)(dataset.num_classes))
         check_output_shape(blocks, dataset)
         loss_fn = COST_FUNCTIONS[config.cost_function]
-        step = get_algorithm(config).build(blocks, features, one_hot, loss_fn, make_optimizer(config))
+        step = get_algorithm(config).build(blocks, features, one_hot, loss_fn, lambda: make_optimizer(config))
         with tf.name_scope("metrics"):
             batch_correct = _correct(step.logits, labels)
 
@@ -77,15 +77,13 @@ def build_training_graph(config, dataset):
 
 def check_output_shape(blocks, dataset):
     """Run the sequence's shape logic once on a symbolic input so mismatches surface before training."""
-    with tf.name_scope("shape_check"):
-        probe = tf.compat.v1.placeholder(tf.float32, [None, *dataset.input_shape])
-        try:
-            output = forward_blocks(blocks, probe, training=False, scope="probe")[-1]
-        except ConfigError:
-            raise  # already names the layer and the shapes
-        except (ValueError, tf.errors.InvalidArgumentError) as error:
-            first_line = str(error).strip().splitlines()[0]
-            raise ConfigError(f"the sequence does not fit input shape {dataset.input_shape}: {first_line}") from None
+    try:
+        output = build_blocks(blocks, dataset.input_shape)
+    except ConfigError:
+        raise  # already names the layer and the shapes
+    except (ValueError, tf.errors.InvalidArgumentError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise ConfigError(f"the sequence does not fit input shape {dataset.input_shape}: {first_line}") from None
     if output.shape.as_list()[1:] != [dataset.num_classes]:
         raise ConfigError(f"the sequence's output has shape {tuple(output.shape.as_list()[1:])} per example, "
                           f"but {dataset.name} has {dataset.num_classes} classes: end the sequence with "

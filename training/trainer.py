@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from training.graph import build_training_graph
+from training.memory import describe, memory_dir, traced_step
 
 
 class Trainer:
@@ -46,6 +47,9 @@ class Trainer:
         if config.gather_stats or config.save_graph:
             self.writer = tf.compat.v1.summary.FileWriter(
                 self.run_dir, graph=model.graph if config.save_graph else None)
+        self.alignment = {}
+        if config.memory_only:
+            return self._memory_only()
         result = {"status": "completed", "epochs_completed": 0}
         accuracy = loss = float("nan")
         started = time.perf_counter()
@@ -66,6 +70,8 @@ class Trainer:
                 break
         result.update(accuracy=accuracy, loss=loss, iterations=self.iteration,
                       train_seconds=round(time.perf_counter() - started, 3))
+        if self.alignment:
+            result["alignment_degrees"] = self.alignment
         if config.save_model:
             result["model_path"] = self.save()
         return result
@@ -102,14 +108,23 @@ class Trainer:
         self.session.close()
 
     # -- internals -----------------------------------------------------------------------
+    def _fetches(self):
+        return [self.model.step.train_op, self.model.step.loss, self.model.increment_step]
+
     def _train_epoch(self, epoch):
         """One pass over the training split; False when the loss stops being finite."""
-        config, model = self.config, self.model
-        fetches = [model.step.train_op, model.step.loss, model.increment_step]
+        config = self.config
+        fetches = self._fetches()
+        stat_fetches = fetches + [self.model.step.stats]
         self.start_epoch()
         while True:
+            statistics_step = config.gather_stats and (self.iteration + 1) % config.stat_period == 0
             try:
-                _, loss, _ = self.session.run(fetches)
+                if statistics_step:
+                    # The statistics step is traced: its memory files land in memory/iteration_N/.
+                    (_, loss, _, stats), _ = traced_step(self, stat_fetches, memory_dir(self.run_dir, self.iteration + 1))
+                else:
+                    _, loss, _ = self.session.run(fetches)
             except tf.errors.OutOfRangeError:
                 return True
             self.iteration += 1
@@ -117,8 +132,33 @@ class Trainer:
                 return False
             if config.eval_period and self.iteration % config.eval_period == 0:
                 self.log(f"epoch {epoch}, iteration {self.iteration}, train loss: {loss:.4f}")
-            if self.writer is not None and self.iteration % config.stat_period == 0:
-                self._scalars({"train/loss": loss})
+            if statistics_step:
+                self.alignment = {name.split("/")[-1]: round(float(v), 3) for name, v in stats.items()}
+                self._scalars({"train/loss": loss, **stats})
+
+    def _memory_only(self):
+        """Warm up, trace one training step, evaluate, stop: the memory_only mode."""
+        self.start_epoch()
+        for _ in range(self.config.memory_warmup):
+            self._step_restarting_epochs(self._fetches())
+        out_dir = memory_dir(self.run_dir)
+        values, summary = self._step_restarting_epochs(self._fetches(), out_dir)
+        self.log(describe(summary, out_dir))
+        accuracy, loss = self.evaluate()
+        return {"status": "memory_only", "epochs_completed": 0, "accuracy": accuracy, "loss": loss,
+                "iterations": self.iteration, "train_seconds": 0.0, "peak_bytes": summary["peak_bytes"],
+                "persistent_bytes": summary["persistent_bytes"], "memory_dir": out_dir}
+
+    def _step_restarting_epochs(self, fetches, trace_dir=None):
+        """One training step (traced when trace_dir is given), starting a new epoch if needed."""
+        for _ in range(2):
+            try:
+                result = traced_step(self, fetches, trace_dir) if trace_dir else (self.session.run(fetches), None)
+                self.iteration += 1
+                return result
+            except tf.errors.OutOfRangeError:
+                self.start_epoch()
+        raise ConfigError("the training split is empty")
 
     def _scalars(self, values):
         if self.writer is None:

@@ -10,11 +10,13 @@ import signal
 import threading
 
 import click
+from click.core import ParameterSource
 
 from tuner import executors, summary
 from tuner.gridfile import load_grid_file, merge_params, parse_grid_option
 from tuner.grid import expand
 from tuner.runner import run_sweep
+from tuner.state import SweepBusy
 
 DEFAULT_PREFIX = "python experiment.py"
 DEFAULT_OUTPUT = os.path.join("runs", "sweep")
@@ -72,7 +74,7 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
         _check_local_command(runs[0].prefix[0])
         if scheduler:
             raise click.UsageError("--scheduler only applies with --executor dask")
-    elif ctx.get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT:
+    elif ctx.get_parameter_source("jobs") is not ParameterSource.DEFAULT:
         raise click.UsageError("--jobs only applies to the local executor; Dask runs one command per worker thread")
     try:
         backend_context = executors.open_backend(executor_kind, jobs=jobs, scheduler=scheduler)
@@ -81,7 +83,7 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
             counts = run_sweep(runs, output, backend.executor, stop_token=backend.stop_token,
                                interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
                                echo=click.echo, warn=lambda message: click.echo(message, err=True))
-    except executors.BackendError as error:
+    except (executors.BackendError, SweepBusy) as error:
         raise click.UsageError(str(error)) from None
     ctx.exit(counts.exit_code)
 

@@ -72,6 +72,8 @@ def run_sweep(runs, sweep_dir, executor, *, stop_token=None, interrupt=None, ret
               timeout_s=None, param_order=None, echo=print, warn=_print_err):
     """Run what is not complete yet; return the Counts. Never raises for a failed run.
 
+    Raises state.SweepBusy when another tuner holds the sweep directory.
+
     stop_token is passed to every worker (it must be picklable and reachable from them; by
     default a file in a temporary directory, fine for executors on this machine). interrupt
     is set by the caller's signal handler: stop launching, end running commands, record none
@@ -86,16 +88,17 @@ def run_sweep(runs, sweep_dir, executor, *, stop_token=None, interrupt=None, ret
         own_token_dir = tempfile.mkdtemp(prefix="tuner-stop-")
         stop_token = StopFile(os.path.join(own_token_dir, "stop"))
     try:
-        to_run, complete, kept = plan(runs, sweep_dir, retry_failed, warn)
-        counts = Counts(total=len(runs), skipped=len(complete), failed=len(kept))
-        note = f", {len(kept)} failed earlier (kept; --retry-failed runs them again)" if kept else ""
-        echo(f"sweep {sweep_dir}: {len(runs)} runs, {len(complete)} already complete{note}, "
-             f"{len(to_run)} to run")
-        _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn)
+        with state.lock_sweep(sweep_dir):
+            to_run, complete, kept = plan(runs, sweep_dir, retry_failed, warn)
+            counts = Counts(total=len(runs), skipped=len(complete), failed=len(kept))
+            note = f", {len(kept)} failed earlier (kept; --retry-failed runs them again)" if kept else ""
+            echo(f"sweep {sweep_dir}: {len(runs)} runs, {len(complete)} already complete{note}, "
+                 f"{len(to_run)} to run")
+            _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn)
+            path, rows = write_summary(sweep_dir, param_order or _grid_order(runs))
     finally:
         if own_token_dir:
             shutil.rmtree(own_token_dir, ignore_errors=True)
-    path, rows = write_summary(sweep_dir, param_order or _grid_order(runs))
     for line in best_table(rows):
         echo(line)
     echo(f"summary: {path}")
@@ -112,34 +115,55 @@ def _grid_order(runs):
 
 def _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn):
     in_flight = {}
-    finished = 0
-    stopping_since = None
     try:
-        for run in to_run:
-            if interrupt.is_set():
-                break
+        _submit(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, in_flight, counts, warn)
+        _collect(len(to_run), sweep_dir, stop_token, interrupt, in_flight, counts, echo, warn)
+        counts.interrupted = interrupt.is_set()
+    finally:
+        if in_flight:  # leaving early (an error in the driver): do not leave commands behind
+            try:
+                stop_token.set()
+            except Exception:
+                pass
+
+
+def _submit(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, in_flight, counts, warn):
+    # Everything is submitted up front: the executor queues what it cannot start yet, and a
+    # stop request empties that queue through the token (queued runs return without starting).
+    for run in to_run:
+        if interrupt.is_set():
+            return
+        try:
             directory = state.run_dir(sweep_dir, run.run_id)
-            output_dir = os.path.join(directory, state.OUTPUT)
-            argv = run.argv(output_dir)
+            # The experiment writes its own files under the run's directory (it makes a
+            # subdirectory per run), so everything about a run stays in one place.
+            argv = run.argv(directory)
             state.write_run_spec(directory, run.run_id, shlex.join(argv), dict(run.params))
             try:
-                future = executor.submit(run_command, argv, output_dir, stop_token, timeout_s)
+                future = executor.submit(run_command, argv, directory, stop_token, timeout_s)
             except Exception as error:  # a broken or shut-down executor
                 warn(f"error: could not submit {run.run_id}: {type(error).__name__}: {error}")
                 counts.failed += 1
                 continue
             in_flight[future] = run
-        while in_flight:
+        except KeyboardInterrupt:  # no signal handler installed (used from Python): same as one
+            interrupt.set()
+
+
+def _collect(planned, sweep_dir, stop_token, interrupt, in_flight, counts, echo, warn):
+    finished = 0
+    stopping_since = None
+    while in_flight:
+        try:
             if interrupt.is_set() and stopping_since is None:
                 stopping_since = time.monotonic()
-                counts.interrupted = True
                 warn(f"stopping: ending {len(in_flight)} queued or running command(s)...")
                 # Workers poll the token: queued runs return at once, running ones are ended
                 # by their worker (SIGTERM, then SIGKILL after a grace period).
                 stop_token.set()
             if stopping_since is not None and time.monotonic() - stopping_since > GRACE_S + 10:
                 warn(f"warning: {len(in_flight)} run(s) did not report back; leaving them")
-                break
+                return
             done, _ = concurrent.futures.wait(in_flight, timeout=WAIT_S,
                                               return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
@@ -147,15 +171,9 @@ def _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, coun
                 recorded = _record(future, run, sweep_dir, stopping_since is not None, counts, warn)
                 if recorded:
                     finished += 1
-                    echo(f"[{finished}/{len(to_run)}] {_progress(run, recorded)}")
-        if interrupt.is_set():
-            counts.interrupted = True
-    finally:
-        if in_flight:  # leaving early (an error in the driver): do not leave commands behind
-            try:
-                stop_token.set()
-            except Exception:
-                pass
+                    echo(f"[{finished}/{planned}] {_progress(run, recorded)}")
+        except KeyboardInterrupt:
+            interrupt.set()
 
 
 def _record(future, run, sweep_dir, stopping, counts, warn):

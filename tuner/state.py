@@ -5,11 +5,12 @@
     SWEEP/RUN_ID/stdout.log    written when the run ends
     SWEEP/RUN_ID/stderr.log
     SWEEP/RUN_ID/result.json   written last and atomically: a run is finished iff it is valid
-    SWEEP/RUN_ID/output/       the experiment's own --output_dir
+    SWEEP/RUN_ID/...           whatever the experiment writes: RUN_ID is its --output_dir
 
 A result.json that is missing, half-written or corrupted means "not finished": the run goes
 again. A corrupted one is moved aside (result.json.corrupt-TIMESTAMP), never silently deleted.
 """
+import contextlib
 import dataclasses
 import glob
 import json
@@ -18,12 +19,17 @@ from datetime import datetime, timezone
 
 from training.files import atomic_write_json, atomic_write_text
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a second tuner on a sweep is then not caught
+    fcntl = None
+
 RESULT = "result.json"
+LOCK = ".tuner.lock"
 RUN_SPEC = "run.json"
 COMMAND = "command.txt"
 STDOUT = "stdout.log"
 STDERR = "stderr.log"
-OUTPUT = "output"
 STATUSES = ("completed", "failed")
 
 # field -> allowed types; a result without one of these is not a result this tuner wrote.
@@ -138,3 +144,29 @@ def find_run_dirs(sweep_dir):
                                os.path.exists(os.path.join(entry.path, RESULT))):
             found.append(entry.path)
     return found
+
+
+class SweepBusy(RuntimeError):
+    """Another tuner is running the same sweep directory."""
+
+
+@contextlib.contextmanager
+def lock_sweep(sweep_dir):
+    """Hold SWEEP/.tuner.lock while a sweep runs, so two tuners never run the same runs.
+
+    The kernel drops the lock when its holder dies, even by SIGKILL, so a killed tuner never
+    blocks the next one. The file itself stays; its presence means nothing.
+    """
+    if fcntl is None:
+        yield
+        return
+    with open(os.path.join(sweep_dir, LOCK), "a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepBusy(f"another tuner is running the sweep in {sweep_dir} "
+                            f"(it holds {os.path.join(sweep_dir, LOCK)})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -21,6 +21,8 @@ from tracing.graph_facts import GraphFacts
     # Grappler prefixes its rewrites.
     ("ConstantFolding/backward/gradients/Shape", "gradient", "backward"),
     ("ArithmeticOptimizer/AddOpsRewrite_backward/gradients/AddN", "gradient", "backward"),
+    ("eval_forward/block_1/MatMul", "other", "other"),  # the trainer's eval pass, not Grappler
+    ("alignment_forward/MatMul", "other", "other"),
     ("model/w1", "other", "other"),
     ("_SOURCE", "other", "other"),
 ])

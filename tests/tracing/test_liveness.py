@@ -51,3 +51,14 @@ def test_without_addresses_only_the_owners_own_readers_count():
     rows = _rows(stripped)
     # block_1's MatMul output is read only by Relu (forward): no backward reader is visible.
     assert f"{step.B1}:0" not in rows and f"{step.B1}#0" not in rows
+
+
+def test_a_reader_grappler_fused_away_passes_its_role_to_its_readers():
+    # As if Grappler fused block_2's MatMul into the loss: the graph still names the MatMul as
+    # the reader of Relu's output, but only the fused loss node ran.
+    consumers = dict(step.CONSUMERS)
+    consumers[f"{step.RELU}:0"] = ("forward/block_2/gone", step.DW2, step.RELU_GRAD)
+    consumers["forward/block_2/gone:0"] = (step.XENT,)
+    nodes = executed_nodes(step.node_stats(), step.records())
+    rows = {r.activation_name: r for r in activation_rows(step.records(), nodes, consumers, Classifier())}
+    assert rows[f"{step.B1}:0"].last_fw_use_rank == 5  # the loss node, in the MatMul's place

@@ -26,7 +26,7 @@ def test_one_bp_step_equals_gradient_tape(cost):
         tf.compat.v1.set_random_seed(1)
         blocks = split_into_blocks(network())
         step = BP(config=None).build(blocks, tf.constant(x), tf.constant(y), COST_FUNCTIONS[cost],
-                                     tf.compat.v1.train.GradientDescentOptimizer(learning_rate))
+                                     lambda: tf.compat.v1.train.GradientDescentOptimizer(learning_rate))
         variables = [v for block in blocks for v in block.variables]
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())

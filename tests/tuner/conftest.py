@@ -17,3 +17,16 @@ def fake_prefix():
 def runs_line(output):
     """The last line of a tuner run, the one the issue fixes word for word."""
     return output.strip().splitlines()[-1]
+
+
+def alive(pid):
+    """Whether a process still runs; a zombie (dead, not yet reaped) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(") ", 1)[-1][0] != "Z"
+    except OSError:
+        return True

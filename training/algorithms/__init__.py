@@ -2,8 +2,12 @@
 from definitions.errors import ConfigError
 from training.algorithms.base import Algorithm, Step
 from training.algorithms.bp import BP
+from training.algorithms.dfa import DFA
+from training.algorithms.dfamem import DFAMEM
+from training.algorithms.drtp import DRTP
+from training.algorithms.fa import FA
 
-ALGORITHMS = {cls.name: cls for cls in (BP,)}
+ALGORITHMS = {cls.name: cls for cls in (BP, FA, DFA, DFAMEM, DRTP)}
 
 
 def get_algorithm(config):

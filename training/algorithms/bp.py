@@ -8,7 +8,7 @@ from training.blocks import forward_blocks
 class BP(Algorithm):
     name = "BP"
 
-    def build(self, blocks, features, labels, loss_fn, optimizer):
+    def build(self, blocks, features, labels, loss_fn, make_optimizer):
         logits = forward_blocks(blocks, features, training=True)[-1]
         with tf.name_scope("loss"):
             loss = loss_fn(logits, labels)
@@ -16,5 +16,5 @@ class BP(Algorithm):
         with tf.name_scope("backward"):
             gradients = tf.gradients(loss, variables)
         state_updates = [op for block in blocks for op in block.pop_updates()]
-        train_op = self.apply(optimizer, list(zip(gradients, variables)), state_updates)
+        train_op = self.apply_after_all(make_optimizer(), list(zip(gradients, variables)), state_updates)
         return Step(train_op=train_op, loss=loss, logits=logits)

@@ -1,0 +1,114 @@
+"""Ctrl-C and SIGKILL against a real `python tuner.py run` process."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from tests.tuner.conftest import REPO, alive, runs_line
+from tuner.cli import main
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups")
+
+
+def start_tuner(out, fake_prefix, *grid):
+    args = [sys.executable, os.path.join(REPO, "tuner.py"), "run", "--prefix", fake_prefix,
+            "--jobs", "2", "--output", str(out)]
+    for axis in grid:
+        args += ["--grid", axis]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout=20.0, what="condition", process=None):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the tuner ended early: {process.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def run_dir(out, prefix, exclude=None):
+    (name,) = [n for n in os.listdir(out) if (os.path.isdir(out / n) and n.startswith(prefix) and
+                                               not (exclude and n.startswith(exclude)))]
+    return out / name
+
+
+def read_pid(directory):
+    path = directory / "pid"
+    return int(path.read_text()) if path.exists() and path.read_text() else None
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    if int(handle.read().rsplit(") ", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def test_ctrl_c_ends_running_commands_and_writes_no_half_result(tmp_path, fake_prefix):
+    out = tmp_path / "sweep"
+    tuner = start_tuner(out, fake_prefix, "mode=ok,hang", "sleep=0,0.01")
+    try:
+        hanging = lambda: [out / n for n in os.listdir(out) if n.startswith("mode-hang") and read_pid(out / n)]
+        wait_for(lambda: out.exists() and hanging(), what="a hanging run to start", process=tuner)
+        hang_pid = read_pid(hanging()[0])
+        tuner.send_signal(signal.SIGINT)
+        stdout, stderr = tuner.communicate(timeout=30)
+    finally:
+        if tuner.poll() is None:
+            tuner.kill()
+    assert tuner.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert runs_line(stdout) == "runs: 4 total, 2 completed now, 0 skipped (already complete), 0 failed"
+    assert not alive(hang_pid)
+    for name in os.listdir(out):
+        if name.startswith("mode-hang"):  # started or still queued: ended, and no result either way
+            pid = read_pid(out / name)
+            assert pid is None or not alive(pid)
+            assert not (out / name / "result.json").exists()
+
+
+def test_a_run_in_flight_when_the_tuner_is_sigkilled_runs_again(tmp_path, fake_prefix):
+    out = tmp_path / "sweep"
+    gate = tmp_path / "gate"
+    tuner = start_tuner(out, fake_prefix, f"wait_for=none,{gate}")
+    try:
+        gated = lambda: run_dir(out, "wait_for-", exclude="wait_for-none")
+        wait_for(lambda: out.exists() and sum((out / n).is_dir() for n in os.listdir(out)) == 2 and
+                 (run_dir(out, "wait_for-none") / "result.json").exists() and read_pid(gated()) is not None,
+                 what="one run done, one waiting", process=tuner)
+        workers = children_of(tuner.pid)
+        blocked = gated()
+        orphan = read_pid(blocked)
+        tuner.kill()
+        tuner.wait(timeout=10)
+    finally:
+        if tuner.poll() is None:
+            tuner.kill()
+            gate.write_text("open")  # let a leftover command finish on its own
+    # The driver died without a word: the run it was waiting on has no result...
+    assert not (blocked / "result.json").exists()
+    # ...and its command does not live on as an orphan (its worker notices the lost driver).
+    try:
+        wait_for(lambda: not alive(orphan), timeout=10, what="the orphaned command to end")
+    finally:
+        gate.write_text("open")  # whatever happened, let a leftover command finish on its own
+
+    result = CliRunner().invoke(main, ["run", "--prefix", fake_prefix, "--grid", f"wait_for=none,{gate}",
+                                       "--output", str(out)], catch_exceptions=False)
+    assert runs_line(result.output) == "runs: 2 total, 1 completed now, 1 skipped (already complete), 0 failed"
+    assert (blocked / "ran.txt").read_text().count("ran") == 2
+    # Idle pool workers of the dead driver leave too, after the grace period.
+    if os.path.isdir("/proc"):
+        wait_for(lambda: not any(alive(pid) for pid in workers), timeout=15, what="orphaned pool workers to exit")

@@ -1,0 +1,31 @@
+"""Trace the memory of one training step of a Trainer and write the report files.
+
+Used by `memory_only` (warm up, trace one step, stop) and by `gather_stats` (trace one step
+every `stat_period` iterations). The files and their formats belong to tracing/.
+"""
+import os
+
+import tracing
+
+
+def traced_step(trainer, fetches, out_dir):
+    """Run `fetches` once under FULL_TRACE; write the report into out_dir. Returns (values, summary)."""
+    model, config = trainer.model, trainer.config
+    result = tracing.trace(trainer.session, fetches)
+    meta = {"network": config.name, "algorithm": config.type, "sequence": config.sequence,
+            "dataset": config.dataset_name, "iteration": trainer.iteration + 1, "batch_size": config.batch_size}
+    summary = tracing.write_memory_report(result.records, out_dir, graph=model.graph, node_stats=result.node_stats,
+                                          meta=meta, persistent_bytes=tracing.persistent_bytes(model.graph))
+    if trainer.writer is not None:
+        trainer.writer.add_run_metadata(result.run_metadata, f"iteration_{trainer.iteration + 1}")
+    return result.values, summary
+
+
+def describe(summary, out_dir):
+    return (f"memory peak: {summary['peak_bytes'] / 2**20:.3f} MiB transient + "
+            f"{summary['persistent_bytes'] / 2**20:.3f} MiB persistent, files in {out_dir}")
+
+
+def memory_dir(run_dir, iteration=None):
+    base = os.path.join(run_dir, "memory")
+    return base if iteration is None else os.path.join(base, f"iteration_{iteration}")
