@@ -56,6 +56,10 @@ class NetworkConfig:
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_warmup: int = _field(3, checks.integer(low=0), "steps run before the traced one")
+    checkpoint_every: int = _field(None, checks.integer(low=0, optional=True),
+                                   "save a resumable checkpoint every N epochs (null: 1 when epochs > 1; 0: never)")
+    segment_size: int = _field(None, checks.integer(low=1, optional=True),
+                               "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     save_model: bool = _field(False, checks.boolean, "save the trained model")
     save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
     restore_model: bool = _field(False, checks.boolean, "start from a saved model")

@@ -24,6 +24,7 @@ class TrainingGraph:
     step: object  # training.algorithms.Step
     features_in: tf.Tensor  # placeholders fed when an iterator is initialised
     labels_in: tf.Tensor
+    shuffle_seed: tf.Tensor
     train_init: tf.Operation
     eval_init: tf.Operation
     eval_loss_sum: tf.Tensor
@@ -44,9 +45,11 @@ def build_training_graph(config, dataset):
         with tf.name_scope("input"):
             features_in = tf.compat.v1.placeholder(tf.float32, [None, *dataset.input_shape], name="features")
             labels_in = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
+            # Fed per epoch: re-initialising an iterator restarts a fixed-seed shuffle, so a
+            # constant seed would give every epoch the same order.
+            shuffle_seed = tf.compat.v1.placeholder_with_default(tf.constant(seed, tf.int64), [], name="shuffle_seed")
             train_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
-                .shuffle(len(dataset.x_train), seed=seed, reshuffle_each_iteration=True) \
-                .batch(config.batch_size)
+                .shuffle(len(dataset.x_train), seed=shuffle_seed).batch(config.batch_size)
             eval_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)).batch(EVAL_BATCH_SIZE)
             train_iterator = tf.compat.v1.data.make_initializable_iterator(train_data)
             eval_iterator = tf.compat.v1.data.make_initializable_iterator(eval_data)
@@ -70,7 +73,7 @@ def build_training_graph(config, dataset):
         global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         increment_step = global_step.assign_add(1)
         init_op = tf.compat.v1.global_variables_initializer()
-    return TrainingGraph(graph, blocks, step, features_in, labels_in, train_iterator.initializer,
+    return TrainingGraph(graph, blocks, step, features_in, labels_in, shuffle_seed, train_iterator.initializer,
                          eval_iterator.initializer, eval_loss_sum, eval_correct, count, batch_correct,
                          init_op, global_step, increment_step)
 
@@ -88,6 +91,11 @@ def check_output_shape(blocks, dataset):
         raise ConfigError(f"the sequence's output has shape {tuple(output.shape.as_list()[1:])} per example, "
                           f"but {dataset.name} has {dataset.num_classes} classes: end the sequence with "
                           f"FullyConnected(output_size)")
+
+
+def epoch_shuffle_seed(seed, epoch):
+    """The shuffle seed of one epoch: a pure function of (run seed, epoch), so resumable."""
+    return (seed * 1_000_003 + epoch) % (2**63 - 1)
 
 
 def _correct(logits, labels):

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from definitions.errors import ConfigError
-from training.graph import build_training_graph
+from training.graph import build_training_graph, epoch_shuffle_seed
 from training.memory import describe, memory_dir, traced_step
 
 
@@ -91,10 +91,11 @@ class Trainer:
             loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + batch_count
         return 100.0 * correct / max(count, 1), loss_sum / max(count, 1)
 
-    def start_epoch(self):
-        """Initialise the training iterator (a new shuffle) for one pass over the data."""
+    def start_epoch(self, epoch):
+        """Initialise the training iterator with this epoch's shuffle for one pass over the data."""
         self.session.run(self.model.train_init, {self.model.features_in: self.dataset.x_train,
-                                                 self.model.labels_in: self.dataset.y_train})
+                                                 self.model.labels_in: self.dataset.y_train,
+                                                 self.model.shuffle_seed: epoch_shuffle_seed(self.config.seed, epoch)})
 
     def save(self, path=None):
         path = path or self.config.save_model_path or os.path.join(self.run_dir, "model", "model.ckpt")
@@ -116,7 +117,7 @@ class Trainer:
         config = self.config
         fetches = self._fetches()
         stat_fetches = fetches + [self.model.step.stats]
-        self.start_epoch()
+        self.start_epoch(epoch)
         while True:
             statistics_step = config.gather_stats and (self.iteration + 1) % config.stat_period == 0
             try:
@@ -138,7 +139,7 @@ class Trainer:
 
     def _memory_only(self):
         """Warm up, trace one training step, evaluate, stop: the memory_only mode."""
-        self.start_epoch()
+        self.start_epoch(0)
         for _ in range(self.config.memory_warmup):
             self._step_restarting_epochs(self._fetches())
         out_dir = memory_dir(self.run_dir)
@@ -157,7 +158,7 @@ class Trainer:
                 self.iteration += 1
                 return result
             except tf.errors.OutOfRangeError:
-                self.start_epoch()
+                self.start_epoch(0)
         raise ConfigError("the training split is empty")
 
     def _scalars(self, values):

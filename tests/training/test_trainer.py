@@ -65,3 +65,30 @@ def test_sequence_that_does_not_fit_the_input_fails_before_training(tmp_path):
 def test_gather_stats_writes_tensorboard_events(tmp_path):
     run_dir, _, _ = run(tmp_path, gather_stats=True, save_graph=True, stat_period=2)
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(run_dir))
+
+
+def test_each_epoch_sees_a_new_order_and_runs_repeat_it(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+    from definitions.datasets import load_dataset
+    from training.trainer import Trainer
+    config = resolve_config(SMALL, "small", {"batch_size": 120})
+    dataset = load_dataset(config)
+
+    def first_batches():
+        trainer = Trainer(config, dataset, str(tmp_path))
+        labels = []
+        with trainer.model.graph.as_default():
+            trainer.session.run(trainer.model.init_op)
+            batch = trainer.model.graph.get_tensor_by_name("input/next_batch:1")
+            for epoch in (1, 2):
+                trainer.start_epoch(epoch)
+                labels.append(trainer.session.run(batch))
+        trainer.close()
+        return labels
+
+    first, again = first_batches(), first_batches()
+    assert not np.array_equal(first[0], first[1])  # reshuffled between epochs
+    np.testing.assert_array_equal(first[0], again[0])  # and repeatable
+    np.testing.assert_array_equal(first[1], again[1])
+    assert sorted(first[0]) == sorted(dataset.y_train)
