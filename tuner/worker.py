@@ -17,6 +17,29 @@ POLL_S = 0.2  # how often a running command checks for a stop request or a lost 
 GRACE_S = 5.0  # SIGTERM first; SIGKILL only if the command has not ended by then
 
 
+class _Parent:
+    """The parent this worker process started under: the driver, or a Dask nanny.
+
+    Recorded once per process, not per command: a pool hands its worker the next queued task
+    before the first ends, and after the driver is killed outright the worker is re-parented;
+    a parent taken at the start of that next command would look fine and the command would
+    run unsupervised. Reset after a fork so a forked pool worker records its own parent.
+    """
+
+    pid = os.getppid()
+
+    @classmethod
+    def reset(cls):
+        cls.pid = os.getppid()
+
+    @classmethod
+    def lost(cls):
+        return os.getppid() != cls.pid
+
+
+os.register_at_fork(after_in_child=_Parent.reset)
+
+
 def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE_S):
     """Run argv, return {exit_code, stdout, stderr, duration_s, started_at, finished_at, ...}.
 
@@ -28,13 +51,9 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
               "exit_code": None, "stdout": "", "stderr": "", "ending": None, "error": None,
               "timeout_s": timeout_s}
     start = time.monotonic()
-    if _stop_requested(stop_token):
-        # Queued work after Ctrl-C: return at once without starting anything.
+    if _stop_requested(stop_token) or _Parent.lost():
+        # Queued work after Ctrl-C, or after the driver was killed: start nothing.
         return _finish(report, start, ending="interrupted")
-    # The worker's parent is the driver (or a Dask nanny). If it changes, the driver was
-    # killed outright and nobody will read this result: end the command instead of leaving
-    # an orphan training run behind.
-    parent = os.getppid()
     try:
         os.makedirs(output_dir, exist_ok=True)
         # A new session makes the command a process group we can end as a whole, and keeps a
@@ -53,7 +72,9 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
                 break
             except subprocess.TimeoutExpired:
                 pass
-            if _stop_requested(stop_token) or os.getppid() != parent:
+            # A lost parent means the driver was killed outright and nobody will read this
+            # result: end the command instead of leaving an orphan training run behind.
+            if _stop_requested(stop_token) or _Parent.lost():
                 ending = "interrupted"
             elif timeout_s is not None and time.monotonic() - start > timeout_s:
                 ending = "timeout"

@@ -14,9 +14,9 @@ from tuner.cli import main
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups")
 
 
-def start_tuner(out, fake_prefix, *grid):
+def start_tuner(out, fake_prefix, *grid, jobs=2):
     args = [sys.executable, os.path.join(REPO, "tuner.py"), "run", "--prefix", fake_prefix,
-            "--jobs", "2", "--output", str(out)]
+            "--jobs", str(jobs), "--output", str(out)]
     for axis in grid:
         args += ["--grid", axis]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -112,3 +112,22 @@ def test_a_run_in_flight_when_the_tuner_is_sigkilled_runs_again(tmp_path, fake_p
     # Idle pool workers of the dead driver leave too, after the grace period.
     if os.path.isdir("/proc"):
         wait_for(lambda: not any(alive(pid) for pid in workers), timeout=15, what="orphaned pool workers to exit")
+
+
+def test_queued_runs_of_a_sigkilled_tuner_never_start(tmp_path, fake_prefix):
+    """The pool hands a worker its next task before the first ends; orphaned, it must not run it."""
+    out = tmp_path / "sweep"
+    gates = [tmp_path / f"gate{i}" for i in range(3)]
+    tuner = start_tuner(out, fake_prefix, "wait_for=" + ",".join(map(str, gates)), jobs=1)
+    started = lambda: [out / n for n in os.listdir(out) if (out / n / "pid").exists()] if out.exists() else []
+    try:
+        wait_for(lambda: len(started()) == 1, what="the first run to start", process=tuner)
+        (first,) = started()
+        tuner.kill()
+        tuner.wait(timeout=10)
+        wait_for(lambda: not alive(read_pid(first)), timeout=10, what="the orphaned command to end")
+        time.sleep(2.0)  # time enough for an orphaned worker to start the next queued command
+        assert started() == [first]
+    finally:
+        for gate in gates:
+            gate.write_text("open")
