@@ -31,6 +31,12 @@ def _step_curve(points, baseline, divisor):
     return times, values
 
 
+def _tail(name, width=60):
+    # Op names run to 100+ characters; their end (block, op) is the informative part, and a
+    # longer legend line would run off the fixed-size figure.
+    return name if len(name) <= width else "..." + name[-(width - 3):]
+
+
 def _new_figure(size):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -76,7 +82,8 @@ def timeline_png(series, persistent_bytes, peak_index, title):
         peak_y = (persistent_bytes + peak.bytes_in_use) / divisor
         axes.plot([peak.time_us / 1000.0], [peak_y], marker="v", color="red", linestyle="none",
                   label=f"peak: {format_bytes(peak.bytes_in_use)} allocated by the step "
-                        f"(+ persistent = {format_bytes(peak.bytes_in_use + persistent_bytes)}), at {peak.op_name}")
+                        f"(+ persistent = {format_bytes(peak.bytes_in_use + persistent_bytes)}), "
+                        f"at {_tail(peak.op_name)}")
     axes.set_xlabel("time since the start of the step (ms)")
     axes.set_ylabel(f"memory in use ({unit})")
     axes.set_title(title)
