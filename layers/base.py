@@ -10,6 +10,8 @@ import inspect
 
 import tensorflow as tf
 
+from layers.checks import check_bool, check_name
+
 
 class Layer:
     """A layer without weights of its own: activation, pooling, batch norm."""
@@ -18,7 +20,7 @@ class Layer:
     starts_block = False
 
     def __init__(self, name=None):
-        self.name = name
+        self.name = check_name(name, type(self).__name__)
         self.built = False
         self.input_shape = None
         self.output_shape = None
@@ -119,7 +121,7 @@ class WeightLayer(Layer):
 
     def __init__(self, add_biases, name=None):
         super().__init__(name=name)
-        self.add_biases = bool(add_biases)
+        self.add_biases = check_bool("add_biases", add_biases, type(self).__name__)
         self.kernel = None
         self.bias = None
         #: None: the error reaches the input through the kernel itself (backpropagation).

@@ -1,7 +1,12 @@
 """Setting checks shared by the layers: fail early, in plain words, naming the value received."""
+import math
+import re
+
 from definitions.errors import ConfigError
 
 PADDINGS = ("SAME", "VALID")
+# TensorFlow's rule for a scope name: a layer's name becomes the scope of its variables.
+_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*")
 
 
 def check_positive_int(name, value, layer):
@@ -29,9 +34,32 @@ def check_padding(value, layer):
     return value.upper()
 
 
+def check_bool(name, value, layer):
+    """True/False (or 1/0); a string such as "no" would otherwise count as True."""
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise ConfigError(f"{layer}: {name} must be True or False, got {value!r}")
+
+
+def check_name(value, layer):
+    if value is None or (isinstance(value, str) and _NAME.fullmatch(value)):
+        return value
+    raise ConfigError(f"{layer}: name must be None or letters, digits and . _ - / "
+                      f"(not starting with _ - /), got {value!r}")
+
+
+def check_fits(kernel, input_shape, padding, layer):
+    """A VALID window larger than the image has no output: say so before TensorFlow does."""
+    height, width = input_shape[1:3]
+    too_big = (height is not None and kernel[0] > height) or (width is not None and kernel[1] > width)
+    if padding == "VALID" and too_big:
+        raise ConfigError(f"{layer}: a {kernel[0]}x{kernel[1]} window with VALID padding does not fit an input of "
+                          f"shape {tuple(input_shape)}; use a smaller window or padding SAME")
+
+
 def check_number(name, value, layer, low=None, high=None):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{layer}: {name} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{layer}: {name} must be a finite number, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ConfigError(f"{layer}: {name} must be in [{low}, {high}], got {value!r}")
     return float(value)

@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import WeightLayer
-from layers.checks import check_padding, check_pair, check_positive_int
+from layers.checks import check_fits, check_padding, check_pair, check_positive_int
 from layers.initializers import check_initializer, initial_kernel
 
 
@@ -31,6 +31,10 @@ class ConvolutionalLayer(WeightLayer):
             raise ConfigError(f"{self}: expects an image input (batch, height, width, channels) "
                               f"but got a rank-{len(input_shape)} input of shape {tuple(input_shape)}")
         channels = input_shape[-1]
+        if not channels:
+            raise ConfigError(f"{self}: the input's channels must be known and positive, got shape "
+                              f"{tuple(input_shape)}")
+        check_fits(self.filter_dim, input_shape, self.padding, str(self))
         height, width = self.filter_dim
         shape = [height, width, channels, self.num_of_filters]
         self.kernel = self.add_weight("kernel", initial_kernel(

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import WeightLayer
-from layers.checks import check_positive_int
+from layers.checks import check_bool, check_positive_int
 from layers.initializers import check_initializer, initial_kernel
 
 
@@ -12,7 +12,7 @@ class FullyConnected(WeightLayer):
     def __init__(self, output_dim, flatten=False, add_biases=True, weight_init="glorot_uniform", name=None):
         super().__init__(add_biases=add_biases, name=name)
         self.output_dim = check_positive_int("output_dim", output_dim, "FullyConnected")
-        self.flatten = bool(flatten)
+        self.flatten = check_bool("flatten", flatten, "FullyConnected")
         self.weight_init = check_initializer(weight_init, "FullyConnected")
 
     def prepare_input(self, x):

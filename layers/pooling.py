@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import Layer
-from layers.checks import check_padding, check_pair
+from layers.checks import check_fits, check_padding, check_pair
 from layers.conv import spatial_strides
 
 
@@ -20,6 +20,8 @@ class _Pool(Layer):
         if len(input_shape) != 4:
             raise ConfigError(f"{self}: expects an image input (batch, height, width, channels) "
                               f"but got shape {tuple(input_shape)}")
+        if self.kernel_size is not None:
+            check_fits(self.kernel_size, input_shape, self.padding, str(self))
 
     def get_config(self):
         return {"kernel_size": None if self.kernel_size is None else list(self.kernel_size),

@@ -2,8 +2,11 @@
 
     experiment --name default_network --type BP --epochs 2
 
-Options left out keep the value of the network dict. Bad input exits with code 2 and a short
-message; a diverged run exits with code 3.
+    experiment --resume runs/default_network_BP_001
+
+Options left out keep the value of the network dict. Exit codes: 0 done, 2 bad input (a short
+message, no traceback), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted
+(Ctrl-C; continue with --resume).
 """
 import json
 import os
@@ -19,6 +22,9 @@ from definitions.errors import ZppMemError
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+#: Set to 1 to make TensorFlow's ops deterministic (tests that compare runs across processes).
+DETERMINISM_ENV = "ZPPMEM_DETERMINISTIC"
 
 
 class _Experiment(click.Group):
@@ -54,6 +60,7 @@ def _override(name, type_, help_text=None):
 @_override("gather_stats", click.BOOL)
 @_override("save_graph", click.BOOL)
 @_override("save_model", click.BOOL)
+@_override("checkpoint_every", int)
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
                    "(VALUE is JSON, else a string). Repeatable.")
@@ -62,9 +69,13 @@ def _override(name, type_, help_text=None):
               help="Directory that receives one subdirectory per run.")
 @click.option("--data_dir", default=None, type=click.Path(file_okay=False),
               help="Where the keras dataset files are [default: ~/.keras/datasets].")
+@click.option("--resume", "resume_dir", default=None, metavar="RUN_DIR",
+              type=click.Path(file_okay=False),
+              help="Continue the run in RUN_DIR from its newest valid checkpoint, with the run's own "
+                   "config.json; only --data_dir may be given with it.")
 @click.option("--list", "list_all", is_flag=True, help="List networks, sequences, datasets and types, then exit.")
 @click.pass_context
-def main(ctx, name, settings, run_id, output_dir, data_dir, list_all, **overrides):
+def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all, **overrides):
     """Train a network dict with BP (FA, DFA, DFAMEM, DRTP as they land) and report its accuracy."""
     if ctx.invoked_subcommand is not None:
         return
@@ -73,20 +84,53 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, list_all, **override
         return
     if overrides.get("type"):
         overrides["type"] = overrides["type"].upper()
+    if resume_dir is not None:
+        _reject_with_resume(ctx, settings, overrides)
+    started = {}
     try:
-        from definitions.registry import get_network
-        from training.run import final_line, resolve_config, run_experiment
-        config = resolve_config(get_network(name), name, {**_parse_settings(settings), **overrides})
-        from training.algorithms import get_algorithm
-        get_algorithm(config)  # an unavailable type fails before the dataset is loaded
-        run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo)
+        _determinism_from_env()
+        from training.progress import terminal_bars
+        from training.run import final_line, resolve_config, resume_experiment, run_experiment
+        if resume_dir is not None:
+            run_dir, result = resume_experiment(resume_dir, data_dir, log=_echo, progress=terminal_bars())
+        else:
+            from definitions.registry import get_network
+            config = resolve_config(get_network(name), name, {**_parse_settings(settings), **overrides})
+            from training.algorithms import get_algorithm
+            get_algorithm(config)  # an unavailable type fails before the dataset is loaded
+            run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo,
+                                             progress=terminal_bars(),
+                                             started=lambda path: started.update(run_dir=path))
     except ZppMemError as error:
         click.echo(f"Error: {error}", err=True)
         ctx.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        where = resume_dir or started.get("run_dir")
+        hint = f"; continue it with: experiment --resume {where}" if where else ""
+        click.echo(f"\ninterrupted{hint}", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     _echo(f"results in {run_dir}")
     _echo(final_line(result))
     if result["status"] == "diverged":
         ctx.exit(EXIT_DIVERGED)
+
+
+def _reject_with_resume(ctx, settings, overrides):
+    """--resume continues a run as it was configured: a changed setting would not be that run."""
+    given = [f"--{key}" for key, value in overrides.items() if value is not None]
+    given += ["--set"] if settings else []
+    given += [f"--{key}" for key in ("name", "id", "output_dir")
+              if ctx.get_parameter_source("run_id" if key == "id" else key) != click.core.ParameterSource.DEFAULT]
+    if given:
+        click.echo(f"Error: --resume continues a run with the config.json in its directory; "
+                   f"{', '.join(given)} cannot be given with it (only --data_dir can)", err=True)
+        ctx.exit(EXIT_BAD_INPUT)
+
+
+def _determinism_from_env():
+    if os.environ.get(DETERMINISM_ENV, "").strip().lower() in ("1", "true", "yes"):
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
 
 
 def _parse_settings(settings):

@@ -3,6 +3,12 @@
 It runs epochs of training steps, evaluates on the test split after each epoch, prints the
 per-epoch line, writes TensorBoard data, saves and restores the model, and returns the result
 that the CLI writes to result.json.
+
+Reliability (see training/checkpoints.py and training/divergence.py): every
+`checkpoint_every` epochs the whole training state is saved atomically *before* the epoch's
+line is printed, and `run(resume=True)` continues from the newest valid checkpoint with the
+same per-epoch shuffles, so it ends where an uninterrupted run ends. A NaN or Inf in the loss
+(checked every step) or in the weights (checked at epoch ends) stops the run as `diverged`.
 """
 import math
 import os
@@ -12,69 +18,120 @@ import numpy as np
 import tensorflow as tf
 
 from definitions.errors import ConfigError
+from training import checkpoints, divergence
 from training.graph import build_training_graph, epoch_shuffle_seed
 from training.memory import describe, memory_dir, traced_step
 
 
 class Trainer:
-    def __init__(self, config, dataset, run_dir, log=print):
+    def __init__(self, config, dataset, run_dir, log=print, progress=None):
+        """`progress(epoch, epochs, steps)` makes a bar (training.progress); None: no bar."""
         if config.seed is None:
             raise ValueError("Trainer needs a resolved seed (see training.run.resolve_seed)")
         self.config = config
         self.dataset = dataset
         self.run_dir = run_dir
         self.log = log
+        self.progress = progress
+        self._bar = None
         np.random.seed(config.seed)
         self.model = build_training_graph(config, dataset)
         with self.model.graph.as_default():
             self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
+            self.checkpoint_saver = checkpoints.make_saver()
+        self.finite_check = divergence.FiniteCheck(self.model.graph)
         self.session = tf.compat.v1.Session(graph=self.model.graph)
         self.writer = None
         self.iteration = 0
 
     # -- public --------------------------------------------------------------------------
-    def run(self):
-        """Train for config.epochs (or until a stop rule fires); returns the result dict."""
+    def run(self, resume=False):
+        """Train for config.epochs (or until a stop rule fires); returns the result dict.
+
+        resume=True continues from the newest valid checkpoint in run_dir/checkpoints (from
+        the start when there is none).
+        """
         # Saver and FileWriter build ops: they need this run's graph as the default one.
         with self.model.graph.as_default():
-            return self._run()
+            return self._run(resume)
 
-    def _run(self):
+    def _run(self, resume):
         config, model = self.config, self.model
         self.session.run(model.init_op)
-        if config.restore_model:
+        state = None
+        if resume:
+            state = checkpoints.restore_latest(self.session, self.checkpoint_saver, self.run_dir, config, self._say)
+            if state is None:
+                self._say(f"no usable checkpoint in {checkpoints.checkpoint_root(self.run_dir)}: "
+                          f"starting from epoch 1")
+        if state is None and config.restore_model:
             self._restore()
         if config.gather_stats or config.save_graph:
             self.writer = tf.compat.v1.summary.FileWriter(
-                self.run_dir, graph=model.graph if config.save_graph else None)
+                self.run_dir, graph=model.graph if config.save_graph and state is None else None)
         self.alignment = {}
         if config.memory_only:
             return self._memory_only()
-        result = {"status": "completed", "epochs_completed": 0}
-        accuracy = loss = float("nan")
-        started = time.perf_counter()
-        for epoch in range(1, config.epochs + 1):
-            if not self._train_epoch(epoch):
-                result.update(status="diverged", diverged_at={"epoch": epoch, "iteration": self.iteration})
-                self.log(f"diverged at epoch {epoch}, iteration {self.iteration}")
+        result, first_epoch = self._starting_point(state)
+        # A checkpoint taken after the last epoch or after a stop rule fired: nothing left to train.
+        epochs = range(first_epoch, config.epochs + 1) if result["status"] == "running" else ()
+        for epoch in epochs:
+            if not self._epoch(epoch, result):
                 break
-            accuracy, loss = self.evaluate()
-            result["epochs_completed"] = epoch
-            self.log(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}")
-            self._scalars({"test/accuracy": accuracy, "test/loss": loss})
-            threshold = dict(config.minimum_accuracy).get(epoch)
-            if threshold is not None and accuracy < threshold:
-                self.log(f"stopping: accuracy {accuracy:.2f}% after epoch {epoch} is below the "
-                         f"minimum {threshold:g}%")
-                result["status"] = "below_minimum_accuracy"
-                break
-        result.update(accuracy=accuracy, loss=loss, iterations=self.iteration,
-                      train_seconds=round(time.perf_counter() - started, 3))
+        if result["status"] == "running":
+            result["status"] = "completed"
+        result.update(iterations=self.iteration, train_seconds=round(result["train_seconds"], 3),
+                      checkpoint_seconds=round(result["checkpoint_seconds"], 3))
         if self.alignment:
             result["alignment_degrees"] = self.alignment
-        if config.save_model:
+        if config.save_model and result["status"] != "diverged":
             result["model_path"] = self.save()
         return result
+
+    def _starting_point(self, state):
+        """(result so far, first epoch to train): a fresh start, or where a checkpoint left off."""
+        result = {"status": "running", "epochs_completed": 0, "accuracy": float("nan"), "loss": float("nan"),
+                  "iterations": 0, "train_seconds": 0.0, "checkpoint_seconds": 0.0}
+        if state is None:
+            return result, 1
+        result.update(state["result"])
+        self.alignment = dict(result.pop("alignment_degrees", {}))
+        self.iteration = state["iteration"]
+        result["resumed_from_epoch"] = state["epoch"]
+        return result, state["epoch"] + 1
+
+    def _epoch(self, epoch, result):
+        """Train, check, evaluate, checkpoint and report one epoch; False when the run must stop."""
+        config = self.config
+        started = time.perf_counter()
+        loss_kind = self._train_epoch(epoch)
+        bad_weights = self.finite_check.non_finite(self.session)
+        if loss_kind is None and not bad_weights:
+            accuracy, loss = self.evaluate()
+            if not math.isfinite(loss):
+                loss_kind = "test loss"
+        result["train_seconds"] += time.perf_counter() - started
+        if loss_kind or bad_weights:
+            self._diverged(result, epoch, divergence.describe(loss_kind, bad_weights))
+            return False
+        result.update(epochs_completed=epoch, accuracy=accuracy, loss=loss, iterations=self.iteration)
+        threshold = dict(config.minimum_accuracy).get(epoch)
+        if threshold is not None and accuracy < threshold:
+            result["status"] = "below_minimum_accuracy"
+        every = checkpoints.checkpoint_every(config)
+        if every and epoch % every == 0 and self.run_dir:
+            # Saved before the `finished epoch` line: once a reader sees it, the epoch is safe.
+            saving = time.perf_counter()
+            checkpoints.save(self.session, self.checkpoint_saver, self.run_dir, epoch, self.iteration,
+                             config, self._result_so_far(result))
+            result["checkpoint_seconds"] += time.perf_counter() - saving
+        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}")
+        self._scalars({"test/accuracy": accuracy, "test/loss": loss})
+        if result["status"] == "below_minimum_accuracy":
+            self._say(f"stopping: accuracy {accuracy:.2f}% after epoch {epoch} is below the "
+                      f"minimum {threshold:g}%")
+            return False
+        return True
 
     def evaluate(self):
         """Accuracy (%) and mean loss over the whole test split, batch statistics off."""
@@ -113,29 +170,60 @@ class Trainer:
         return [self.model.step.train_op, self.model.step.loss, self.model.increment_step]
 
     def _train_epoch(self, epoch):
-        """One pass over the training split; False when the loss stops being finite."""
+        """One pass over the training split; "training loss" when the loss stops being finite, else None."""
         config = self.config
         fetches = self._fetches()
         stat_fetches = fetches + [self.model.step.stats]
         self.start_epoch(epoch)
-        while True:
-            statistics_step = config.gather_stats and (self.iteration + 1) % config.stat_period == 0
-            try:
+        steps = math.ceil(len(self.dataset.x_train) / config.batch_size)
+        self._bar = self.progress(epoch, config.epochs, steps) if self.progress else None
+        step = 0
+        try:
+            while True:
+                statistics_step = config.gather_stats and (self.iteration + 1) % config.stat_period == 0
+                try:
+                    if statistics_step:
+                        # The statistics step is traced: its memory files land in memory/iteration_N/.
+                        (_, loss, _, stats), _ = traced_step(self, stat_fetches,
+                                                             memory_dir(self.run_dir, self.iteration + 1))
+                    else:
+                        _, loss, _ = self.session.run(fetches)
+                except tf.errors.OutOfRangeError:
+                    return None
+                self.iteration += 1
+                step += 1
+                if not math.isfinite(loss):
+                    return "training loss"
+                if self._bar is not None:
+                    self._bar.update(step, loss)
+                if config.eval_period and self.iteration % config.eval_period == 0:
+                    self._say(f"epoch {epoch}, iteration {self.iteration}, train loss: {loss:.4f}")
                 if statistics_step:
-                    # The statistics step is traced: its memory files land in memory/iteration_N/.
-                    (_, loss, _, stats), _ = traced_step(self, stat_fetches, memory_dir(self.run_dir, self.iteration + 1))
-                else:
-                    _, loss, _ = self.session.run(fetches)
-            except tf.errors.OutOfRangeError:
-                return True
-            self.iteration += 1
-            if not math.isfinite(loss):
-                return False
-            if config.eval_period and self.iteration % config.eval_period == 0:
-                self.log(f"epoch {epoch}, iteration {self.iteration}, train loss: {loss:.4f}")
-            if statistics_step:
-                self.alignment = {name.split("/")[-1]: round(float(v), 3) for name, v in stats.items()}
-                self._scalars({"train/loss": loss, **stats})
+                    self.alignment = {name.split("/")[-1]: round(float(v), 3) for name, v in stats.items()}
+                    self._scalars({"train/loss": loss, **stats})
+        finally:
+            if self._bar is not None:
+                self._bar.clear()
+            self._bar = None
+
+    def _diverged(self, result, epoch, reason):
+        result.update(status="diverged", diverged_at={"epoch": epoch, "iteration": self.iteration}, reason=reason)
+        # The tuner reads `diverged at epoch E, iteration I`; the reason follows in parentheses.
+        self._say(f"diverged at epoch {epoch}, iteration {self.iteration} ({reason})")
+
+    def _result_so_far(self, result):
+        """What a resumed run starts from: the result dict as it stands after this epoch."""
+        saved = dict(result, train_seconds=round(result["train_seconds"], 3),
+                     checkpoint_seconds=round(result["checkpoint_seconds"], 3))
+        if self.alignment:
+            saved["alignment_degrees"] = dict(self.alignment)
+        return saved
+
+    def _say(self, line):
+        """Log a line; a progress bar on the same terminal is erased first, never split."""
+        if self._bar is not None:
+            self._bar.clear()
+        self.log(line)
 
     def _memory_only(self):
         """Warm up, trace one training step, evaluate, stop: the memory_only mode."""
@@ -144,7 +232,7 @@ class Trainer:
             self._step_restarting_epochs(self._fetches())
         out_dir = memory_dir(self.run_dir)
         values, summary = self._step_restarting_epochs(self._fetches(), out_dir)
-        self.log(describe(summary, out_dir))
+        self._say(describe(summary, out_dir))
         accuracy, loss = self.evaluate()
         return {"status": "memory_only", "epochs_completed": 0, "accuracy": accuracy, "loss": loss,
                 "iterations": self.iteration, "train_seconds": 0.0, "peak_bytes": summary["peak_bytes"],
@@ -172,7 +260,12 @@ class Trainer:
     def _restore(self):
         path = self.config.restore_model_path
         if path and os.path.isdir(path):
-            path = tf.train.latest_checkpoint(path)
+            # A resumable checkpoint (checkpoints/epoch_E/) has no Saver state file: its prefix is fixed.
+            manifest = os.path.join(path, checkpoints.MANIFEST)
+            if os.path.exists(manifest):
+                path = os.path.join(path, checkpoints.PREFIX)
+            else:
+                path = tf.train.latest_checkpoint(path)
         if not path or not tf.compat.v1.train.checkpoint_exists(path):
             raise ConfigError(f"restore_model is set but no checkpoint was found at "
                               f"{self.config.restore_model_path!r}; set restore_model_path to a "
@@ -182,4 +275,4 @@ class Trainer:
         except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
             raise ConfigError(f"cannot restore {path}: it was saved from a different network "
                               f"({str(error).splitlines()[0]})") from None
-        self.log(f"restored model from {path}")
+        self._say(f"restored model from {path}")
