@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help
 from definitions.errors import ZppMemError
+from training.quiet_import import import_tensorflow_quietly
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -88,6 +89,7 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
         _reject_with_resume(ctx, settings, overrides)
     started = {}
     try:
+        import_tensorflow_quietly()
         _determinism_from_env()
         from training.progress import terminal_bars
         from training.run import final_line, resolve_config, resume_experiment, run_experiment

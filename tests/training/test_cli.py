@@ -66,3 +66,15 @@ def test_experiment_py_is_the_same_command(tmp_path):
                              cwd=REPO, capture_output=True, text=True)
     assert process.returncode == 2
     assert "unknown network 'nope'" in process.stderr and "Traceback" not in process.stderr
+
+
+def test_a_shape_error_is_one_line_on_stderr_without_tensorflow_chatter(tmp_path):
+    # Needs TensorFlow (the sequence is built to find the mismatch); its native start-up
+    # banner must not reach the user's terminal.
+    process = subprocess.run([sys.executable, "experiment.py", "--sequence", "liao_mnist", "--dataset_name",
+                              "synthetic", "--set", "synthetic_shape=[16]", "--output_dir", str(tmp_path)],
+                             cwd=REPO, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert process.returncode == 2
+    assert process.stderr.strip().splitlines() == [
+        "Error: sequence 'liao_mnist', layer 1: ConvolutionalLayer([5, 5], 20): expects an image input "
+        "(batch, height, width, channels) but got a rank-2 input of shape (None, 16)"]
