@@ -2,12 +2,13 @@
 from definitions.errors import ConfigError
 from training.algorithms.base import Algorithm, Step
 from training.algorithms.bp import BP
+from training.algorithms.bpckpt import BPCKPT
 from training.algorithms.dfa import DFA
 from training.algorithms.dfamem import DFAMEM
 from training.algorithms.drtp import DRTP
 from training.algorithms.fa import FA
 
-ALGORITHMS = {cls.name: cls for cls in (BP, FA, DFA, DFAMEM, DRTP)}
+ALGORITHMS = {cls.name: cls for cls in (BP, BPCKPT, FA, DFA, DFAMEM, DRTP)}
 
 
 def get_algorithm(config):
@@ -17,4 +18,4 @@ def get_algorithm(config):
     return ALGORITHMS[config.type](config)
 
 
-__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm"]
+__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm", "BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP"]

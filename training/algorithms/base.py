@@ -48,9 +48,9 @@ class Algorithm:
     @staticmethod
     def loss_and_error(loss_fn, logits, labels):
         """The loss and e = d loss / d output, the error that DFA projects."""
-        with tf.name_scope("loss"):
+        with scope("loss"):
             loss = loss_fn(logits, labels)
-        with tf.name_scope("backward"):
+        with scope("backward"):
             error = tf.gradients(loss, logits)[0]
         return loss, error
 
@@ -65,9 +65,22 @@ class Algorithm:
         return Algorithm.apply(optimizer, pairs, list(state_updates) + [update for update, _ in pairs])
 
     @staticmethod
+    def apply_when_ready(optimizer, pairs, state_updates=(), stats=None):
+        """Apply each update as soon as it exists: for algorithms whose backward pass never reads
+        the weights it updates (FA reads B, DFA reads nothing), every weight read happens in the
+        forward pass, before the loss, so no variable is copied. The weight gradients are then
+        freed one by one instead of all being held until the last one exists (BP's way).
+
+        With statistics (alignment) the stats read the weights too: then wait for everything.
+        """
+        if stats:
+            return Algorithm.apply_after_all(optimizer, pairs, list(state_updates) + list(stats.values()))
+        return tf.group(Algorithm.apply(optimizer, pairs), *state_updates)
+
+    @staticmethod
     def apply(optimizer, pairs, dependencies=()):
         """Apply (update, variable) pairs after `dependencies` (e.g. batch-norm averages)."""
-        with tf.name_scope("update"), tf.control_dependencies(list(dependencies)):
+        with scope("update"), tf.control_dependencies(list(dependencies)):
             return optimizer.apply_gradients(pairs)
 
     def alignment_stats(self, blocks, loss, pairs_by_block):
@@ -83,6 +96,16 @@ class Algorithm:
         """signal (batch, classes) projected to the block output's full shape."""
         matrix = self.block_matrix(block, signal.shape[-1])
         return tf.reshape(tf.matmul(signal, matrix), [-1, *block.layers[-1].output_shape[1:]])
+
+
+def scope(name):
+    """The name scope `name` under the current one, re-entered if it exists.
+
+    tf.name_scope("backward") a second time opens backward_1/, which the memory tracer does
+    not recognise as backward/; a name ending in '/' re-enters the scope instead.
+    """
+    current = tf.compat.v1.get_default_graph().get_name_scope()
+    return tf.name_scope(f"{current}/{name}/" if current else f"{name}/")
 
 
 def _size(shape):

@@ -4,10 +4,19 @@ Like DFA, but hidden blocks receive the projected one-hot target instead of the 
 surrogate error is -y* (the error's sign pattern for the target class), which is known before
 the forward pass. So each block is updated as soon as its output exists, during the single
 forward pass: nothing is stored and nothing is recomputed. The last block gets the true error.
+
+Order (benchmarks/memory_vs_depth, step_time): left alone, TensorFlow's executor computes every
+projection at the start of the step and runs ahead with the forward pass while the blocks'
+weight gradients wait to be applied, so the peak grows with depth. Block i's forward pass and
+projection therefore wait for the update of block i - 1 - LAG. LAG = 0 keeps one block's update
+alive at a time but leaves no work to overlap; LAG = 1 lets one block's forward pass run
+beside the previous block's update, for nearly all the speed of the unordered graph.
 """
 import tensorflow as tf
 
 from training.algorithms.base import Algorithm, Step
+
+LAG = 1
 
 
 class DRTP(Algorithm):
@@ -17,24 +26,23 @@ class DRTP(Algorithm):
         self.ensure_built(blocks, features)
         surrogate = -labels
         x, update_ops, pairs_by_block = features, [], []
-        for block in blocks[:-1]:
-            with tf.name_scope(f"forward/{block.name}"):
-                output = block.forward(x, training=True)
-            with tf.name_scope(f"feedback/{block.name}"):
-                delta = self.project(surrogate, block)
+        for index, block in enumerate(blocks):
+            last = index == len(blocks) - 1
+            wait = update_ops[index - 1 - LAG:index - LAG] if index > LAG else []
+            with tf.control_dependencies(wait):
+                with tf.name_scope(f"forward/{block.name}"):
+                    x = tf.identity(x, name="block_input") if wait else x
+                    output = block.forward(x, training=True)
+                if not last:
+                    with tf.name_scope(f"feedback/{block.name}"):
+                        delta = self.project(surrogate, block)
+            if last:
+                loss, delta = self.loss_and_error(loss_fn, output, labels)
             with tf.name_scope(f"backward/{block.name}"):
                 pairs = list(zip(tf.gradients(output, block.variables, grad_ys=delta), block.variables))
             # The update waits for the output so the next block sees this block's old weights.
             update_ops.append(self.apply(make_optimizer(), pairs, dependencies=[output] + block.pop_updates()))
             pairs_by_block.append(pairs)
             x = output
-        last = blocks[-1]
-        with tf.name_scope(f"forward/{last.name}"):
-            logits = last.forward(x, training=True)
-        loss, error = self.loss_and_error(loss_fn, logits, labels)
-        with tf.name_scope(f"backward/{last.name}"):
-            pairs = list(zip(tf.gradients(logits, last.variables, grad_ys=error), last.variables))
-        update_ops.append(self.apply(make_optimizer(), pairs, dependencies=[logits] + last.pop_updates()))
-        pairs_by_block.append(pairs)
         stats = self.alignment_stats(blocks, loss, pairs_by_block)
-        return Step(train_op=tf.group(update_ops, name="train_op"), loss=loss, logits=logits, stats=stats)
+        return Step(train_op=tf.group(update_ops, name="train_op"), loss=loss, logits=output, stats=stats)

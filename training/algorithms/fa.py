@@ -41,11 +41,17 @@ class FA(Algorithm):
         logits = forward_blocks(blocks, features, training=True)[-1]
         with tf.name_scope("loss"):
             loss = loss_fn(logits, labels)
+        variables = [v for block in blocks for v in block.variables]
         with tf.name_scope("backward"):
-            pairs_by_block = [list(zip(tf.gradients(loss, block.variables), block.variables)) for block in blocks]
+            # One backward pass for all blocks: a tf.gradients call per block would build (and
+            # run) the backward pass from the loss down to that block again for every block.
+            gradients = iter(tf.gradients(loss, variables))
+        pairs_by_block = [[(next(gradients), v) for v in block.variables] for block in blocks]
         state_updates = [op for block in blocks for op in block.pop_updates()]
         stats = self._alignment(blocks, layers, features, labels, loss_fn, pairs_by_block) if self.gather_stats else {}
-        train_op = self.apply_after_all(make_optimizer(), [p for pairs in pairs_by_block for p in pairs], state_updates)
+        # The backward pass reads B, never W: each update can be applied as soon as it exists.
+        train_op = self.apply_when_ready(make_optimizer(), [p for pairs in pairs_by_block for p in pairs],
+                                         state_updates, stats)
         return Step(train_op=train_op, loss=loss, logits=logits, stats=stats)
 
     @staticmethod

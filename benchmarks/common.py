@@ -1,0 +1,271 @@
+"""What the benchmarks share: the networks, one training graph per (network, type), timing,
+tracing, the DFAMEM lower bound and the table writers.
+
+A benchmark graph is the trainer's graph without evaluation: the arrays enter through
+placeholders into a shuffled, repeated tf.data pipeline, the blocks come from
+definitions/sequences.py, the step from the algorithm registry, the optimizer from the config.
+Every type runs on the same data, batch and optimizer, in sessions with the same thread settings.
+"""
+import os
+
+# Before TensorFlow is imported (definitions imports it): full traces log a few lines per step.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from definitions.config import validate  # noqa: E402
+from definitions.datasets import synthetic  # noqa: E402
+from definitions.sequences import long_conv, long_fc  # noqa: E402
+
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+TYPES = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
+BATCH_SIZE = 100
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    family: str  # "long_fc" or "long_conv"
+    blocks: int
+    input_shape: tuple
+    classes: int = 10
+    width: int = 500  # units (long_fc) or filters (long_conv)
+
+    def layers(self):
+        if self.family == "long_fc":
+            return long_fc(self.classes, blocks=self.blocks, width=self.width)
+        return long_conv(self.classes, blocks=self.blocks, filters=self.width)
+
+
+def mlp(blocks, width=500):
+    """long_fc on MNIST-shaped input (28x28x1, flattened by the first layer)."""
+    return Network(f"long_fc_{blocks}", "long_fc", blocks, (28, 28, 1), width=width)
+
+
+def conv(blocks, filters=32):
+    """long_conv on 16x16x3 input: every block's output is 100x16x16x32 floats at batch 100."""
+    return Network(f"long_conv_{blocks}", "long_conv", blocks, (16, 16, 3), width=filters)
+
+
+def thread_counts(threads=None):
+    """(intra-op, inter-op) threads: an int sets both; a pair sets each; None: the CPU count."""
+    if threads is None:
+        return os.cpu_count(), os.cpu_count()
+    if isinstance(threads, int):
+        return threads, threads
+    intra, inter = threads
+    return int(intra), int(inter)
+
+
+def session_config(threads=None):
+    """The same thread settings for every session (and for Keras in versus_keras)."""
+    import tensorflow as tf
+    intra, inter = thread_counts(threads)
+    return tf.compat.v1.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter)
+
+
+def make_config(network, algorithm, batch_size=BATCH_SIZE, seed=0, segment_size=None, optimizer="momentum",
+                learning_rate=0.01, data_size=1000):
+    return validate({"name": network.name, "type": algorithm, "dataset_name": "synthetic",
+                     "sequence": network.family, "batch_size": batch_size, "seed": seed,
+                     "optimizer": optimizer, "learning_rate": learning_rate, "segment_size": segment_size,
+                     "synthetic_shape": list(network.input_shape), "synthetic_classes": network.classes,
+                     "synthetic_size": data_size})
+
+
+class Bench:
+    """One (network, type) training graph in its own session, ready to step."""
+
+    def __init__(self, network, algorithm, threads=None, **config_overrides):
+        import tensorflow as tf
+
+        from training.algorithms import get_algorithm
+        from training.blocks import split_into_blocks
+        from training.losses import COST_FUNCTIONS
+        from training.optimizers import make_optimizer
+
+        self.network, self.algorithm = network, algorithm
+        self.config = config = make_config(network, algorithm, **config_overrides)
+        data = synthetic(network.input_shape, network.classes, config.synthetic_size, seed=config.seed)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.compat.v1.set_random_seed(config.seed)
+            with tf.name_scope("input"):
+                features_in = tf.compat.v1.placeholder(tf.float32, [None, *network.input_shape], name="features")
+                labels_in = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
+                dataset = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
+                    .shuffle(len(data.x_train), seed=config.seed).batch(config.batch_size, drop_remainder=True).repeat()
+                iterator = tf.compat.v1.data.make_initializable_iterator(dataset)
+                features, labels = iterator.get_next(name="next_batch")
+                one_hot = tf.one_hot(labels, network.classes)
+            self.blocks = split_into_blocks(network.layers())
+            loss_fn = COST_FUNCTIONS[config.cost_function]
+            self.step = get_algorithm(config).build(self.blocks, features, one_hot, loss_fn,
+                                                    lambda: make_optimizer(config))
+            init = tf.compat.v1.global_variables_initializer()
+        self.fetches = [self.step.train_op, self.step.loss]
+        self.session = tf.compat.v1.Session(graph=self.graph, config=session_config(threads))
+        self.session.run(init)
+        self.session.run(iterator.initializer, {features_in: data.x_train, labels_in: data.y_train})
+
+    def run(self, steps=1):
+        """Run `steps` training steps; returns the wall time of each in seconds."""
+        times = []
+        for _ in range(steps):
+            started = time.perf_counter()
+            self.session.run(self.fetches)
+            times.append(time.perf_counter() - started)
+        return times
+
+    def trace(self, report_dir=None):
+        """Transient peak bytes of one traced step (busiest device); a full report if asked."""
+        import tracing
+        from tracing.timeline import busiest_device, peak_bytes, split_by_device, timeline_points
+
+        result = tracing.trace(self.session, self.fetches)
+        if report_dir:
+            tracing.write_memory_report(result.records, report_dir, graph=self.graph, node_stats=result.node_stats,
+                                        meta={"network": self.network.name, "algorithm": self.algorithm},
+                                        persistent_bytes=self.persistent_bytes())
+        points = {device: timeline_points(records, 0) for device, records in split_by_device(result.records).items()}
+        return peak_bytes(points[busiest_device(points)]) if points else 0
+
+    def step_segment_size(self):
+        """BPCKPT's blocks per segment in this graph; None for the other types."""
+        if self.algorithm != "BPCKPT":
+            return None
+        from training.algorithms.bpckpt import default_segment_size
+        return self.config.segment_size or default_segment_size(len(self.blocks))
+
+    def persistent_bytes(self):
+        import tracing
+        return tracing.persistent_bytes(self.graph)
+
+    def close(self):
+        self.session.close()
+
+
+def dfamem_lower_bound(blocks, batch_size, count_network_input=False):
+    """max over blocks of (block input + block output + weight update) bytes, from the shapes.
+
+    DFAMEM cannot do better: while a block's update is computed, its input (to recompute and
+    to form the update), its output (where the error arrives) and the update itself must exist.
+    The network input (block 0's input) is allocated by tf.data before the step, outside the
+    traced step's records; it counts 0 by default, so that the bound compares with the traced
+    transient peak. count_network_input=True counts it, as the definition reads literally.
+    """
+    def tensor_bytes(shape):
+        return batch_size * int(np.prod(shape[1:])) * 4
+
+    def block_bytes(block):
+        inputs = tensor_bytes(block.layers[0].input_shape) if count_network_input or block.index > 0 else 0
+        return inputs + tensor_bytes(block.layers[-1].output_shape) + \
+            sum(v.shape.num_elements() * v.dtype.size for v in block.variables)
+
+    return max(block_bytes(block) for block in blocks)
+
+
+def median_ms(times):
+    return 1000.0 * statistics.median(times)
+
+
+def interleaved_step_times(benches, steps, warmup=5, rounds=None):
+    """{key: [seconds per step]}: warm up each bench, then time them in turns.
+
+    Taking turns (a few steps of each, round after round) spreads any load the machine has at
+    the moment over every type alike, so the ratios between them stay meaningful.
+    """
+    for bench in benches.values():
+        bench.run(warmup)
+    rounds = rounds or max(1, min(steps, 6))
+    per_round = [steps // rounds + (1 if r < steps % rounds else 0) for r in range(rounds)]
+    times = {key: [] for key in benches}
+    for count in per_round:
+        for key, bench in benches.items():
+            times[key] += bench.run(count)
+    return times
+
+
+# -- tables ------------------------------------------------------------------------------
+def write_csv(path, columns, rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row[column]) for column in columns])
+    _write(path, buffer.getvalue())
+
+
+def markdown_table(columns, rows, headers=None):
+    headers = headers or {}
+    lines = ["| " + " | ".join(headers.get(c, c) for c in columns) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row[c]) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path, title, table, notes=""):
+    _write(path, f"# {title}\n\n{table}" + (f"\n{notes.strip()}\n" if notes else ""))
+
+
+def targets_markdown(checks):
+    """A table of (target, measured, limit, met) rows; empty when there is nothing to check."""
+    if not checks:
+        return ""
+    lines = ["| target | measured | limit | met |", "|---|---:|---:|---|"]
+    lines += [f"| {name} | {_cell(value)} | <= {limit:g} | {'met' if met else '**missed**'} |"
+              for name, value, limit, met in checks]
+    return "\n".join(lines) + "\n"
+
+
+def plain_log_axis(axis):
+    """Ticks at 1, 2, 5 x 10^k labelled as plain numbers on a log-scaled matplotlib axis."""
+    import matplotlib.ticker as ticker
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"
+    return "" if value is None else str(value)
+
+
+def _write(path, text):
+    from training.files import atomic_write_text
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write_text(path, text)
+
+
+def result_path(name, extension, out_dir=None):
+    return os.path.join(out_dir or RESULTS_DIR, f"{name}.{extension}")
+
+
+def argument_parser(description):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps (a smoke run)")
+    parser.add_argument("--out", default=None, help=f"directory for the results (default {RESULTS_DIR})")
+    parser.add_argument("--threads", type=_threads, default=None, metavar="N|INTRA,INTER",
+                        help="intra- and inter-op threads of every session (default: the CPU count for both)")
+    return parser
+
+
+def _threads(text):
+    parts = [int(part) for part in text.split(",")]
+    if len(parts) not in (1, 2) or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected N or INTRA,INTER with positive integers, got {text!r}")
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,89 @@
+"""Smoke tests: each benchmark's core runs on a tiny network and writes its files.
+
+The full benchmarks take minutes (`python -m benchmarks.NAME`); these only check that the
+pieces fit together, that the tables have the columns the issue names, and the arithmetic.
+"""
+import csv
+
+import pytest
+
+from benchmarks import common, memory_vs_depth, step_time, time_x_memory, versus_keras
+
+TINY = [common.mlp(2, width=8), common.mlp(3, width=8)]
+
+
+def read_csv(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_lower_bound_from_shapes():
+    bench = common.Bench(common.mlp(3, width=8), "DFAMEM", batch_size=10)
+    try:
+        # Block 0: output 10x8 floats + kernel 784x8 + bias 8; its input (10x784) comes from tf.data.
+        assert common.dfamem_lower_bound(bench.blocks, 10) == (10 * 8 + 784 * 8 + 8) * 4
+        assert common.dfamem_lower_bound(bench.blocks, 10, count_network_input=True) == \
+            (10 * 784 + 10 * 8 + 784 * 8 + 8) * 4
+    finally:
+        bench.close()
+
+
+def test_memory_vs_depth(tmp_path):
+    rows = memory_vs_depth.measure(TINY, types=("BP", "BPCKPT", "DFAMEM"), warmup=1, traces=1, batch_size=16,
+                                   log=lambda *_: None)
+    assert [(r["network"], r["type"]) for r in rows][:3] == [("long_fc_2", "BP"), ("long_fc_2", "BPCKPT"),
+                                                             ("long_fc_2", "DFAMEM")]
+    assert all(r["peak_bytes"] > 0 and r["persistent_bytes"] > 0 for r in rows)
+    assert rows[0]["ratio_to_bp"] == 1.0 and rows[2]["ratio_to_lower_bound"] > 0
+    assert rows[1]["segment_size"] == 1 and rows[0]["segment_size"] is None  # round(sqrt(2))
+    names = [name for name, *_ in memory_vs_depth.targets(rows)]
+    assert names[0] == "DFAMEM peak(3 blocks) / peak(2 blocks)" and len(names) == 4
+    memory_vs_depth.report(rows, tmp_path, log=lambda *_: None)
+    table = read_csv(tmp_path / "memory_vs_depth.csv")
+    assert {"type", "blocks", "peak_bytes", "persistent_bytes"} <= set(table[0])
+    assert (tmp_path / "memory_vs_depth.png").stat().st_size > 0
+    assert "| network |" in (tmp_path / "memory_vs_depth.md").read_text()
+
+
+def test_step_time(tmp_path):
+    rows = step_time.measure(TINY[1:], steps=2, warmup=1, batch_size=16, log=lambda *_: None)
+    assert [r["type"] for r in rows] == list(common.TYPES)
+    assert rows[0]["ratio_to_bp"] == 1.0 and all(r["median_step_ms"] > 0 and r["steps"] == 2 for r in rows)
+    step_time.report(rows, tmp_path, log=lambda *_: None)
+    assert {"network", "type", "median_step_ms", "ratio_to_bp"} <= set(read_csv(tmp_path / "step_time.csv")[0])
+
+
+def test_time_x_memory(tmp_path):
+    rows = time_x_memory.measure(TINY[0], types=("BP", "DFAMEM", "DRTP"), steps=2, warmup=1, traces=1,
+                                 batch_size=16, log=lambda *_: None)
+    assert {r["on_frontier"] for r in rows} <= {"yes", "no"} and "yes" in {r["on_frontier"] for r in rows}
+    fastest = min(rows, key=lambda r: r["median_step_ms"])
+    assert fastest["on_frontier"] == "yes"  # nothing is faster, so nothing dominates it
+    time_x_memory.report(rows, tmp_path, log=lambda *_: None)
+    assert (tmp_path / "time_x_memory.png").stat().st_size > 0
+
+
+def test_frontier_marks_dominated_points():
+    rows = [{"median_step_ms": t, "peak_bytes": p} for t, p in ((1, 5), (2, 2), (3, 3), (2, 2))]
+    time_x_memory.mark_frontier(rows)
+    assert [r["on_frontier"] for r in rows] == ["yes", "yes", "no", "yes"]  # equal points do not dominate
+
+
+def test_keras_model_mirrors_our_mlp():
+    from definitions.sequences import fcSigmoid
+    model = versus_keras.keras_model(fcSigmoid(10), (8, 8, 1))
+    dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    assert [(d.units, d.activation.__name__) for d in dense] == [(256, "sigmoid"), (256, "sigmoid"), (10, "linear")]
+    assert model.count_params() == (64 * 256 + 256) + (256 * 256 + 256) + (256 * 10 + 10)
+    with pytest.raises(ValueError, match="MLPs only"):
+        from layers import ConvolutionalLayer
+        versus_keras.keras_model([ConvolutionalLayer((3, 3), 2)], (8, 8, 1))
+
+
+def test_versus_keras(tmp_path):
+    rows = versus_keras.measure(networks=(("fcReLu", "fcReLu"),), data_size=200, epochs=1, jit_modes=(False,),
+                                log=lambda *_: None)
+    assert rows[0]["ours_epoch_s"] > 0 and rows[0]["keras_epoch_s"] > 0 and rows[0]["steps_per_epoch"] == 2
+    assert rows[0]["ratio"] == pytest.approx(rows[0]["ours_epoch_s"] / rows[0]["keras_epoch_s"])
+    versus_keras.report(rows, tmp_path, log=lambda *_: None)
+    assert {"network", "ours_epoch_s", "keras_epoch_s", "ratio"} <= set(read_csv(tmp_path / "versus_keras.csv")[0])
