@@ -269,3 +269,19 @@ def _threads(text):
 
 def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pivot(rows, cell, bp_extra=None):
+    """One row per network and one column per type, `cell(row)` in each; `bp_extra` names a
+    field of BP's row copied into a last column (e.g. its persistent memory)."""
+    types = list(dict.fromkeys(r["type"] for r in rows))
+    table = []
+    for network in dict.fromkeys(r["network"] for r in rows):
+        row = {"network": network}
+        for r in rows:
+            if r["network"] == network:
+                row[r["type"]] = cell(r)
+                if bp_extra and r["type"] == "BP":
+                    row[bp_extra[0]] = r[bp_extra[1]]
+        table.append(row)
+    return ["network"] + types + ([bp_extra[0]] if bp_extra and "BP" in types else []), table

@@ -103,23 +103,8 @@ def plot(rows, path):
     plt.close(figure)
 
 
-def pivot(rows):
-    """One row per network, the peak in MiB per type, and BP's persistent MiB."""
-    types = list(dict.fromkeys(r["type"] for r in rows))
-    table = []
-    for network in dict.fromkeys(r["network"] for r in rows):
-        row = {"network": network}
-        for r in rows:
-            if r["network"] == network:
-                row[r["type"]] = r["peak_mib"]
-                if r["type"] == "BP":
-                    row["persistent"] = r["persistent_mib"]
-        table.append(row)
-    return ["network"] + types + (["persistent"] if "BP" in types else []), table
-
-
 def report(rows, out_dir=None, log=print):
-    columns, summary_rows = pivot(rows)
+    columns, summary_rows = common.pivot(rows, lambda r: r["peak_mib"], bp_extra=("persistent", "persistent_mib"))
     summary = common.markdown_table(columns, summary_rows, {"persistent": "BP persistent"})
     table = common.markdown_table(COLUMNS[:4] + ["peak_mib", "persistent_mib", "ratio_to_bp", "ratio_to_lower_bound"],
                                   rows, {"peak_mib": "peak MiB", "persistent_mib": "persistent MiB",

@@ -48,21 +48,8 @@ def targets(rows, network=None):
             for r in rows if r["network"] == name and r["type"] in LIMITS and r["ratio_to_bp"] is not None]
 
 
-def pivot(rows):
-    """One row per network, one 'ratio to BP' column per type (BP: its median in ms)."""
-    types = list(dict.fromkeys(r["type"] for r in rows))
-    table = []
-    for network in dict.fromkeys(r["network"] for r in rows):
-        row = {"network": network}
-        for r in rows:
-            if r["network"] == network:
-                row[r["type"]] = r["median_step_ms"] if r["type"] == "BP" else r["ratio_to_bp"]
-        table.append(row)
-    return ["network"] + types, table
-
-
 def report(rows, out_dir=None, log=print):
-    columns, table_rows = pivot(rows)
+    columns, table_rows = common.pivot(rows, lambda r: r["median_step_ms"] if r["type"] == "BP" else r["ratio_to_bp"])
     table = common.markdown_table(columns, table_rows, {"BP": "BP (ms)"})
     checks = targets(rows)
     notes = ("Columns after BP: median step time as a multiple of BP's on the same network.\n\n"

@@ -4,10 +4,16 @@ TensorFlow's C++ code prints lines such as `I0000 ... oneDNN custom operations a
 is being imported, before TF_CPP_MIN_LOG_LEVEL is read, so no setting hides them. The CLI's
 output is read by people and parsed by the tuner: the import runs with file descriptor 2
 pointed at a temporary file, and that text is shown only if the import fails.
+
+On a machine with no NVIDIA driver, the first device enumeration also prints
+`E0000 ... failed call to cuInit`: expected there, and alarming. It is done once inside the same
+capture. Where a driver exists, CUDA's messages are left alone: there they can matter.
 """
 import os
 import sys
 import tempfile
+
+NVIDIA_DRIVER = "/proc/driver/nvidia"
 
 
 def import_tensorflow_quietly():
@@ -19,6 +25,8 @@ def import_tensorflow_quietly():
         os.dup2(capture.fileno(), 2)
         try:
             import tensorflow
+            if not os.path.exists(NVIDIA_DRIVER):
+                tensorflow.config.list_physical_devices()
         except BaseException:
             os.dup2(saved, 2)
             capture.seek(0)

@@ -78,3 +78,13 @@ def test_a_shape_error_is_one_line_on_stderr_without_tensorflow_chatter(tmp_path
     assert process.stderr.strip().splitlines() == [
         "Error: sequence 'liao_mnist', layer 1: ConvolutionalLayer([5, 5], 20): expects an image input "
         "(batch, height, width, channels) but got a rank-2 input of shape (None, 16)"]
+
+
+def test_a_successful_run_prints_nothing_on_stderr(tmp_path):
+    # The tuner keeps stderr.log per run and people read it: only real problems belong there.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.run([sys.executable, "experiment.py", "--epochs", "1", "--output_dir", str(tmp_path)],
+                             cwd=REPO, capture_output=True, text=True, env=env)
+    assert process.returncode == 0
+    assert process.stderr == ""
+    assert process.stdout.splitlines()[-1].startswith("total accuracy: ")
