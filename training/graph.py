@@ -22,6 +22,9 @@ class TrainingGraph:
     graph: tf.Graph
     blocks: list
     step: object  # training.algorithms.Step
+    features: tf.Tensor  # the training batch, as the iterator yields it (fed on statistics steps)
+    labels: tf.Tensor
+    stats: dict  # {name: tensor}; a subgraph beside the step, empty without gather_stats
     features_in: tf.Tensor  # placeholders fed when an iterator is initialised
     labels_in: tf.Tensor
     shuffle_seed: tf.Tensor
@@ -59,7 +62,9 @@ def build_training_graph(config, dataset):
         blocks = split_into_blocks(get_sequence(config.sequence)(dataset.num_classes))
         check_output_shape(blocks, dataset)
         loss_fn = COST_FUNCTIONS[config.cost_function]
-        step = get_algorithm(config).build(blocks, features, one_hot, loss_fn, lambda: make_optimizer(config))
+        algorithm = get_algorithm(config)
+        step = algorithm.build(blocks, features, one_hot, loss_fn, lambda: make_optimizer(config))
+        stats = algorithm.statistics(blocks, features, one_hot, loss_fn) if config.gather_stats else {}
         with tf.name_scope("metrics"):
             batch_correct = _correct(step.logits, labels)
 
@@ -73,7 +78,7 @@ def build_training_graph(config, dataset):
         global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         increment_step = global_step.assign_add(1)
         init_op = tf.compat.v1.global_variables_initializer()
-    return TrainingGraph(graph, blocks, step, features_in, labels_in, shuffle_seed, train_iterator.initializer,
+    return TrainingGraph(graph, blocks, step, features, labels, stats, features_in, labels_in, shuffle_seed, train_iterator.initializer,
                          eval_iterator.initializer, eval_loss_sum, eval_correct, count, batch_correct,
                          init_op, global_step, increment_step)
 

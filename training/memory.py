@@ -8,10 +8,10 @@ import os
 import tracing
 
 
-def traced_step(trainer, fetches, out_dir):
+def traced_step(trainer, fetches, out_dir, feed_dict=None):
     """Run `fetches` once under FULL_TRACE; write the report into out_dir. Returns (values, summary)."""
     model, config = trainer.model, trainer.config
-    result = tracing.trace(trainer.session, fetches)
+    result = tracing.trace(trainer.session, fetches, feed_dict)
     meta = {"network": config.name, "algorithm": config.type, "sequence": config.sequence,
             "dataset": config.dataset_name, "iteration": trainer.iteration + 1, "batch_size": config.batch_size}
     summary = tracing.write_memory_report(result.records, out_dir, graph=model.graph, node_stats=result.node_stats,

@@ -173,7 +173,6 @@ class Trainer:
         """One pass over the training split; "training loss" when the loss stops being finite, else None."""
         config = self.config
         fetches = self._fetches()
-        stat_fetches = fetches + [self.model.step.stats]
         self.start_epoch(epoch)
         steps = math.ceil(len(self.dataset.x_train) / config.batch_size)
         self._bar = self.progress(epoch, config.epochs, steps) if self.progress else None
@@ -183,9 +182,7 @@ class Trainer:
                 statistics_step = config.gather_stats and (self.iteration + 1) % config.stat_period == 0
                 try:
                     if statistics_step:
-                        # The statistics step is traced: its memory files land in memory/iteration_N/.
-                        (_, loss, _, stats), _ = traced_step(self, stat_fetches,
-                                                             memory_dir(self.run_dir, self.iteration + 1))
+                        loss, stats = self._statistics_step(fetches)
                     else:
                         _, loss, _ = self.session.run(fetches)
                 except tf.errors.OutOfRangeError:
@@ -205,6 +202,20 @@ class Trainer:
             if self._bar is not None:
                 self._bar.clear()
             self._bar = None
+
+    def _statistics_step(self, fetches):
+        """A training step, traced, and the statistics of its batch; returns (loss, stats).
+
+        The statistics are their own session.run, fed the batch the step then trains on, so
+        the step is exactly an ordinary one (same ops, same order, same memory) and the
+        statistics see the weights before the update. Raises OutOfRangeError at the epoch's end.
+        """
+        model = self.model
+        features, labels = self.session.run([model.features, model.labels])
+        batch = {model.features: features, model.labels: labels}
+        stats = self.session.run(model.stats, batch) if model.stats else {}
+        (_, loss, _), _ = traced_step(self, fetches, memory_dir(self.run_dir, self.iteration + 1), feed_dict=batch)
+        return loss, stats
 
     def _diverged(self, result, epoch, reason):
         result.update(status="diverged", diverged_at={"epoch": epoch, "iteration": self.iteration}, reason=reason)

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 
-from tuner.worker import GRACE_S, StopFile
+from tuner.worker import GRACE_S, StopFile, expect_parent
 
 EXECUTORS = ("local", "dask")
 CONNECT_TIMEOUT_S = 10
@@ -31,14 +31,21 @@ class Backend:
     stop_token: object
 
 
-def _init_pool_worker():
+def _init_pool_worker(driver_pid):
     # Pool workers share the terminal's process group. A Ctrl-C is the driver's to handle:
     # it asks the workers to end their commands through the stop token.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The driver's pid comes from the driver, not from os.getppid() here: a spawned worker
+    # imports for a while before this runs, and a driver killed meanwhile would make the
+    # worker take init (pid 1) for its driver, run queued commands unsupervised and wait on
+    # its queue forever. Such a worker has run nothing yet: it leaves at once.
+    if os.getppid() != driver_pid:
+        os._exit(1)
+    expect_parent(driver_pid)
     # A driver killed outright (SIGKILL, OOM killer) cannot shut its pool down, and an idle
     # worker would wait on its queue forever. Watch for that and leave, after giving a
     # running command time to be ended by run_command's own check (SIGTERM, grace, SIGKILL).
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(driver_pid,), daemon=True).start()
 
 
 def _exit_when_orphaned(driver_pid):
@@ -58,7 +65,8 @@ def local_backend(jobs):
     # spawn, not fork: workers must not inherit the driver's threads, locks or open files.
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="tuner-stop-") as token_dir:
-        executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker)
+        executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
+                                       initargs=(os.getpid(),))
         try:
             yield Backend(executor, StopFile(os.path.join(token_dir, "stop")))
         finally:

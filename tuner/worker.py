@@ -18,12 +18,14 @@ GRACE_S = 5.0  # SIGTERM first; SIGKILL only if the command has not ended by the
 
 
 class _Parent:
-    """The parent this worker process started under: the driver, or a Dask nanny.
+    """The parent this worker process is supervised by: the driver, or a Dask nanny.
 
     Recorded once per process, not per command: a pool hands its worker the next queued task
     before the first ends, and after the driver is killed outright the worker is re-parented;
     a parent taken at the start of that next command would look fine and the command would
-    run unsupervised. Reset after a fork so a forked pool worker records its own parent.
+    run unsupervised. A local pool worker is told its driver's pid (expect_parent), since by
+    the time it has imported this module the driver may already be gone. Reset after a fork
+    so a forked worker records its own parent.
     """
 
     pid = os.getppid()
@@ -38,6 +40,11 @@ class _Parent:
 
 
 os.register_at_fork(after_in_child=_Parent.reset)
+
+
+def expect_parent(pid):
+    """Supervise commands under `pid`: once this process is no longer its child, start nothing."""
+    _Parent.pid = pid
 
 
 def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE_S):

@@ -56,6 +56,14 @@ def children_of(pid):
     return found
 
 
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
+
+
 def test_ctrl_c_ends_running_commands_and_writes_no_half_result(tmp_path, fake_prefix):
     out = tmp_path / "sweep"
     tuner = start_tuner(out, fake_prefix, "mode=ok,hang", "sleep=0,0.01")
@@ -131,3 +139,44 @@ def test_queued_runs_of_a_sigkilled_tuner_never_start(tmp_path, fake_prefix):
     finally:
         for gate in gates:
             gate.write_text("open")
+
+
+SLOW_WORKER_DRIVER = '''
+import os, sys, time
+if __name__ == "__mp_main__":
+    # A spawned worker imports the driver's main module before its initializer runs: this
+    # makes every worker start slowly, so the driver can die before one has initialised.
+    time.sleep(2.0)
+elif __name__ == "__main__":
+    sys.path.insert(0, sys.argv[1])
+    from tuner.executors import local_backend
+    from tuner.worker import run_command
+    marker, out = sys.argv[2], sys.argv[3]
+    with local_backend(1) as backend:
+        command = [sys.executable, "-c", f"open({marker!r}, 'w').close()"]
+        backend.executor.submit(run_command, command, out, backend.stop_token)
+        time.sleep(0.5)  # the task reaches the call queue's pipe, the worker is still starting
+        print("ready", flush=True)
+        time.sleep(60)
+'''
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the pool worker in /proc")
+def test_a_worker_that_starts_after_its_driver_died_runs_nothing_and_leaves(tmp_path):
+    """The cause of an old flaky failure: a pool worker still importing when the driver was
+    SIGKILLed took init for its driver, ran the queued command and waited on its queue forever."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(SLOW_WORKER_DRIVER)
+    marker = tmp_path / "command-ran"
+    process = subprocess.Popen([sys.executable, str(driver), REPO, str(marker), str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        (worker,) = [pid for pid in children_of(process.pid) if b"spawn_main" in command_line(pid)]
+        process.kill()
+        process.wait(timeout=10)
+        wait_for(lambda: not alive(worker), timeout=15, what="the orphaned worker to exit")
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not marker.exists()

@@ -2,19 +2,23 @@
 
 Algorithms differ only in how they *compute* updates ((update, variable) pairs) and in which
 tensors they keep alive; optimizers *apply* the updates. `make_optimizer()` returns a new
-optimizer: algorithms that apply updates block by block (DFAMEM, DRTP) take one per block,
-because Adam advances its bias correction on every `apply_gradients` call.
+optimizer: algorithms that apply updates block by block (FA, DFAMEM, DRTP, BPCKPT) take one
+per block, because Adam advances its bias correction on every `apply_gradients` call.
+
+Statistics (alignment angles) are a separate subgraph under statistics/, built by
+`statistics()`: nothing in the training step depends on it, so a step costs the same time and
+memory with `gather_stats` on or off; the trainer runs it on its own, fed the step's batch.
 
 Name scopes matter: the memory tracer classifies ops by them
 (input/, forward/, loss/, backward/, feedback/, update/, recompute/block_i/...).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import tensorflow as tf
 
 from training import feedback as feedback_module
 from training.algorithms.alignment import block_alignment
-from training.blocks import build_blocks
+from training.blocks import build_blocks, forward_blocks
 
 
 @dataclass
@@ -22,22 +26,45 @@ class Step:
     train_op: tf.Operation
     loss: tf.Tensor
     logits: tf.Tensor
-    #: Extra tensors worth logging (alignment angles), by name.
-    stats: dict = field(default_factory=dict)
 
 
 class Algorithm:
     name = None
+    #: False for the algorithms whose updates are BP's gradients: their alignment is 0 by definition.
+    approximates_bp = True
 
     def __init__(self, config, feedback=None):
         self.config = config
-        self.gather_stats = bool(getattr(config, "gather_stats", False))
         self.feedback = feedback or (feedback_module.from_config(config) if config is not None
                                      else feedback_module.Feedback(seed=0))
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
         """Return a Step whose train_op computes and applies one update."""
         raise NotImplementedError
+
+    def statistics(self, blocks, features, labels, loss_fn):
+        """{'alignment/block_i': degrees} between each block's update on this batch and BP's gradient.
+
+        Built after `build`, beside the step: its own forward passes, no update applied, and
+        nothing of the step waits for it. Empty for algorithms that compute BP's gradient.
+        """
+        if not self.approximates_bp:
+            return {}
+        with scope("statistics"):
+            directions = self.update_directions(blocks, features, labels, loss_fn)
+            true_loss = self.true_loss(blocks, features, labels, loss_fn)
+            for block in blocks:
+                block.pop_updates()  # these extra passes must not move the batch-norm averages
+            return block_alignment(blocks, true_loss, directions)
+
+    def update_directions(self, blocks, features, labels, loss_fn):
+        """[[(update, variable), ...] per block]: what the step computes from this batch, unapplied."""
+        raise NotImplementedError
+
+    def true_loss(self, blocks, features, labels, loss_fn):
+        """The loss on a plain forward pass, whose gradients are BP's."""
+        logits = forward_blocks(blocks, features, training=True, scope="true_forward")[-1]
+        return loss_fn(logits, labels)
 
     # -- helpers shared by the algorithms ------------------------------------------------
     @staticmethod
@@ -65,27 +92,55 @@ class Algorithm:
         return Algorithm.apply(optimizer, pairs, list(state_updates) + [update for update, _ in pairs])
 
     @staticmethod
-    def apply_when_ready(optimizer, pairs, state_updates=(), stats=None):
+    def apply_when_ready(optimizer, pairs, state_updates=()):
         """Apply each update as soon as it exists: for algorithms whose backward pass never reads
-        the weights it updates (FA reads B, DFA reads nothing), every weight read happens in the
-        forward pass, before the loss, so no variable is copied. The weight gradients are then
-        freed one by one instead of all being held until the last one exists (BP's way).
-
-        With statistics (alignment) the stats read the weights too: then wait for everything.
+        the weights it updates (DFA reads nothing), every weight read happens in the forward
+        pass, before the loss, so no variable is copied. The weight gradients are then freed
+        one by one instead of all being held until the last one exists (BP's way).
         """
-        if stats:
-            return Algorithm.apply_after_all(optimizer, pairs, list(state_updates) + list(stats.values()))
         return tf.group(Algorithm.apply(optimizer, pairs), *state_updates)
+
+    def backward_in_order(self, blocks, tensors, gradient, make_optimizer=None, need_input_gradient=False):
+        """Backpropagate `gradient` (at tensors[-1]) through `blocks`, last block first.
+
+        tensors: the first block's input followed by each block's output. The next block's
+        backward waits for this block's work: otherwise the executor's LIFO queues leave the
+        small bias gradients (and the activations they read) waiting until the end of the
+        step, and the peak varies from run to run with the executor's order.
+
+        With make_optimizer, each block's update is applied as soon as its weight gradients and
+        its input gradient exist, and the next block waits for that update (FA, BPCKPT: nothing
+        reads a block's weights after its backward). Without, the next block waits for this
+        block's weight gradients and the caller applies the pairs (BP, all at once).
+        Gradients go under <current scope>/backward/block_i/, updates under <current scope>/update/.
+        Returns (the gradient at the first block's input or None, [pairs] and [update ops], both last block first).
+        """
+        pairs_by_block, updates, done = [], [], []
+        for position in range(len(blocks) - 1, -1, -1):
+            block, block_input, block_output = blocks[position], tensors[position], tensors[position + 1]
+            wants_input = position > 0 or need_input_gradient
+            with scope("backward"), tf.name_scope(block.name):
+                if done:
+                    with tf.control_dependencies(done):
+                        gradient = tf.identity(gradient, name="output_gradient")
+                sources = ([block_input] if wants_input else []) + block.variables
+                gradients = tf.gradients(block_output, sources, grad_ys=gradient)
+            input_gradient = gradients[0] if wants_input else None
+            pairs = list(zip(gradients[1:] if wants_input else gradients, block.variables))
+            pairs_by_block.append(pairs)
+            if make_optimizer is not None:
+                updates.append(self.apply(make_optimizer(), pairs, [input_gradient] if wants_input else []))
+                done = updates[-1:]
+            else:
+                done = [g for g, _ in pairs]
+            gradient = input_gradient
+        return gradient, pairs_by_block, updates
 
     @staticmethod
     def apply(optimizer, pairs, dependencies=()):
         """Apply (update, variable) pairs after `dependencies` (e.g. batch-norm averages)."""
         with scope("update"), tf.control_dependencies(list(dependencies)):
             return optimizer.apply_gradients(pairs)
-
-    def alignment_stats(self, blocks, loss, pairs_by_block):
-        """For algorithms whose forward pass is plain: the loss's gradients are BP's."""
-        return block_alignment(blocks, loss, pairs_by_block) if self.gather_stats else {}
 
     def block_matrix(self, block, num_classes):
         """DFA's fixed matrix for a block: (classes, size of the block's output per example)."""

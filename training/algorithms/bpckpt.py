@@ -41,6 +41,7 @@ def segment_bounds(num_blocks, segment_size):
 
 class BPCKPT(Algorithm):
     name = "BPCKPT"
+    approximates_bp = False
 
     def segment_size(self, num_blocks):
         size = getattr(self.config, "segment_size", None) if self.config is not None else None
@@ -56,7 +57,7 @@ class BPCKPT(Algorithm):
         checkpoints = [features] + [outputs[start - 1] for start, _ in bounds[1:]]
         last_start, _ = bounds[-1]
         # The last segment: its forward activations are still alive; differentiate them.
-        gradient, updates = self._backward(blocks[last_start:], [checkpoints[-1]] + outputs[last_start:],
+        gradient, _, updates = self.backward_in_order(blocks[last_start:], [checkpoints[-1]] + outputs[last_start:],
                                            gradient, make_optimizer, need_input_gradient=len(bounds) > 1)
         update_ops = list(updates)
         for index in range(len(bounds) - 2, -1, -1):
@@ -68,34 +69,7 @@ class BPCKPT(Algorithm):
                 recomputed = forward_blocks(blocks[start:stop], x, training=True, scope="forward")
                 for block in blocks[start:stop]:
                     block.pop_updates()  # the averages already moved with the first pass
-                gradient, updates = self._backward(blocks[start:stop], [x] + recomputed, gradient,
+                gradient, _, updates = self.backward_in_order(blocks[start:stop], [x] + recomputed, gradient,
                                                    make_optimizer, need_input_gradient=index > 0)
             update_ops += updates
         return Step(train_op=tf.group(update_ops + state_updates, name="train_op"), loss=loss, logits=logits)
-
-    def _backward(self, blocks, tensors, gradient, make_optimizer, need_input_gradient):
-        """Backpropagate `gradient` (at tensors[-1]) through `blocks`, last block first.
-
-        tensors: the segment's input followed by each block's output. Each block's update runs
-        once its weight gradients and its input gradient exist, and the next block's backward
-        waits for that update: otherwise the executor's LIFO queues leave the small bias
-        gradients (and the activations they read) waiting until the end of the step. Gradients
-        go under <current scope>/backward/block_i/, updates under <current scope>/update/.
-        Returns (the gradient at the segment's input or None, the update ops, last first).
-        """
-        updates = []
-        for position in range(len(blocks) - 1, -1, -1):
-            block, block_input, block_output = blocks[position], tensors[position], tensors[position + 1]
-            wants_input = position > 0 or need_input_gradient
-            with scope("backward"), tf.name_scope(block.name):
-                if updates:
-                    with tf.control_dependencies(updates[-1:]):
-                        gradient = tf.identity(gradient, name="output_gradient")
-                sources = ([block_input] if wants_input else []) + block.variables
-                gradients = tf.gradients(block_output, sources, grad_ys=gradient)
-            input_gradient = gradients[0] if wants_input else None
-            weight_gradients = gradients[1:] if wants_input else gradients
-            pairs = list(zip(weight_gradients, block.variables))
-            updates.append(self.apply(make_optimizer(), pairs, [input_gradient] if wants_input else []))
-            gradient = input_gradient
-        return gradient, updates

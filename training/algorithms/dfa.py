@@ -21,6 +21,17 @@ class DFA(Algorithm):
     name = "DFA"
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
+        outputs, loss, pairs_by_block = self._updates(blocks, features, labels, loss_fn)
+        state_updates = [op for block in blocks for op in block.pop_updates()]
+        train_op = self.apply_when_ready(make_optimizer(), [p for pairs in pairs_by_block for p in pairs],
+                                         state_updates)
+        return Step(train_op=train_op, loss=loss, logits=outputs[-1])
+
+    def update_directions(self, blocks, features, labels, loss_fn):
+        return self._updates(blocks, features, labels, loss_fn)[2]
+
+    def _updates(self, blocks, features, labels, loss_fn):
+        """(block outputs, loss, [[(update, variable)] per block]) of DFA on this batch."""
         self.ensure_built(blocks, features)
         outputs = forward_blocks(blocks, features, training=True)
         loss, error = self.loss_and_error(loss_fn, outputs[-1], labels)
@@ -30,11 +41,7 @@ class DFA(Algorithm):
             with scope("backward"), tf.name_scope(block.name):
                 gradients = tf.gradients(output, block.variables, grad_ys=delta)
             pairs_by_block.append(list(zip(gradients, block.variables)))
-        state_updates = [op for block in blocks for op in block.pop_updates()]
-        stats = self.alignment_stats(blocks, loss, pairs_by_block)
-        train_op = self.apply_when_ready(make_optimizer(), [p for pairs in pairs_by_block for p in pairs],
-                                         state_updates, stats)
-        return Step(train_op=train_op, loss=loss, logits=outputs[-1], stats=stats)
+        return outputs, loss, pairs_by_block
 
     def project_all(self, error, blocks):
         """e projected to each block's output shape (one small matmul per block)."""

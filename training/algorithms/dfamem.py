@@ -12,6 +12,7 @@ update must wait for its recomputed output, or the next block could see new weig
 import tensorflow as tf
 
 from training.algorithms.base import Algorithm, Step
+from training.algorithms.dfa import DFA
 from training.blocks import forward_blocks
 
 
@@ -25,7 +26,7 @@ class DFAMEM(Algorithm):
         # Batch-norm averages move once a step: with the first pass's statistics.
         state_updates = [op for block in blocks for op in block.pop_updates()]
 
-        after, x, update_ops, pairs_by_block = [error], features, [], []
+        after, x, update_ops = [error], features, []
         for block in blocks:
             with tf.name_scope(f"recompute/{block.name}"):
                 with tf.control_dependencies(after):
@@ -42,8 +43,10 @@ class DFAMEM(Algorithm):
                     gradients = tf.gradients(output, block.variables, grad_ys=delta)
                 pairs = list(zip(gradients, block.variables))
                 update = self.apply(make_optimizer(), pairs, dependencies=[output] + (state_updates if last else []))
-            pairs_by_block.append(pairs)
             update_ops.append(update)
             after, x = [update], output
-        stats = self.alignment_stats(blocks, loss, pairs_by_block)
-        return Step(train_op=tf.group(update_ops, name="train_op"), loss=loss, logits=logits, stats=stats)
+        return Step(train_op=tf.group(update_ops, name="train_op"), loss=loss, logits=logits)
+
+    def update_directions(self, blocks, features, labels, loss_fn):
+        # The recomputed forward pass uses each block's old weights: the updates are DFA's.
+        return DFA(self.config, self.feedback).update_directions(blocks, features, labels, loss_fn)

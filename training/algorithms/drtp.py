@@ -15,6 +15,7 @@ beside the previous block's update, for nearly all the speed of the unordered gr
 import tensorflow as tf
 
 from training.algorithms.base import Algorithm, Step
+from training.blocks import forward_blocks
 
 LAG = 1
 
@@ -25,7 +26,7 @@ class DRTP(Algorithm):
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
         self.ensure_built(blocks, features)
         surrogate = -labels
-        x, update_ops, pairs_by_block = features, [], []
+        x, update_ops = features, []
         for index, block in enumerate(blocks):
             last = index == len(blocks) - 1
             wait = update_ops[index - 1 - LAG:index - LAG] if index > LAG else []
@@ -42,7 +43,15 @@ class DRTP(Algorithm):
                 pairs = list(zip(tf.gradients(output, block.variables, grad_ys=delta), block.variables))
             # The update waits for the output so the next block sees this block's old weights.
             update_ops.append(self.apply(make_optimizer(), pairs, dependencies=[output] + block.pop_updates()))
-            pairs_by_block.append(pairs)
             x = output
-        stats = self.alignment_stats(blocks, loss, pairs_by_block)
-        return Step(train_op=tf.group(update_ops, name="train_op"), loss=loss, logits=output, stats=stats)
+        return Step(train_op=tf.group(update_ops, name="train_op"), loss=loss, logits=output)
+
+    def update_directions(self, blocks, features, labels, loss_fn):
+        self.ensure_built(blocks, features)
+        outputs = forward_blocks(blocks, features, training=True)
+        _, error = self.loss_and_error(loss_fn, outputs[-1], labels)
+        pairs_by_block = []
+        for block, output in zip(blocks, outputs):
+            delta = error if block is blocks[-1] else self.project(-labels, block)
+            pairs_by_block.append(list(zip(tf.gradients(output, block.variables, grad_ys=delta), block.variables)))
+        return pairs_by_block

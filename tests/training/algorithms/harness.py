@@ -15,7 +15,7 @@ class StepRun:
     after: list  # ... after the last step
     feedback: dict  # stored feedback matrices by key (empty when regenerated)
     losses: list
-    stats: list  # the step's stats dict per step
+    stats: list  # the statistics of each step's batch, before its update (empty dicts without gather_stats)
 
 
 def run_steps(algorithm, make_layers, x, y, steps=1, learning_rate=0.1, initial=None, feedback=None,
@@ -26,9 +26,10 @@ def run_steps(algorithm, make_layers, x, y, steps=1, learning_rate=0.1, initial=
         tf.compat.v1.set_random_seed(1)
         blocks = split_into_blocks(make_layers())
         instance = algorithm(config=None, feedback=feedback or Feedback(seed=3))
-        instance.gather_stats = gather_stats
         make_optimizer = optimizer or (lambda: tf.compat.v1.train.GradientDescentOptimizer(learning_rate))
-        step = instance.build(blocks, tf.constant(x), tf.constant(y), softmax_cross_entropy, make_optimizer)
+        features, labels = tf.constant(x), tf.constant(y)
+        step = instance.build(blocks, features, labels, softmax_cross_entropy, make_optimizer)
+        statistics = instance.statistics(blocks, features, labels, softmax_cross_entropy) if gather_stats else {}
         variables = [v for block in blocks for v in block.variables]
         if state_variables:
             variables += [v for block in blocks for v in block.non_trainable_variables]
@@ -44,9 +45,9 @@ def run_steps(algorithm, make_layers, x, y, steps=1, learning_rate=0.1, initial=
             before = session.run(variables)
             losses, stats = [], []
             for _ in range(steps):
-                _, loss, stat = session.run([step.train_op, step.loss, step.stats])
+                stats.append(session.run(statistics))  # its own run, as the trainer does
+                _, loss = session.run([step.train_op, step.loss])
                 losses.append(loss)
-                stats.append(stat)
             after = session.run(variables)
             matrices = {key: session.run(var) for key, var in instance.feedback.stored.items()}
     return StepRun(before, after, matrices, losses, stats)
