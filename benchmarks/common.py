@@ -241,6 +241,10 @@ def _cell(value):
     return "" if value is None else str(value)
 
 
+def write_text(path, text):
+    _write(path, text)
+
+
 def _write(path, text):
     from training.files import atomic_write_text
     os.makedirs(os.path.dirname(path), exist_ok=True)

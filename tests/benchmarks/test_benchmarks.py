@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from benchmarks import common, memory_vs_depth, step_time, time_x_memory, versus_keras
+from benchmarks import accuracy, common, memory_vs_depth, step_time, time_x_memory, versus_keras
 
 TINY = [common.mlp(2, width=8), common.mlp(3, width=8)]
 
@@ -87,3 +87,17 @@ def test_versus_keras(tmp_path):
     assert rows[0]["ratio"] == pytest.approx(rows[0]["ours_epoch_s"] / rows[0]["keras_epoch_s"])
     versus_keras.report(rows, tmp_path, log=lambda *_: None)
     assert {"network", "ours_epoch_s", "keras_epoch_s", "ratio"} <= set(read_csv(tmp_path / "versus_keras.csv")[0])
+
+
+def test_accuracy_rows_targets_and_files(tmp_path):
+    rows = accuracy.measure(types=("BP", "DFA", "DFAMEM"), seeds=(1,), epochs=1, log=lambda *_: None)
+    assert [(r["seed"], r["type"], r["epochs"], r["status"]) for r in rows] == \
+        [(1, "BP", 1, "completed"), (1, "DFA", 1, "completed"), (1, "DFAMEM", 1, "completed")]
+    assert rows[1]["accuracy"] == rows[2]["accuracy"]  # DFAMEM computes DFA's updates
+    checks = {name: (value, met) for name, value, _, met in accuracy.targets(rows)}
+    assert checks["DFAMEM - DFA accuracy, largest gap (points)"] == (0.0, True)
+    assert checks["BP accuracy, worst seed (%) >= 96"][0] == rows[0]["accuracy"]
+    accuracy.report(rows, "demo line\n", tmp_path, log=lambda *_: None)
+    assert (tmp_path / "demo.txt").read_text() == "demo line\n"
+    assert read_csv(tmp_path / "accuracy.csv")[0]["type"] == "BP"
+    assert "| seed | BP | DFA | DFAMEM |" in (tmp_path / "accuracy.md").read_text()
