@@ -57,16 +57,23 @@ def build_training_graph(config, dataset):
             train_iterator = tf.compat.v1.data.make_initializable_iterator(train_data)
             eval_iterator = tf.compat.v1.data.make_initializable_iterator(eval_data)
             features, labels = train_iterator.get_next(name="next_batch")
-            one_hot = tf.one_hot(labels, dataset.num_classes)
+            # The model reads the batch through these, never the iterator's outputs directly:
+            # Grappler folds a conv gradient's shape into a constant with a control dependency
+            # on the op that feeds the conv, so a conv reading `features` would run the
+            # iterator (and drop a batch) even when a statistics step feeds `features`. A
+            # PlaceholderWithDefault is never folded away, and runs on the fed value.
+            batch_features = tf.compat.v1.placeholder_with_default(features, features.shape, name="batch_features")
+            batch_labels = tf.compat.v1.placeholder_with_default(labels, labels.shape, name="batch_labels")
+            one_hot = tf.one_hot(batch_labels, dataset.num_classes)
 
         blocks = split_into_blocks(get_sequence(config.sequence)(dataset.num_classes))
         check_output_shape(blocks, dataset)
         loss_fn = COST_FUNCTIONS[config.cost_function]
         algorithm = get_algorithm(config)
-        step = algorithm.build(blocks, features, one_hot, loss_fn, lambda: make_optimizer(config))
-        stats = algorithm.statistics(blocks, features, one_hot, loss_fn) if config.gather_stats else {}
+        step = algorithm.build(blocks, batch_features, one_hot, loss_fn, lambda: make_optimizer(config))
+        stats = algorithm.statistics(blocks, batch_features, one_hot, loss_fn) if config.gather_stats else {}
         with tf.name_scope("metrics"):
-            batch_correct = _correct(step.logits, labels)
+            batch_correct = _correct(step.logits, batch_labels)
 
         with tf.name_scope("eval"):
             eval_features, eval_labels = eval_iterator.get_next()

@@ -92,3 +92,14 @@ def test_each_epoch_sees_a_new_order_and_runs_repeat_it(tmp_path):
     np.testing.assert_array_equal(first[0], again[0])  # and repeatable
     np.testing.assert_array_equal(first[1], again[1])
     assert sorted(first[0]) == sorted(dataset.y_train)
+
+
+def test_statistics_steps_train_on_their_own_batch_and_draw_no_other(tmp_path):
+    # A conv network: Grappler ties a conv gradient's folded shape to the op feeding the conv;
+    # when that op was the iterator, a statistics step also drew (and dropped) the next batch.
+    conv = {"type": "DFA", "sequence": "liao_mnist_bn", "synthetic_shape": [8, 8, 1], "learning_rate": 0.01}
+    _, plain, _ = run(tmp_path / "plain", **conv)
+    _, stats, _ = run(tmp_path / "stats", gather_stats=True, stat_period=2, **conv)
+    assert stats["iterations"] == plain["iterations"] == 2 * 6
+    assert (stats["accuracy"], stats["loss"]) == (plain["accuracy"], plain["loss"])
+    assert set(stats["alignment_degrees"]) == {"block_0", "block_1", "block_2", "block_3"}
