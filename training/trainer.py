@@ -21,6 +21,7 @@ from definitions.errors import ConfigError
 from training import checkpoints, divergence
 from training.graph import build_training_graph, epoch_shuffle_seed
 from training.memory import describe, memory_dir, traced_step
+from training.restore import restore_model
 
 
 class Trainer:
@@ -269,21 +270,5 @@ class Trainer:
         self.writer.flush()
 
     def _restore(self):
-        path = self.config.restore_model_path
-        if path and os.path.isdir(path):
-            # A resumable checkpoint (checkpoints/epoch_E/) has no Saver state file: its prefix is fixed.
-            manifest = os.path.join(path, checkpoints.MANIFEST)
-            if os.path.exists(manifest):
-                path = os.path.join(path, checkpoints.PREFIX)
-            else:
-                path = tf.train.latest_checkpoint(path)
-        if not path or not tf.compat.v1.train.checkpoint_exists(path):
-            raise ConfigError(f"restore_model is set but no checkpoint was found at "
-                              f"{self.config.restore_model_path!r}; set restore_model_path to a "
-                              f"checkpoint prefix or a directory holding one")
-        try:
-            self.saver.restore(self.session, path)
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
-            raise ConfigError(f"cannot restore {path}: it was saved from a different network "
-                              f"({str(error).splitlines()[0]})") from None
+        path = restore_model(self.session, self.model.blocks, self.config.restore_model_path)
         self._say(f"restored model from {path}")
