@@ -58,6 +58,8 @@ class NetworkConfig:
     memory_warmup: int = _field(3, checks.integer(low=0), "steps run before the traced one")
     checkpoint_every: int = _field(None, checks.integer(low=0, optional=True),
                                    "save a resumable checkpoint every N epochs (null: 1 when epochs > 1; 0: never)")
+    checkpoint_steps: int = _field(None, checks.integer(low=0, optional=True),
+                                   "also save one every N iterations inside epochs (null or 0: never)")
     segment_size: int = _field(None, checks.integer(low=1, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     save_model: bool = _field(False, checks.boolean, "save the trained model")

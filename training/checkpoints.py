@@ -1,20 +1,24 @@
-"""Resumable checkpoints: one directory per saved epoch, verified by a manifest of checksums.
+"""Resumable checkpoints: one directory per saved point, verified by a manifest of checksums.
 
-    <run dir>/checkpoints/epoch_<E>/model.ckpt.index
-                                   /model.ckpt.data-00000-of-00001
-                                   /manifest.json      written last: epoch, iteration, shuffle
-                                                       state, sha256 of every file, result so far
+    <run dir>/checkpoints/epoch_<E>/              after epoch E (every `checkpoint_every` epochs)
+    <run dir>/checkpoints/epoch_<E>_step_<S>/     after S steps of epoch E (every `checkpoint_steps`
+                                                  iterations of the run)
+                         .../model.ckpt.index
+                         .../model.ckpt.data-00000-of-00001
+                         .../manifest.json        written last: epoch, step, iteration, shuffle
+                                                  state, sha256 of every file, result so far
 
 A checkpoint is written into a hidden temporary directory, every file is fsynced, the manifest
-goes in last, and only then is the directory renamed to `epoch_<E>`: a crash at any moment
-leaves either the whole checkpoint or none (a `.epoch_<E>.tmp-*` leftover that is ignored).
-On resume the newest checkpoint whose manifest verifies is used; a damaged one is reported and
-the previous one is tried. The last KEEP checkpoints are kept.
+goes in last, and only then is the directory renamed into place: a crash at any moment leaves
+either the whole checkpoint or none (a `.epoch_<E>....tmp-*` leftover that is ignored). On
+resume the newest checkpoint whose manifest verifies is used; a damaged one is reported and the
+previous one is tried. The last KEEP checkpoints, of either kind, are kept.
 
 The Saver holds every global variable: weights, optimizer slots (momentum, Adam moments and
 powers), stored feedback matrices, batch-norm moving statistics and global_step. The input
 pipeline needs no saved state: an epoch's shuffle is a pure function of (seed, epoch)
-(training.graph.epoch_shuffle_seed), and checkpoints are taken at epoch boundaries.
+(training.graph.epoch_shuffle_seed), and a mid-epoch checkpoint records how many of that
+epoch's batches were trained, which the resumed pipeline skips.
 """
 import hashlib
 import json
@@ -22,6 +26,7 @@ import os
 import re
 import shutil
 import time
+from typing import NamedTuple, Optional
 
 import tensorflow as tf
 
@@ -34,11 +39,27 @@ MANIFEST = "manifest.json"
 PREFIX = "model.ckpt"
 KEEP = 2
 FORMAT = 1
-_EPOCH_DIR = re.compile(r"epoch_(\d+)")
+_DIRECTORY_NAME = re.compile(r"epoch_(\d+)(?:_step_(\d+))?")
 
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message says why."""
+
+
+class Checkpoint(NamedTuple):
+    """A checkpoint directory: after epoch `epoch` (step None), or after `step` steps of it."""
+    epoch: int
+    step: Optional[int]
+    path: str
+
+    @property
+    def order(self):
+        # A mid-epoch checkpoint of epoch E comes before the one taken at E's end.
+        return (self.epoch, self.step if self.step is not None else float("inf"))
+
+
+def directory_name(epoch, step=None):
+    return f"epoch_{epoch}" if step is None else f"epoch_{epoch}_step_{step}"
 
 
 def checkpoint_every(config):
@@ -46,6 +67,12 @@ def checkpoint_every(config):
     if config.checkpoint_every is not None:
         return config.checkpoint_every
     return 1 if config.epochs > 1 else 0
+
+
+def saves_at_epoch_end(config, epoch):
+    """Whether a checkpoint is due after `epoch` (see checkpoint_every)."""
+    every = checkpoint_every(config)
+    return bool(every) and epoch % every == 0
 
 
 def checkpoint_root(run_dir):
@@ -58,12 +85,16 @@ def make_saver():
     return tf.compat.v1.train.Saver(max_to_keep=None, save_relative_paths=True)
 
 
-def save(session, saver, run_dir, epoch, iteration, config, result):
-    """Write checkpoints/epoch_<epoch>/ atomically; returns its path. Prunes old checkpoints."""
+def save(session, saver, run_dir, epoch, iteration, config, result, step=None):
+    """Write checkpoints/epoch_<epoch>[_step_<step>]/ atomically; returns its path. Prunes old ones.
+
+    step None: epoch `epoch` is complete; else `step` of its batches are trained.
+    """
     root = checkpoint_root(run_dir)
     os.makedirs(root, exist_ok=True)
-    final = os.path.join(root, f"epoch_{epoch}")
-    tmp = os.path.join(root, f".epoch_{epoch}.tmp-{os.getpid()}")
+    name = directory_name(epoch, step)
+    final = os.path.join(root, name)
+    tmp = os.path.join(root, f".{name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
@@ -77,9 +108,9 @@ def save(session, saver, run_dir, epoch, iteration, config, result):
         manifest = {
             "format": FORMAT,
             "epoch": epoch,
+            "step": step,
             "iteration": iteration,
-            "shuffle": {"seed": config.seed, "next_epoch": epoch + 1,
-                        "next_epoch_seed": epoch_shuffle_seed(config.seed, epoch + 1)},
+            "shuffle": _shuffle_state(config.seed, epoch, step),
             "config": config.to_dict(),
             "files": files,
             "result": result,
@@ -88,8 +119,8 @@ def save(session, saver, run_dir, epoch, iteration, config, result):
         atomic_write_json(os.path.join(tmp, MANIFEST), manifest)  # last: its presence means "complete"
         _fsync_directory(tmp)
         if os.path.exists(final):
-            # A stale checkpoint of this epoch (a damaged one we fell back from): swap it out.
-            old = os.path.join(root, f".epoch_{epoch}.old-{os.getpid()}")
+            # A stale checkpoint of this point (a damaged one we fell back from): swap it out.
+            old = os.path.join(root, f".{name}.old-{os.getpid()}")
             os.rename(final, old)
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -99,8 +130,16 @@ def save(session, saver, run_dir, epoch, iteration, config, result):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune(root, epoch)
+    _prune(root, Checkpoint(epoch, step, final).order)
     return final
+
+
+def _shuffle_state(seed, epoch, step):
+    """The epoch training continues in, its shuffle seed and, mid-epoch, the batches it has done."""
+    if step is None:
+        return {"seed": seed, "next_epoch": epoch + 1, "next_epoch_seed": epoch_shuffle_seed(seed, epoch + 1)}
+    return {"seed": seed, "next_epoch": epoch, "next_epoch_seed": epoch_shuffle_seed(seed, epoch),
+            "skip_batches": step}
 
 
 def restore_latest(session, saver, run_dir, config, log):
@@ -114,9 +153,10 @@ def restore_latest(session, saver, run_dir, config, log):
     for name in sorted(os.listdir(root)):
         if name.startswith(".") and ".tmp-" in name:
             log(f"ignoring partial checkpoint {os.path.join(root, name)} (its save never completed)")
-    for epoch, path in reversed(list_checkpoints(root)):
+    for checkpoint in reversed(list_checkpoints(root)):
+        path = checkpoint.path
         try:
-            manifest = verify(path, expected_epoch=epoch)
+            manifest = verify(path, expected=checkpoint)
             _check_config(manifest, config, path)
             saver.restore(session, os.path.join(path, PREFIX))
         except CheckpointError as error:
@@ -126,23 +166,28 @@ def restore_latest(session, saver, run_dir, config, log):
             log(f"checkpoint {path} is unusable: cannot restore it ({str(error).splitlines()[0]}); "
                 f"trying the previous one")
             continue
-        log(f"resuming from {path} (epoch {manifest['epoch']}, iteration {manifest['iteration']})")
+        step = f", step {manifest['step']}" if manifest.get("step") is not None else ""
+        log(f"resuming from {path} (epoch {manifest['epoch']}{step}, iteration {manifest['iteration']})")
         return manifest
     return None
 
 
 def list_checkpoints(root):
-    """[(epoch, path)] of the complete-looking checkpoint directories, oldest first."""
+    """[Checkpoint] of the complete-looking checkpoint directories, oldest first."""
     found = []
     for name in os.listdir(root) if os.path.isdir(root) else []:
-        match = _EPOCH_DIR.fullmatch(name)
+        match = _DIRECTORY_NAME.fullmatch(name)
         if match and os.path.isdir(os.path.join(root, name)):
-            found.append((int(match.group(1)), os.path.join(root, name)))
-    return sorted(found)
+            step = int(match.group(2)) if match.group(2) is not None else None
+            found.append(Checkpoint(int(match.group(1)), step, os.path.join(root, name)))
+    return sorted(found, key=lambda checkpoint: checkpoint.order)
 
 
-def verify(path, expected_epoch=None):
-    """The manifest of the checkpoint at `path` when every file matches its checksum."""
+def verify(path, expected=None):
+    """The manifest of the checkpoint at `path` when every file matches its checksum.
+
+    `expected`: the Checkpoint its directory name describes; the manifest must agree.
+    """
     manifest_path = os.path.join(path, MANIFEST)
     try:
         with open(manifest_path, encoding="utf-8") as handle:
@@ -157,8 +202,12 @@ def verify(path, expected_epoch=None):
         raise CheckpointError("manifest.json lacks epoch, iteration, files or result")
     if manifest.get("format") != FORMAT:
         raise CheckpointError(f"manifest format {manifest.get('format')!r} is not {FORMAT}")
-    if expected_epoch is not None and manifest["epoch"] != expected_epoch:
-        raise CheckpointError(f"manifest says epoch {manifest['epoch']}, the directory says {expected_epoch}")
+    step = manifest.get("step")  # absent in checkpoints written before mid-epoch ones existed
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 1):
+        raise CheckpointError(f"manifest step {step!r} is not a positive integer")
+    if expected is not None and (manifest["epoch"], step) != (expected.epoch, expected.step):
+        raise CheckpointError(f"manifest says {directory_name(manifest['epoch'], step)}, "
+                              f"the directory says {directory_name(expected.epoch, expected.step)}")
     names = set(manifest["files"])
     if not any(name.startswith(PREFIX + ".index") for name in names) or \
             not any(name.startswith(PREFIX + ".data-") for name in names):
@@ -194,10 +243,10 @@ def _check_config(manifest, config, path):
 
 
 def _prune(root, newest):
-    """Keep `newest` and the KEEP - 1 checkpoints before it; drop later ones (an abandoned future)."""
+    """Keep the checkpoint at order `newest` and the KEEP - 1 before it; drop later ones (an abandoned future)."""
     checkpoints = list_checkpoints(root)
-    earlier = [path for epoch, path in checkpoints if epoch < newest]
-    stale = [path for epoch, path in checkpoints if epoch > newest]
+    earlier = [checkpoint.path for checkpoint in checkpoints if checkpoint.order < newest]
+    stale = [checkpoint.path for checkpoint in checkpoints if checkpoint.order > newest]
     for path in earlier[:max(len(earlier) - (KEEP - 1), 0)] + stale:
         shutil.rmtree(path, ignore_errors=True)
     for name in os.listdir(root):

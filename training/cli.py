@@ -62,6 +62,7 @@ def _override(name, type_, help_text=None):
 @_override("save_graph", click.BOOL)
 @_override("save_model", click.BOOL)
 @_override("checkpoint_every", int)
+@_override("checkpoint_steps", int)
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
                    "(VALUE is JSON, else a string). Repeatable.")

@@ -2,6 +2,11 @@
 
 The arrays enter through placeholders fed when the iterators are initialised, so the graph (and
 the saved meta graph) never embeds the dataset as constants.
+
+Resuming in the middle of an epoch re-initialises the training iterator with `resume_init`:
+the same shuffle (same seed placeholder), minus the `skip_batches` batches already trained,
+dropped as examples before batching, so no batch is trained twice or reshuffled. An ordinary
+epoch start (`train_init`) has no skip in its pipeline at all.
 """
 from dataclasses import dataclass
 
@@ -29,6 +34,8 @@ class TrainingGraph:
     labels_in: tf.Tensor
     shuffle_seed: tf.Tensor
     train_init: tf.Operation
+    skip_batches: tf.Tensor  # fed to resume_init: batches of the epoch already trained
+    resume_init: tf.Operation
     eval_init: tf.Operation
     eval_loss_sum: tf.Tensor
     eval_correct: tf.Tensor
@@ -51,22 +58,36 @@ def build_training_graph(config, dataset):
             # Fed per epoch: re-initialising an iterator restarts a fixed-seed shuffle, so a
             # constant seed would give every epoch the same order.
             shuffle_seed = tf.compat.v1.placeholder_with_default(tf.constant(seed, tf.int64), [], name="shuffle_seed")
-            train_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
-                .shuffle(len(dataset.x_train), seed=shuffle_seed).batch(config.batch_size)
+            shuffled = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
+                .shuffle(len(dataset.x_train), seed=shuffle_seed)
+            train_data = shuffled.batch(config.batch_size)
+            skip_batches = tf.compat.v1.placeholder_with_default(tf.constant(0, tf.int64), [], name="skip_batches")
+            resumed = shuffled.skip(skip_batches * config.batch_size).batch(config.batch_size)
             eval_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)).batch(EVAL_BATCH_SIZE)
             train_iterator = tf.compat.v1.data.make_initializable_iterator(train_data)
             eval_iterator = tf.compat.v1.data.make_initializable_iterator(eval_data)
+            # The iterator's own MakeIterator op, given the resumed dataset (Iterator.make_initializer
+            # does the same through deprecated calls that log warnings on stderr).
+            resume_init = tf.raw_ops.MakeIterator(dataset=tf.data.experimental.to_variant(resumed),
+                                                  iterator=train_iterator.initializer.inputs[1], name="resume_init")
             features, labels = train_iterator.get_next(name="next_batch")
-            one_hot = tf.one_hot(labels, dataset.num_classes)
+            # The model reads the batch through these, never the iterator's outputs directly:
+            # Grappler folds a conv gradient's shape into a constant with a control dependency
+            # on the op that feeds the conv, so a conv reading `features` would run the
+            # iterator (and drop a batch) even when a statistics step feeds `features`. A
+            # PlaceholderWithDefault is never folded away, and runs on the fed value.
+            batch_features = tf.compat.v1.placeholder_with_default(features, features.shape, name="batch_features")
+            batch_labels = tf.compat.v1.placeholder_with_default(labels, labels.shape, name="batch_labels")
+            one_hot = tf.one_hot(batch_labels, dataset.num_classes)
 
         blocks = split_into_blocks(get_sequence(config.sequence)(dataset.num_classes))
         check_output_shape(blocks, dataset)
         loss_fn = COST_FUNCTIONS[config.cost_function]
         algorithm = get_algorithm(config)
-        step = algorithm.build(blocks, features, one_hot, loss_fn, lambda: make_optimizer(config))
-        stats = algorithm.statistics(blocks, features, one_hot, loss_fn) if config.gather_stats else {}
+        step = algorithm.build(blocks, batch_features, one_hot, loss_fn, lambda: make_optimizer(config))
+        stats = algorithm.statistics(blocks, batch_features, one_hot, loss_fn) if config.gather_stats else {}
         with tf.name_scope("metrics"):
-            batch_correct = _correct(step.logits, labels)
+            batch_correct = _correct(step.logits, batch_labels)
 
         with tf.name_scope("eval"):
             eval_features, eval_labels = eval_iterator.get_next()
@@ -78,9 +99,9 @@ def build_training_graph(config, dataset):
         global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         increment_step = global_step.assign_add(1)
         init_op = tf.compat.v1.global_variables_initializer()
-    return TrainingGraph(graph, blocks, step, features, labels, stats, features_in, labels_in, shuffle_seed, train_iterator.initializer,
-                         eval_iterator.initializer, eval_loss_sum, eval_correct, count, batch_correct,
-                         init_op, global_step, increment_step)
+    return TrainingGraph(graph, blocks, step, features, labels, stats, features_in, labels_in, shuffle_seed,
+                         train_iterator.initializer, skip_batches, resume_init, eval_iterator.initializer,
+                         eval_loss_sum, eval_correct, count, batch_correct, init_op, global_step, increment_step)
 
 
 def check_output_shape(blocks, dataset):

@@ -6,9 +6,12 @@ that the CLI writes to result.json.
 
 Reliability (see training/checkpoints.py and training/divergence.py): every
 `checkpoint_every` epochs the whole training state is saved atomically *before* the epoch's
-line is printed, and `run(resume=True)` continues from the newest valid checkpoint with the
-same per-epoch shuffles, so it ends where an uninterrupted run ends. A NaN or Inf in the loss
-(checked every step) or in the weights (checked at epoch ends) stops the run as `diverged`.
+line is printed, and every `checkpoint_steps` iterations inside an epoch; `run(resume=True)`
+continues from the newest valid checkpoint with the same per-epoch shuffles (mid-epoch: the
+batches already trained are skipped), so it ends where an uninterrupted run ends. A NaN or Inf
+in the loss (checked every step) or in the weights (checked at epoch ends and before every
+checkpoint) stops the run as `diverged`. Time spent saving is `checkpoint_seconds`, never
+`train_seconds`.
 """
 import math
 import os
@@ -21,6 +24,7 @@ from definitions.errors import ConfigError
 from training import checkpoints, divergence
 from training.graph import build_training_graph, epoch_shuffle_seed
 from training.memory import describe, memory_dir, traced_step
+from training.restore import restore_model
 
 
 class Trainer:
@@ -43,6 +47,9 @@ class Trainer:
         self.session = tf.compat.v1.Session(graph=self.model.graph)
         self.writer = None
         self.iteration = 0
+        self._resume_step = 0  # steps of the first epoch to train that a mid-epoch checkpoint holds
+        self._result = None  # the result dict of the run in progress
+        self._clock = None  # start of the training time not yet added to train_seconds
 
     # -- public --------------------------------------------------------------------------
     def run(self, resume=False):
@@ -73,6 +80,7 @@ class Trainer:
         if config.memory_only:
             return self._memory_only()
         result, first_epoch = self._starting_point(state)
+        self._result = result
         # A checkpoint taken after the last epoch or after a stop rule fired: nothing left to train.
         epochs = range(first_epoch, config.epochs + 1) if result["status"] == "running" else ()
         for epoch in epochs:
@@ -89,7 +97,10 @@ class Trainer:
         return result
 
     def _starting_point(self, state):
-        """(result so far, first epoch to train): a fresh start, or where a checkpoint left off."""
+        """(result so far, first epoch to train): a fresh start, or where a checkpoint left off.
+
+        A mid-epoch checkpoint continues its own epoch: self._resume_step of its batches are done.
+        """
         result = {"status": "running", "epochs_completed": 0, "accuracy": float("nan"), "loss": float("nan"),
                   "iterations": 0, "train_seconds": 0.0, "checkpoint_seconds": 0.0}
         if state is None:
@@ -97,20 +108,23 @@ class Trainer:
         result.update(state["result"])
         self.alignment = dict(result.pop("alignment_degrees", {}))
         self.iteration = state["iteration"]
-        result["resumed_from_epoch"] = state["epoch"]
+        result.update(resumed_from_epoch=state["epoch"], resumed_from_iteration=state["iteration"])
+        if state.get("step") is not None:
+            self._resume_step = state["step"]
+            return result, state["epoch"]
         return result, state["epoch"] + 1
 
     def _epoch(self, epoch, result):
         """Train, check, evaluate, checkpoint and report one epoch; False when the run must stop."""
         config = self.config
-        started = time.perf_counter()
+        self._clock = time.perf_counter()
         loss_kind = self._train_epoch(epoch)
         bad_weights = self.finite_check.non_finite(self.session)
         if loss_kind is None and not bad_weights:
             accuracy, loss = self.evaluate()
             if not math.isfinite(loss):
                 loss_kind = "test loss"
-        result["train_seconds"] += time.perf_counter() - started
+        self._count_training_time(result)
         if loss_kind or bad_weights:
             self._diverged(result, epoch, divergence.describe(loss_kind, bad_weights))
             return False
@@ -118,13 +132,9 @@ class Trainer:
         threshold = dict(config.minimum_accuracy).get(epoch)
         if threshold is not None and accuracy < threshold:
             result["status"] = "below_minimum_accuracy"
-        every = checkpoints.checkpoint_every(config)
-        if every and epoch % every == 0 and self.run_dir:
+        if checkpoints.saves_at_epoch_end(config, epoch) and self.run_dir:
             # Saved before the `finished epoch` line: once a reader sees it, the epoch is safe.
-            saving = time.perf_counter()
-            checkpoints.save(self.session, self.checkpoint_saver, self.run_dir, epoch, self.iteration,
-                             config, self._result_so_far(result))
-            result["checkpoint_seconds"] += time.perf_counter() - saving
+            self._checkpoint(result, epoch)
         self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}")
         self._scalars({"test/accuracy": accuracy, "test/loss": loss})
         if result["status"] == "below_minimum_accuracy":
@@ -148,11 +158,18 @@ class Trainer:
             loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + batch_count
         return 100.0 * correct / max(count, 1), loss_sum / max(count, 1)
 
-    def start_epoch(self, epoch):
-        """Initialise the training iterator with this epoch's shuffle for one pass over the data."""
-        self.session.run(self.model.train_init, {self.model.features_in: self.dataset.x_train,
-                                                 self.model.labels_in: self.dataset.y_train,
-                                                 self.model.shuffle_seed: epoch_shuffle_seed(self.config.seed, epoch)})
+    def start_epoch(self, epoch, skip_batches=0):
+        """Initialise the training iterator with this epoch's shuffle for one pass over the data.
+
+        skip_batches > 0 resumes the pass: the same order, without its first skip_batches batches.
+        """
+        model = self.model
+        feed = {model.features_in: self.dataset.x_train, model.labels_in: self.dataset.y_train,
+                model.shuffle_seed: epoch_shuffle_seed(self.config.seed, epoch)}
+        if skip_batches:
+            self.session.run(model.resume_init, {**feed, model.skip_batches: skip_batches})
+        else:
+            self.session.run(model.train_init, feed)
 
     def save(self, path=None):
         path = path or self.config.save_model_path or os.path.join(self.run_dir, "model", "model.ckpt")
@@ -173,10 +190,10 @@ class Trainer:
         """One pass over the training split; "training loss" when the loss stops being finite, else None."""
         config = self.config
         fetches = self._fetches()
-        self.start_epoch(epoch)
+        step, self._resume_step = self._resume_step, 0
+        self.start_epoch(epoch, step)
         steps = math.ceil(len(self.dataset.x_train) / config.batch_size)
         self._bar = self.progress(epoch, config.epochs, steps) if self.progress else None
-        step = 0
         try:
             while True:
                 statistics_step = config.gather_stats and (self.iteration + 1) % config.stat_period == 0
@@ -193,11 +210,14 @@ class Trainer:
                     return "training loss"
                 if self._bar is not None:
                     self._bar.update(step, loss)
-                if config.eval_period and self.iteration % config.eval_period == 0:
-                    self._say(f"epoch {epoch}, iteration {self.iteration}, train loss: {loss:.4f}")
                 if statistics_step:
                     self.alignment = {name.split("/")[-1]: round(float(v), 3) for name, v in stats.items()}
                     self._scalars({"train/loss": loss, **stats})
+                if self._checkpoint_due(epoch, step, steps) and not self._checkpoint_mid_epoch(epoch, step):
+                    return None  # non-finite weights, never saved: the epoch's end reports them
+                # After the checkpoint: once a reader sees this line, the iteration is safe.
+                if config.eval_period and self.iteration % config.eval_period == 0:
+                    self._say(f"epoch {epoch}, iteration {self.iteration}, train loss: {loss:.4f}")
         finally:
             if self._bar is not None:
                 self._bar.clear()
@@ -217,14 +237,44 @@ class Trainer:
         (_, loss, _), _ = traced_step(self, fetches, memory_dir(self.run_dir, self.iteration + 1), feed_dict=batch)
         return loss, stats
 
+    def _checkpoint_due(self, epoch, step, steps):
+        """A mid-epoch checkpoint after this step: every checkpoint_steps iterations of the run,
+        except at an epoch's last step when the epoch-end checkpoint follows anyway."""
+        every = self.config.checkpoint_steps
+        if not every or self.iteration % every or not self.run_dir:
+            return False
+        return not (step == steps and checkpoints.saves_at_epoch_end(self.config, epoch))
+
+    def _checkpoint_mid_epoch(self, epoch, step):
+        """Save after `step` steps of `epoch`; False (and nothing saved) when a weight is not finite."""
+        self._count_training_time(self._result)
+        if self.finite_check.non_finite(self.session):
+            return False
+        self._checkpoint(self._result, epoch, step, started=self._clock)  # the check is part of the save
+        return True
+
+    def _count_training_time(self, result):
+        """Add the time since the clock last started to train_seconds, and restart it."""
+        now = time.perf_counter()
+        result["train_seconds"] += now - self._clock
+        self._clock = now
+
+    def _checkpoint(self, result, epoch, step=None, started=None):
+        """Save a resumable checkpoint: after `epoch`, or after `step` steps of it."""
+        saving = started if started is not None else time.perf_counter()
+        checkpoints.save(self.session, self.checkpoint_saver, self.run_dir, epoch, self.iteration,
+                         self.config, self._result_so_far(result), step=step)
+        result["checkpoint_seconds"] += time.perf_counter() - saving
+        self._clock = time.perf_counter()  # the save is not training time
+
     def _diverged(self, result, epoch, reason):
         result.update(status="diverged", diverged_at={"epoch": epoch, "iteration": self.iteration}, reason=reason)
         # The tuner reads `diverged at epoch E, iteration I`; the reason follows in parentheses.
         self._say(f"diverged at epoch {epoch}, iteration {self.iteration} ({reason})")
 
     def _result_so_far(self, result):
-        """What a resumed run starts from: the result dict as it stands after this epoch."""
-        saved = dict(result, train_seconds=round(result["train_seconds"], 3),
+        """What a resumed run starts from: the result dict as it stands now (an epoch's end or mid-epoch)."""
+        saved = dict(result, iterations=self.iteration, train_seconds=round(result["train_seconds"], 3),
                      checkpoint_seconds=round(result["checkpoint_seconds"], 3))
         if self.alignment:
             saved["alignment_degrees"] = dict(self.alignment)
@@ -269,21 +319,5 @@ class Trainer:
         self.writer.flush()
 
     def _restore(self):
-        path = self.config.restore_model_path
-        if path and os.path.isdir(path):
-            # A resumable checkpoint (checkpoints/epoch_E/) has no Saver state file: its prefix is fixed.
-            manifest = os.path.join(path, checkpoints.MANIFEST)
-            if os.path.exists(manifest):
-                path = os.path.join(path, checkpoints.PREFIX)
-            else:
-                path = tf.train.latest_checkpoint(path)
-        if not path or not tf.compat.v1.train.checkpoint_exists(path):
-            raise ConfigError(f"restore_model is set but no checkpoint was found at "
-                              f"{self.config.restore_model_path!r}; set restore_model_path to a "
-                              f"checkpoint prefix or a directory holding one")
-        try:
-            self.saver.restore(self.session, path)
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
-            raise ConfigError(f"cannot restore {path}: it was saved from a different network "
-                              f"({str(error).splitlines()[0]})") from None
+        path = restore_model(self.session, self.model.blocks, self.config.restore_model_path)
         self._say(f"restored model from {path}")

@@ -7,6 +7,7 @@ schedule cannot change a sum's order.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,11 @@ SMALL = {"dataset_name": "synthetic", "synthetic_shape": [6], "synthetic_classes
 def run(out, log=None, **changes):
     config = resolve_config(SMALL, "small", changes)
     return run_experiment(config, str(out), log=log or (lambda line: None))
+
+
+def saved(run_dir):
+    """The checkpoint directories of a run, oldest first."""
+    return [os.path.basename(c.path) for c in checkpoints.list_checkpoints(os.path.join(run_dir, "checkpoints"))]
 
 
 def numbers(result):
@@ -66,17 +72,17 @@ def test_checkpoint_is_on_disk_before_its_finished_epoch_line(tmp_path):
     run_experiment(config, str(tmp_path), log=log, started=run_dirs.append)
     assert seen == [(1, 1), (2, 2), (3, 3)]
     # Only the last two are kept.
-    assert [epoch for epoch, _ in checkpoints.list_checkpoints(os.path.join(run_dirs[0], "checkpoints"))] == [2, 3]
+    assert saved(run_dirs[0]) == ["epoch_2", "epoch_3"]
 
 
 @pytest.mark.parametrize("changes,expected", [
-    ({"epochs": 5, "checkpoint_every": 2}, [2, 4]),
+    ({"epochs": 5, "checkpoint_every": 2}, ["epoch_2", "epoch_4"]),
     ({"epochs": 2, "checkpoint_every": 0}, []),
     ({"epochs": 1}, []),  # default: 1 when epochs > 1, else none
 ])
 def test_checkpoint_every(tmp_path, changes, expected):
     run_dir, _ = run(tmp_path, **changes)
-    assert [e for e, _ in checkpoints.list_checkpoints(os.path.join(run_dir, "checkpoints"))] == expected
+    assert saved(run_dir) == expected
 
 
 def test_checkpoint_holds_every_variable_and_the_state_to_continue(tmp_path):
@@ -145,6 +151,187 @@ def test_kill_after_epoch_2_then_resume_ends_like_an_uninterrupted_run(tmp_path)
     theirs = json.loads((tmp_path / "reference" / "default_network_BP_001" / "result.json").read_text())
     assert numbers(mine) == numbers(theirs)
     assert mine["resumed_from_epoch"] == 2
+
+
+# -- mid-epoch checkpoints (checkpoint_steps) --------------------------------------------------
+# SMALL has 6 steps per epoch (120 examples, batches of 20).
+
+@pytest.mark.parametrize("changes,expected", [
+    # Iterations 4, 8, 12 (epoch 2's last step: no epoch-end checkpoint is due, so a mid-epoch one), 16.
+    ({"epochs": 3, "checkpoint_steps": 4, "checkpoint_every": 0}, ["epoch_2_step_6", "epoch_3_step_4"]),
+    # Iteration 12 is epoch 2's end, whose own checkpoint follows at once: no mid-epoch one there.
+    ({"epochs": 3, "checkpoint_steps": 4}, ["epoch_3_step_4", "epoch_3"]),
+    ({"epochs": 2, "checkpoint_steps": 0}, ["epoch_1", "epoch_2"]),
+])
+def test_checkpoint_steps(tmp_path, changes, expected):
+    written = []
+    save = checkpoints.save
+
+    def recording(*args, **kwargs):
+        written.append(os.path.basename(save(*args, **kwargs)))
+        return written[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checkpoints, "save", recording)
+        run_dir, _ = run(tmp_path, **changes)
+    assert saved(run_dir) == expected == written[-2:]
+    if changes["checkpoint_steps"] and changes.get("checkpoint_every") == 0:
+        assert written == ["epoch_1_step_4", "epoch_2_step_2", "epoch_2_step_6", "epoch_3_step_4"]
+    elif changes["checkpoint_steps"]:
+        assert written == ["epoch_1_step_4", "epoch_1", "epoch_2_step_2", "epoch_2", "epoch_3_step_4", "epoch_3"]
+
+
+def test_a_mid_epoch_manifest_holds_where_the_epoch_stands(tmp_path):
+    run_dir, _ = run(tmp_path, epochs=3, checkpoint_steps=4)
+    manifest = checkpoints.verify(os.path.join(run_dir, "checkpoints", "epoch_3_step_4"))
+    assert (manifest["epoch"], manifest["step"], manifest["iteration"]) == (3, 4, 16)
+    assert manifest["shuffle"] == {"seed": 5, "next_epoch": 3, "next_epoch_seed": 5 * 1_000_003 + 3, "skip_batches": 4}
+    assert manifest["result"]["epochs_completed"] == 2 and manifest["result"]["iterations"] == 16
+    assert checkpoints.verify(os.path.join(run_dir, "checkpoints", "epoch_3"))["step"] is None
+
+
+def interrupt_after_saving(monkeypatch, name):
+    """Make the run stop (as Ctrl-C would) right after it saved the checkpoint `name`."""
+    save = checkpoints.save
+
+    def save_then_stop(*args, **kwargs):
+        path = save(*args, **kwargs)
+        if os.path.basename(path) == name:
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(checkpoints, "save", save_then_stop)
+
+
+@pytest.mark.parametrize("changes", [
+    {"checkpoint_steps": 7},  # iterations 7, 14 (epoch 3, step 2), 21
+    # Statistics steps (every 3rd iteration) fetch and feed their batch; DFA with Adam and batch norm.
+    {"checkpoint_steps": 7, "type": "DFA", "optimizer": "adam", "learning_rate": 0.01, "sequence": "liao_mnist_bn",
+     "synthetic_shape": [8, 8, 1], "gather_stats": True, "stat_period": 3},
+])
+def test_a_run_stopped_mid_epoch_resumes_its_epoch_and_ends_like_an_uninterrupted_run(tmp_path, monkeypatch, changes):
+    _, reference = run(tmp_path / "reference", **changes)
+    _, unsaved = run(tmp_path / "unsaved", **dict(changes, checkpoint_steps=None))
+    # Saving mid-epoch changes nothing: a run without checkpoint_steps ends bitwise the same.
+    assert numbers(reference) == numbers(unsaved)
+    assert reference.get("alignment_degrees") == unsaved.get("alignment_degrees")
+
+    interrupt_after_saving(monkeypatch, "epoch_3_step_2")  # iteration 14 of 24
+    run_dirs = []
+    config = resolve_config(SMALL, "small", changes)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(config, str(tmp_path / "stopped"), log=lambda line: None, started=run_dirs.append)
+    monkeypatch.undo()
+    lines = []
+    _, resumed = resume_experiment(run_dirs[0], log=lines.append)
+    assert lines[0] == (f"resuming from {os.path.join(run_dirs[0], 'checkpoints', 'epoch_3_step_2')} "
+                        f"(epoch 3, step 2, iteration 14)")
+    assert [line.split(",")[0] for line in lines[1:]] == ["finished epoch 3", "finished epoch 4"]
+    assert numbers(resumed) == numbers(reference)  # 24 iterations: the 2 done batches were not trained again
+    assert resumed.get("alignment_degrees") == reference.get("alignment_degrees")
+    assert (resumed["resumed_from_epoch"], resumed["resumed_from_iteration"]) == (3, 14)
+    assert json.load(open(os.path.join(run_dirs[0], "result.json")))["resumed_from_iteration"] == 14
+
+
+def test_damaged_mid_epoch_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    changes = {"epochs": 3, "checkpoint_steps": 4, "checkpoint_every": 0}
+    finished_dir, reference = run(tmp_path / "reference", **changes)
+    run_dir = interrupted_copy((finished_dir, reference), tmp_path)
+    newest = os.path.join(run_dir, "checkpoints", "epoch_3_step_4")
+    os.truncate(os.path.join(newest, "model.ckpt.index"), 10)
+    lines = []
+    _, result = resume_experiment(run_dir, log=lines.append)
+    assert lines[0].startswith(f"checkpoint {newest} is unusable: model.ckpt.index does not match")
+    # The previous one was taken after epoch 2's last batch: nothing of epoch 2 is left to train.
+    assert lines[1].endswith("epoch_2_step_6 (epoch 2, step 6, iteration 12)")
+    assert [line.split(",")[0] for line in lines[2:]] == ["finished epoch 2", "finished epoch 3"]
+    assert numbers(result) == numbers(reference)
+
+
+def test_no_mid_epoch_checkpoint_holds_non_finite_weights(tmp_path, monkeypatch):
+    """A weight that went Inf while the loss stayed finite (put there by hand before iteration 8's save)."""
+    import numpy as np
+    from training.trainer import Trainer
+    due = Trainer._checkpoint_due
+
+    def poisoned(self, epoch, step, steps):
+        if self.iteration == 8:
+            kernel = self.model.blocks[1].weight_layer.kernel
+            self.session.run(kernel.assign(tf.fill(kernel.shape, np.float32(np.inf))))
+        return due(self, epoch, step, steps)
+
+    monkeypatch.setattr(Trainer, "_checkpoint_due", poisoned)
+    run_dir, result = run(tmp_path, checkpoint_steps=4)
+    assert result["status"] == "diverged" and result["diverged_at"] == {"epoch": 2, "iteration": 8}
+    assert result["reason"] == "NaN or Inf in model/block_1/0_FullyConnected/kernel"
+    assert saved(run_dir) == ["epoch_1_step_4", "epoch_1"]
+
+
+def test_saving_mid_epoch_adds_nothing_to_the_graph(tmp_path):
+    """Steps cost the same with checkpoints: a save runs the Saver built up front and builds no op."""
+    from definitions.datasets import load_dataset
+    from training.trainer import Trainer
+    sizes = []
+    for every in (None, 1):
+        config = resolve_config(SMALL, "small", {"checkpoint_steps": every, "epochs": 2})
+        trainer = Trainer(config, load_dataset(config), str(tmp_path / str(every)), log=lambda line: None)
+        before = len(trainer.model.graph.get_operations())
+        result = trainer.run()
+        trainer.close()
+        sizes.append((before, len(trainer.model.graph.get_operations())))
+        assert result["checkpoint_seconds"] > 0
+    assert sizes[0] == sizes[1] and sizes[1][0] == sizes[1][1]
+
+
+def test_kill_during_an_epoch_then_resume_ends_like_an_uninterrupted_run(tmp_path):
+    """`python experiment.py` SIGKILLed in epoch 2, once its checkpoint after step 200 of it exists.
+
+    The line `epoch 2, iteration 1000, ...` is printed only after that checkpoint is on disk.
+    """
+    args = [sys.executable, "experiment.py", "--name", "default_network", "--dataset_name", "synthetic",
+            "--set", "synthetic_size=8000", "--set", "synthetic_shape=[16]", "--epochs", "3", "--seed", "7",
+            "--checkpoint_steps", "200", "--checkpoint_every", "0", "--set", "eval_period=200"]
+    env = dict(os.environ, **{DETERMINISM_ENV: "1"})
+    reference = subprocess.Popen(args + ["--output_dir", str(tmp_path / "reference")], cwd=REPO, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    victim = subprocess.Popen(args + ["--output_dir", str(tmp_path / "victim")], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    run_dir = tmp_path / "victim" / "default_network_BP_001"
+    seen = []
+    for line in victim.stdout:
+        seen.append(line)
+        if line.startswith("epoch 2, iteration 1000,"):
+            assert (run_dir / "checkpoints" / "epoch_2_step_200" / "manifest.json").exists()
+            victim.send_signal(signal.SIGKILL)
+            break
+    victim.wait(timeout=60)
+    assert victim.returncode == -signal.SIGKILL, seen
+    assert not (run_dir / "result.json").exists()  # it really died mid-run
+
+    resumed = subprocess.run([sys.executable, "experiment.py", "--resume", str(run_dir)], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+    reference_out, _ = reference.communicate(timeout=120)
+    assert resumed.returncode == 0 and reference.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stderr == ""
+    lines = resumed.stdout.splitlines()
+    # Where the kill landed: after the checkpoint of step 200 at least (a later one may have followed).
+    match = re.fullmatch(rf"resuming from {re.escape(str(run_dir / 'checkpoints'))}/epoch_2_step_(\d+) "
+                         rf"\(epoch 2, step (\d+), iteration (\d+)\)", lines[0])
+    assert match and match.group(1) == match.group(2), lines[0]
+    step = int(match.group(1))
+    assert 200 <= step < 800 and int(match.group(3)) == 800 + step
+    # Every line after the resume point is the uninterrupted run's (`results in <dir>` aside).
+    reference_lines = reference_out.splitlines()
+    resume_point = next(index for index, line in enumerate(reference_lines)
+                        if line.startswith(f"epoch 2, iteration {800 + step},"))
+    assert lines[1:-2] == reference_lines[resume_point + 1:-2]
+    assert [line.split(",")[0] for line in lines if line.startswith("finished")] == \
+        ["finished epoch 2", "finished epoch 3"]
+    assert lines[-1] == reference_lines[-1] and lines[-1].startswith("total accuracy:")
+    mine = json.loads((run_dir / "result.json").read_text())
+    theirs = json.loads((tmp_path / "reference" / "default_network_BP_001" / "result.json").read_text())
+    assert numbers(mine) == numbers(theirs) and mine["iterations"] == 2400
+    assert (mine["resumed_from_epoch"], mine["resumed_from_iteration"]) == (2, 800 + step)
 
 
 @pytest.mark.parametrize("damage,reason", [
@@ -235,6 +422,18 @@ def test_checkpoint_every_is_a_cli_option(tmp_path):
     assert result.exit_code == 2 and "'checkpoint_every' must be an integer" in result.output
 
 
+def test_checkpoint_steps_is_a_cli_option(tmp_path):
+    result = CliRunner().invoke(main, ["--name", "default_network", "--dataset_name", "synthetic", "--epochs", "1",
+                                       "--set", "synthetic_size=100", "--checkpoint_steps", "3",
+                                       "--output_dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert saved(str(tmp_path / "default_network_BP_001")) == ["epoch_1_step_6", "epoch_1_step_9"]  # of 10 steps
+    result = CliRunner().invoke(main, ["--checkpoint_steps", "-1", "--output_dir", str(tmp_path)])
+    assert result.exit_code == 2 and "'checkpoint_steps' must be an integer" in result.output
+    result = CliRunner().invoke(main, ["--set", "checkpoint_step=3", "--output_dir", str(tmp_path)])
+    assert result.exit_code == 2 and "did you mean 'checkpoint_steps'" in result.output
+
+
 def test_ctrl_c_names_the_run_to_resume_and_resuming_finishes_it(tmp_path, monkeypatch):
     from training.trainer import Trainer
     train_epoch = Trainer._train_epoch
@@ -272,7 +471,7 @@ def test_a_fresh_run_in_a_reused_directory_forgets_the_old_runs_state(tmp_path):
 
     def log(line):
         seen.append((line.split(",")[0], os.path.exists(os.path.join(run_dir, "result.json")),
-                     [e for e, _ in checkpoints.list_checkpoints(os.path.join(run_dir, "checkpoints"))]))
+                     saved(run_dir)))
 
     run_experiment(config.replace(epochs=2), str(tmp_path), run_id="same", log=log)
-    assert seen == [("finished epoch 1", False, [1]), ("finished epoch 2", False, [1, 2])]
+    assert seen == [("finished epoch 1", False, ["epoch_1"]), ("finished epoch 2", False, ["epoch_1", "epoch_2"])]

@@ -92,3 +92,85 @@ def test_each_epoch_sees_a_new_order_and_runs_repeat_it(tmp_path):
     np.testing.assert_array_equal(first[0], again[0])  # and repeatable
     np.testing.assert_array_equal(first[1], again[1])
     assert sorted(first[0]) == sorted(dataset.y_train)
+
+
+def test_statistics_steps_train_on_their_own_batch_and_draw_no_other(tmp_path):
+    # A conv network: Grappler ties a conv gradient's folded shape to the op feeding the conv;
+    # when that op was the iterator, a statistics step also drew (and dropped) the next batch.
+    conv = {"type": "DFA", "sequence": "liao_mnist_bn", "synthetic_shape": [8, 8, 1], "learning_rate": 0.01}
+    _, plain, _ = run(tmp_path / "plain", **conv)
+    _, stats, _ = run(tmp_path / "stats", gather_stats=True, stat_period=2, **conv)
+    assert stats["iterations"] == plain["iterations"] == 2 * 6
+    assert (stats["accuracy"], stats["loss"]) == (plain["accuracy"], plain["loss"])
+    assert set(stats["alignment_degrees"]) == {"block_0", "block_1", "block_2", "block_3"}
+
+
+# -- restore_model: the model's weights only ---------------------------------------------------
+
+BN_NETWORK = {"sequence": "liao_mnist_bn", "synthetic_shape": [8, 8, 1], "learning_rate": 0.01}
+
+
+@pytest.fixture(scope="module")
+def bp_model(tmp_path_factory):
+    """A BP run with momentum on a network with batch norm, saved by save_model: (model dir, prefix)."""
+    config = resolve_config(SMALL, "small", dict(BN_NETWORK, save_model=True))
+    run_dir, result = run_experiment(config, str(tmp_path_factory.mktemp("bp")), log=lambda line: None)
+    return os.path.join(run_dir, "model"), result["model_path"]
+
+
+@pytest.mark.parametrize("type_,optimizer", [
+    ("DFA", "momentum"), ("DFAMEM", "momentum"), ("DFAMEM", "adam"), ("BP", "adam"), ("FA", "sgd"), ("DRTP", "adam"),
+    ("BPCKPT", "momentum"),
+])
+def test_restore_model_starts_any_algorithm_and_optimizer_from_the_saved_weights(bp_model, tmp_path, type_, optimizer):
+    import numpy as np
+    import tensorflow as tf
+    from definitions.datasets import load_dataset
+    from training.restore import model_variables
+    from training.trainer import Trainer
+    model_dir, prefix = bp_model
+    config = resolve_config(SMALL, "small", dict(BN_NETWORK, type=type_, optimizer=optimizer, epochs=1,
+                                                 restore_model=True, restore_model_path=model_dir))
+    seen = {}
+
+    def log(line):
+        if line.startswith("restored model from"):  # said after restoring, before the first step
+            with trainer.model.graph.as_default():
+                for variable in tf.compat.v1.global_variables():
+                    seen[variable.op.name] = trainer.session.run(variable)
+
+    trainer = Trainer(config, load_dataset(config), str(tmp_path), log=log)
+    result = trainer.run()
+    trainer.close()
+    assert result["status"] == "completed"
+    saved = tf.train.load_checkpoint(prefix)
+    names = [variable.op.name for variable in model_variables(trainer.model.blocks)]
+    assert any("moving_variance" in name for name in names) and len(names) == 18
+    for name in names:
+        np.testing.assert_array_equal(seen[name], saved.get_tensor(name), err_msg=name)
+    # Nothing else came from the BP run: no momentum slot, no step count.
+    assert seen["global_step"] == 0
+    slots = [name for name in seen if name.endswith(("/Momentum", "/Adam", "/Adam_1"))]
+    assert (len(slots) > 0) == (optimizer != "sgd") and all(not seen[name].any() for name in slots)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"synthetic_shape": [8, 8, 2]},
+     "model/block_0/0_ConvolutionalLayer/kernel has shape [5, 5, 1, 20] in the checkpoint but [5, 5, 2, 20] "
+     "in this network (a different architecture)"),
+    ({"sequence": "fcReLu"}, "it has no variable model/block_0/0_FullyConnected/kernel (it was saved from a "
+                             "different architecture)"),
+    ({"sequence": "liao_mnist"}, "it holds model/block_0/3_BatchNormalization/beta, which this network lacks (it "
+                                 "was saved from a different architecture)"),
+])
+def test_restoring_another_architecture_is_one_clear_error(bp_model, tmp_path, changes, message):
+    from click.testing import CliRunner
+    from training.cli import main
+    values = {**SMALL, **BN_NETWORK, **changes, "restore_model": True, "restore_model_path": bp_model[0]}
+    options = {param.name for param in main.params}
+    args = ["--name", "default_network", "--output_dir", str(tmp_path)]
+    for key, value in values.items():
+        args += [f"--{key}", str(value)] if key in options else ["--set", f"{key}={json.dumps(value)}"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"Error: cannot restore {bp_model[1]}: {message}"]
