@@ -16,6 +16,7 @@ powers), stored feedback matrices, batch-norm moving statistics and global_step.
 pipeline needs no saved state: an epoch's shuffle is a pure function of (seed, epoch)
 (training.graph.epoch_shuffle_seed), and checkpoints are taken at epoch boundaries.
 """
+import errno
 import hashlib
 import json
 import os
@@ -35,6 +36,8 @@ PREFIX = "model.ckpt"
 KEEP = 2
 FORMAT = 1
 _EPOCH_DIR = re.compile(r"epoch_(\d+)")
+# TensorFlow reports a failed file operation as a line `<path>; <strerror>` inside its message.
+_TF_FILE_ERROR = re.compile(r"^(\S.*?); ([^;\n]+)$", re.M)
 
 
 class CheckpointError(Exception):
@@ -67,7 +70,10 @@ def save(session, saver, run_dir, epoch, iteration, config, result):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        saver.save(session, os.path.join(tmp, PREFIX), write_meta_graph=False, write_state=False)
+        try:
+            saver.save(session, os.path.join(tmp, PREFIX), write_meta_graph=False, write_state=False)
+        except tf.errors.OpError as error:
+            raise as_os_error(error, tmp) from None
         files = {}
         for name in sorted(os.listdir(tmp)):
             path = os.path.join(tmp, name)
@@ -101,6 +107,13 @@ def save(session, saver, run_dir, epoch, iteration, config, result):
         raise
     _prune(root, epoch)
     return final
+
+
+def as_os_error(error, path):
+    """A TensorFlow write failure (disk full, permission) as the OSError it is: path and reason."""
+    match = _TF_FILE_ERROR.search(error.message)
+    where, reason = match.groups() if match else (path, error.message.strip().splitlines()[0])
+    return OSError(errno.EIO, reason, where)
 
 
 def restore_latest(session, saver, run_dir, config, log):
