@@ -48,6 +48,26 @@ def _check_timeout(ctx, param, value):
     return value
 
 
+def _check_scheduler(ctx, param, value):
+    # Dask's Client leaves a half-made object behind for an address it cannot parse, and the
+    # interpreter then hangs 20 s at exit printing a traceback: parse the address first.
+    if value is None:
+        return None
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return value  # --executor dask says how to install it
+    try:
+        protocol, location = parse_address(value)
+        if protocol in ("tcp", "tls"):
+            host, port = parse_host_port(location)
+            if not host or not 0 < port < 65536:
+                raise ValueError("expected tcp://HOST:PORT with a port from 1 to 65535")
+    except (ValueError, TypeError) as error:
+        raise click.BadParameter(f"{value!r} is not a scheduler address: {error}", ctx=ctx, param=param) from None
+    return value
+
+
 @main.command()
 @click.argument("grid_file", required=False, type=path_type.Path(dir_okay=False))
 @click.option("--grid", "grid_options", multiple=True, metavar="KEY=V1,V2", callback=_parse_grid,
@@ -63,7 +83,7 @@ def _check_timeout(ctx, param, value):
 @click.option("--executor", "executor_kind", default="local", show_default=True,
               type=click.Choice(executors.EXECUTORS),
               help="local: a process pool on this machine; dask: the workers of --scheduler.")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", callback=_check_scheduler,
               help="Address of a running Dask scheduler (with --executor dask).")
 @click.option("--retry-failed", is_flag=True,
               help="Also run again the runs whose result says failed (completed ones are always skipped).")
@@ -91,11 +111,11 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
             raise click.UsageError("--scheduler only applies with --executor dask")
     elif ctx.get_parameter_source("jobs") is not ParameterSource.DEFAULT:
         raise click.UsageError("--jobs only applies to the local executor; Dask runs one command per worker thread")
-    _prepare_output(output)
     try:
         backend_context = executors.open_backend(executor_kind, jobs=jobs, scheduler=scheduler)
         interrupt = threading.Event()
         with _stop_on_signals(interrupt), backend_context as backend:
+            _prepare_output(output)
             counts = run_sweep(runs, output, backend.executor, stop_token=backend.stop_token,
                                interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
                                echo=click.echo, warn=lambda message: click.echo(message, err=True))
