@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import click
 
-from training import path_type
+from training import cli_input
 from training.files import atomic_write_bytes
 
 from tracing.plots import compare_png, format_bytes
@@ -106,7 +106,8 @@ def comparison_table(runs):
 
 
 def _literal(text):
-    return text.replace("$", r"\$")
+    # Control characters have no glyph (matplotlib warns); a newline is a line break.
+    return cli_input.one_line(text, keep="\n").replace("$", r"\$")
 
 
 def compare_runs(run_dirs, out_png, title=None):
@@ -124,9 +125,9 @@ def compare_runs(run_dirs, out_png, title=None):
 
 @click.command("compare")
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...",
-                type=path_type.Path(exists=True, file_okay=False))
+                type=cli_input.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", default="memory_compare.png", show_default=True,
-              type=path_type.Path(dir_okay=False), help="PNG file to write the overlaid timelines to.")
+              type=cli_input.Path(dir_okay=False), help="PNG file to write the overlaid timelines to.")
 @click.option("--title", default=None, help="Title of the figure (default: names the number of runs).")
 def compare_command(run_dirs, output, title):
     """Overlay the traced memory timelines of RUN_DIR... in one PNG and print their peaks.
@@ -137,9 +138,9 @@ def compare_command(run_dirs, output, title):
     try:
         table = compare_runs(list(run_dirs), output, title)
     except MemoryReportError as error:
-        raise click.BadParameter(str(error), param_hint="RUN_DIR") from error
+        raise click.BadParameter(cli_input.one_line(error), param_hint="RUN_DIR") from error
     except OSError as error:
-        raise click.BadParameter(f"cannot write {output}: {error.strerror}",
+        raise click.BadParameter(cli_input.one_line(f"cannot write {output}: {error.strerror}"),
                                  param_hint="'-o' / '--output'") from None
     click.echo(table, nl=False)
     click.echo(f"figure: {output}")

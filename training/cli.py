@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help, validate
 from definitions.errors import ConfigError, ZppMemError
-from training import path_type
+from training import cli_input
 from training.quiet_import import import_tensorflow_quietly
 from training.run_dir import WriteFailed, check_path, check_run_id, describe_os_error
 
@@ -71,12 +71,12 @@ def _override(name, type_, help_text=None):
               help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
                    "(VALUE is JSON, else a string). Repeatable.")
 @click.option("--id", "run_id", default=None, help="Name of the run directory (default: <network>_<type>_<NNN>).")
-@click.option("--output_dir", default="runs", show_default=True, type=path_type.Path(file_okay=False),
+@click.option("--output_dir", default="runs", show_default=True, type=cli_input.Path(file_okay=False),
               help="Directory that receives one subdirectory per run.")
-@click.option("--data_dir", default=None, type=path_type.Path(file_okay=False),
+@click.option("--data_dir", default=None, type=cli_input.Path(file_okay=False),
               help="Where the keras dataset files are [default: ~/.keras/datasets].")
 @click.option("--resume", "resume_dir", default=None, metavar="RUN_DIR",
-              type=path_type.Path(file_okay=False),
+              type=cli_input.Path(file_okay=False),
               help="Continue the run in RUN_DIR from its newest valid checkpoint, with the run's own "
                    "config.json; only --data_dir may be given with it.")
 @click.option("--list", "list_all", is_flag=True, help="List networks, sequences, datasets and types, then exit.")
@@ -118,13 +118,13 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
         # The input was fine and training had started: not exit 2. The checkpoints are intact.
         where = error.run_dir or resume_dir or started.get("run_dir")
         hint = f"; once it can be written, continue with: experiment --resume {where}" if where else ""
-        click.echo(f"Error: {error}{hint}", err=True)
+        click.echo(cli_input.one_line(f"Error: {error}{hint}"), err=True)
         ctx.exit(EXIT_FAILED)
     except ZppMemError as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(cli_input.one_line(f"Error: {error}"), err=True)
         ctx.exit(EXIT_BAD_INPUT)
     except OSError as error:  # a write no layer above expected to fail: still one line, no traceback
-        click.echo(f"Error: {describe_os_error(error)}", err=True)
+        click.echo(cli_input.one_line(f"Error: {describe_os_error(error)}"), err=True)
         ctx.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         where = resume_dir or started.get("run_dir")
@@ -163,9 +163,9 @@ def merge_settings(settings, options):
     """
     values, sources = {}, {}
     given = [(key, value, f"--{key} {_show(value)}") for key, value in options.items()]
-    given += [(*_parse_setting(item), f"--set {item}") for item in settings]
+    given += [(*parse_setting(item), f"--set {item}") for item in settings]
     for key, value, source in given:
-        if key == "name" and source.startswith("--set"):
+        if key == "name":  # only --set can name it: --name is not a network-dict option
             raise ConfigError(f"{source}: the network dict is chosen with --name, its name is not a setting")
         if key in values and _checked(key, values[key]) != _checked(key, value):
             raise ConfigError(f"{sources[key]} and {source} disagree: give {key!r} one value")
@@ -174,7 +174,8 @@ def merge_settings(settings, options):
     return values
 
 
-def _parse_setting(item):
+def parse_setting(item):
+    """`KEY=VALUE` of --set as (key, value): VALUE is JSON, else the string itself."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {item!r}: expected KEY=VALUE")

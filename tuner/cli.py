@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from definitions.errors import ZppMemError
-from training import path_type
+from training import cli_input
 from training.run_dir import check_writable, describe_os_error
 from tuner import executors, summary
 from tuner.gridfile import load_grid_file, merge_params, parse_grid_option
@@ -37,7 +37,7 @@ def _parse_grid(ctx, param, values):
     try:
         return [parse_grid_option(value) for value in values]
     except ValueError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+        raise click.BadParameter(cli_input.one_line(error), ctx=ctx, param=param) from None
 
 
 def _check_timeout(ctx, param, value):
@@ -69,14 +69,14 @@ def _check_scheduler(ctx, param, value):
 
 
 @main.command()
-@click.argument("grid_file", required=False, type=path_type.Path(dir_okay=False))
+@click.argument("grid_file", required=False, type=cli_input.Path(dir_okay=False))
 @click.option("--grid", "grid_options", multiple=True, metavar="KEY=V1,V2", callback=_parse_grid,
               help="A grid axis: run every value of --KEY. Repeat for more axes; "
                    "overrides an axis of the same name in GRID_FILE.")
 @click.option("--prefix", default=None,
               help=f"The command each run starts with; the grid adds --KEY VALUE pairs and "
                    f"--output_dir. Default: the grid file's prefix, else '{DEFAULT_PREFIX}'.")
-@click.option("--output", "output", default=DEFAULT_OUTPUT, show_default=True, type=path_type.Path(file_okay=False),
+@click.option("--output", "output", default=DEFAULT_OUTPUT, show_default=True, type=cli_input.Path(file_okay=False),
               help="The sweep directory: one subdirectory per run, plus summarise.csv.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
               help="How many commands run at once on this machine (local executor only).")
@@ -120,11 +120,12 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
                                interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
                                echo=click.echo, warn=lambda message: click.echo(message, err=True))
     except (executors.BackendError, SweepBusy) as error:
-        raise click.UsageError(str(error)) from None
+        raise click.UsageError(cli_input.one_line(error)) from None
     except OSError as error:
         # The sweep directory was writable at the start (checked above): a disk that failed
         # mid-sweep. Finished runs keep their result.json; the same command resumes.
-        click.echo(f"Error: cannot write {describe_os_error(error)}; run the same command again to resume", err=True)
+        message = f"Error: cannot write {describe_os_error(error)}; run the same command again to resume"
+        click.echo(cli_input.one_line(message), err=True)
         ctx.exit(EXIT_FAILED)
     ctx.exit(counts.exit_code)
 
@@ -135,9 +136,10 @@ def _prepare_output(output):
         os.makedirs(output, exist_ok=True)
         check_writable(output)
     except OSError as error:
-        raise click.BadParameter(f"cannot create {describe_os_error(error)}", param_hint="--output") from None
+        raise click.BadParameter(cli_input.one_line(f"cannot create {describe_os_error(error)}"),
+                                 param_hint="--output") from None
     except ZppMemError as error:
-        raise click.BadParameter(str(error), param_hint="--output") from None
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--output") from None
 
 
 def _build_runs(grid_file, grid_options, prefix):
@@ -146,17 +148,17 @@ def _build_runs(grid_file, grid_options, prefix):
         try:
             file_prefix, file_params = load_grid_file(grid_file)
         except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="GRID_FILE") from None
+            raise click.BadParameter(cli_input.one_line(error), param_hint="GRID_FILE") from None
     if not file_params and not grid_options:
         raise click.UsageError("no grid: give a GRID_FILE or at least one --grid KEY=V1,V2")
     try:
         params = merge_params(file_params, list(grid_options))
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--grid") from None
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--grid") from None
     try:
         return expand(prefix if prefix is not None else (file_prefix or DEFAULT_PREFIX), params)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--prefix") from None
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--prefix") from None
 
 
 def _check_local_command(program):
@@ -184,7 +186,7 @@ def _stop_on_signals(interrupt):
 
 
 @main.command("summary")
-@click.argument("sweep_dir", type=path_type.Path(exists=True, file_okay=False))
+@click.argument("sweep_dir", type=cli_input.Path(exists=True, file_okay=False))
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many of the best completed runs to print.")
 def summary_command(sweep_dir, top):
@@ -192,10 +194,11 @@ def summary_command(sweep_dir, top):
     try:
         rows = summary.collect(sweep_dir)
         if not rows:
-            raise click.UsageError(f"no runs in {sweep_dir} (expected run directories with run.json or result.json)")
+            raise click.UsageError(cli_input.one_line(
+                f"no runs in {sweep_dir} (expected run directories with run.json or result.json)"))
         path, rows = summary.write_summary(sweep_dir)
     except OSError as error:
-        raise click.BadParameter(f"cannot write the summary: {describe_os_error(error)}",
+        raise click.BadParameter(cli_input.one_line(f"cannot write the summary: {describe_os_error(error)}"),
                                  param_hint="SWEEP_DIR") from None
     for line in summary.best_table(rows, top):
         click.echo(line)

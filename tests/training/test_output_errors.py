@@ -90,7 +90,8 @@ def test_an_output_dir_under_a_regular_file(tmp_path):
     (tmp_path / "file").write_text("not a directory")
     result = invoke("--epochs", "1", "--output_dir", str(tmp_path / "file" / "runs"))
     assert result.exit_code == 2
-    assert error_line(result) == f"Error: cannot create the run directory: {tmp_path / 'file' / 'runs'}: Not a directory"
+    assert error_line(result) == \
+        f"Error: cannot create the run directory: {tmp_path / 'file' / 'runs'}: Not a directory"
 
 
 def test_a_read_only_output_dir(tmp_path):

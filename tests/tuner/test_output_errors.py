@@ -16,7 +16,8 @@ from training.run_dir import name_problem
 from tuner.cli import main
 from tuner.grid import run_id, sgen
 
-HOSTILE_VALUES = ["../../escape", "/etc/passwd", "..", ".", "ünïcödé✓", "a b", "$(touch pwned)", "-x", "\\\\share"]
+HOSTILE_VALUES = ["../../escape", "/etc/passwd", "..", ".", "ünïcödé✓", "a b", "$(touch pwned)", "-x",
+                  "\\\\share"]
 
 
 def error_lines(result):
