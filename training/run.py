@@ -42,8 +42,8 @@ def run_experiment(config, output_dir, data_dir=None, run_id=None, log=print, pr
     is interrupted, so that it can be resumed).
     """
     check_path("--output_dir", output_dir)
-    if run_id is not None:
-        check_run_id(run_id)
+    check_run_id(run_id if run_id is not None else f"{config.name}_{config.type}_000",
+                 "--id" if run_id is not None else "run directory")  # before anything is built
     dataset, trainer = _prepare(config, data_dir, log, progress)
     try:
         _check_save_model_path(config)
