@@ -1,6 +1,8 @@
 """Value checks for config fields. Each returns the normalised value or raises ConfigError."""
 from definitions.errors import ConfigError
 
+INT32_MAX = 2**31 - 1
+
 
 def _fail(key, expected, value):
     raise ConfigError(f"config key {key!r} must be {expected}, got {value!r}")
@@ -50,32 +52,39 @@ def one_of(choices):
 
 
 def optional_string(key, value):
-    if value is not None and not isinstance(value, str):
-        _fail(key, "a path (string) or null", value)
+    # An empty path would silently mean "the default"; a NUL cannot reach the file system.
+    if value is not None and (not isinstance(value, str) or not value or "\0" in value):
+        _fail(key, "a non-empty path or null", value)
     return value
 
 
-def int_list(min_length=1):
+def int_list(min_length=1, max_length=None, high=None):
     def check(key, value):
+        in_range = lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v and (high is None or v <= high)
         if not isinstance(value, (list, tuple)) or len(value) < min_length or \
-                not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-            _fail(key, f"a list of at least {min_length} positive integers", value)
+                (max_length is not None and len(value) > max_length) or not all(map(in_range, value)):
+            length = f"{min_length} to {max_length}" if max_length is not None else f"at least {min_length}"
+            _fail(key, f"a list of {length} integers in [1, {high}]" if high else
+                  f"a list of {length} positive integers", value)
         return tuple(value)
     return check
 
 
-def accuracy_thresholds(key, value):
+def accuracy_thresholds(max_epoch):
     """minimum_accuracy: [(epoch, percent), ...]; a run below percent after epoch stops."""
-    if not isinstance(value, (list, tuple)):
-        _fail(key, "a list of (epoch, accuracy %) pairs", value)
-    pairs = []
-    for pair in value:
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or isinstance(pair[0], bool) \
-                or not isinstance(pair[0], int) or pair[0] < 1 \
-                or isinstance(pair[1], bool) or not isinstance(pair[1], (int, float)) or not 0 <= pair[1] <= 100:
-            _fail(key, "a list of (epoch >= 1, accuracy in [0, 100]) pairs", value)
-        pairs.append((pair[0], float(pair[1])))
-    return tuple(pairs)
+    def check(key, value):
+        if not isinstance(value, (list, tuple)):
+            _fail(key, "a list of (epoch, accuracy %) pairs", value)
+        pairs = []
+        for pair in value:
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2 or isinstance(pair[0], bool) \
+                    or not isinstance(pair[0], int) or not 1 <= pair[0] <= max_epoch \
+                    or isinstance(pair[1], bool) or not isinstance(pair[1], (int, float)) \
+                    or not 0 <= pair[1] <= 100:
+                _fail(key, f"a list of (epoch in [1, {max_epoch}], accuracy in [0, 100]) pairs", value)
+            pairs.append((pair[0], float(pair[1])))
+        return tuple(pairs)
+    return check
 
 
 def _range(kind, low, high, low_open=False):

@@ -15,6 +15,12 @@ DATASETS = ("digits", "mnist", "cifar10", "cifar100", "synthetic")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FEEDBACK_MODES = ("stored", "regenerate")
+# Upper bounds catch typos (an extra zero or three) before they run for ever or exhaust memory;
+# counts with no natural bound stop at the largest int32, which any reader of config.json takes.
+MAX_EPOCHS = 100_000
+MAX_WARMUP = 10_000
+MAX_CLASSES = 100_000
+MAX_SYNTHETIC_SIZE = 10_000_000
 
 
 def _field(default, check, help_text):
@@ -39,15 +45,17 @@ class NetworkConfig:
     learning_rate: float = _field(0.01, checks.number(0, 10, low_open=True), "optimizer step size")
     optimizer: str = _field("sgd", checks.one_of(OPTIMIZERS), "sgd, momentum or adam")
     momentum: float = _field(0.9, checks.number(0, 1), "momentum of the momentum optimizer")
-    batch_size: int = _field(10, checks.integer(low=1), "examples per training step")
-    epochs: int = _field(4, checks.integer(low=1), "passes over the training split")
-    seed: int = _field(None, checks.integer(low=0, high=2**31 - 1, optional=True),
+    batch_size: int = _field(10, checks.integer(low=1, high=checks.INT32_MAX),
+                             "examples per training step (at most the training examples)")
+    epochs: int = _field(4, checks.integer(low=1, high=MAX_EPOCHS), "passes over the training split")
+    seed: int = _field(None, checks.integer(low=0, high=checks.INT32_MAX, optional=True),
                        "makes a run repeatable; null picks one and records it")
-    minimum_accuracy: tuple = _field((), checks.accuracy_thresholds,
+    minimum_accuracy: tuple = _field((), checks.accuracy_thresholds(MAX_EPOCHS),
                                      "[(epoch, percent)]: stop when test accuracy after epoch is below percent")
-    eval_period: int = _field(1000, checks.integer(low=0),
+    eval_period: int = _field(1000, checks.integer(low=0, high=checks.INT32_MAX),
                               "print the training loss every N iterations (0: never)")
-    stat_period: int = _field(100, checks.integer(low=1), "iterations between TensorBoard statistics")
+    stat_period: int = _field(100, checks.integer(low=1, high=checks.INT32_MAX),
+                              "iterations between TensorBoard statistics")
     gather_stats: bool = _field(False, checks.boolean, "write TensorBoard summaries")
     save_graph: bool = _field(False, checks.boolean, "write the graph for TensorBoard")
     feedback: str = _field("stored", checks.one_of(FEEDBACK_MODES),
@@ -55,20 +63,23 @@ class NetworkConfig:
     feedback_scale: float = _field(1.0, checks.number(0, 100, low_open=True),
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
-    memory_warmup: int = _field(3, checks.integer(low=0), "steps run before the traced one")
-    checkpoint_every: int = _field(None, checks.integer(low=0, optional=True),
+    memory_warmup: int = _field(3, checks.integer(low=0, high=MAX_WARMUP), "steps run before the traced one")
+    checkpoint_every: int = _field(None, checks.integer(low=0, high=MAX_EPOCHS, optional=True),
                                    "save a resumable checkpoint every N epochs (null: 1 when epochs > 1; 0: never)")
-    checkpoint_steps: int = _field(None, checks.integer(low=0, optional=True),
+    checkpoint_steps: int = _field(None, checks.integer(low=0, high=checks.INT32_MAX, optional=True),
                                    "also save one every N iterations inside epochs (null or 0: never)")
-    segment_size: int = _field(None, checks.integer(low=1, optional=True),
+    segment_size: int = _field(None, checks.integer(low=1, high=checks.INT32_MAX, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     save_model: bool = _field(False, checks.boolean, "save the trained model")
     save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
     restore_model: bool = _field(False, checks.boolean, "start from a saved model")
     restore_model_path: str = _field(None, checks.optional_string, "checkpoint prefix or directory to restore")
-    synthetic_shape: tuple = _field((8, 8, 1), checks.int_list(1), "input shape of the synthetic dataset")
-    synthetic_classes: int = _field(10, checks.integer(low=2), "classes of the synthetic dataset")
-    synthetic_size: int = _field(512, checks.integer(low=1), "training examples of the synthetic dataset")
+    synthetic_shape: tuple = _field((8, 8, 1), checks.int_list(1, max_length=8, high=checks.INT32_MAX),
+                                   "input shape of the synthetic dataset")
+    synthetic_classes: int = _field(10, checks.integer(low=2, high=MAX_CLASSES),
+                                    "classes of the synthetic dataset")
+    synthetic_size: int = _field(512, checks.integer(low=1, high=MAX_SYNTHETIC_SIZE),
+                                 "training examples of the synthetic dataset")
 
     def to_dict(self):
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

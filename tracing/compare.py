@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import click
 
+from training import cli_input
 from training.files import atomic_write_bytes
 
 from tracing.plots import compare_png, format_bytes
@@ -52,7 +53,10 @@ def load_run(run_dir):
             points = parse_timeline(handle.read())
     except ValueError as error:  # json.JSONDecodeError is one
         raise MemoryReportError(f"{directory}: {error}") from error
-    if not isinstance(summary.get("peak_bytes"), int):
+    except OSError as error:
+        raise MemoryReportError(f"cannot read {error.filename}: {error.strerror}") from error
+    if not isinstance(summary, dict) or isinstance(summary.get("peak_bytes"), bool) or \
+            not isinstance(summary.get("peak_bytes"), int):
         raise MemoryReportError(f"{directory}/summary.json has no integer peak_bytes")
     return RunMemory(run_dir, summary, points)
 
@@ -101,22 +105,29 @@ def comparison_table(runs):
     return "\n".join(lines + ["", note]) + "\n"
 
 
+def _literal(text):
+    # Control characters have no glyph (matplotlib warns); a newline is a line break.
+    return cli_input.one_line(text, keep="\n").replace("$", r"\$")
+
+
 def compare_runs(run_dirs, out_png, title=None):
     """Overlay the runs' timelines in out_png and return the table of peaks and ratios."""
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
     runs = [load_run(run_dir) for run_dir in run_dirs]
     title = title or f"Memory allocated during one training step, {len(runs)} run(s)"
-    png = compare_png(list(zip(legend_labels(runs), [run.points for run in runs])), title)
+    # A `$` in a title or a run's name would start matplotlib's math mode (and `$$` fail in it).
+    labels = [_literal(label) for label in legend_labels(runs)]
+    png = compare_png(list(zip(labels, [run.points for run in runs])), _literal(title))
     atomic_write_bytes(out_png, png)
     return comparison_table(runs)
 
 
 @click.command("compare")
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...",
-                type=click.Path(exists=True, file_okay=False))
+                type=cli_input.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", default="memory_compare.png", show_default=True,
-              type=click.Path(dir_okay=False), help="PNG file to write the overlaid timelines to.")
+              type=cli_input.Path(dir_okay=False), help="PNG file to write the overlaid timelines to.")
 @click.option("--title", default=None, help="Title of the figure (default: names the number of runs).")
 def compare_command(run_dirs, output, title):
     """Overlay the traced memory timelines of RUN_DIR... in one PNG and print their peaks.
@@ -127,6 +138,9 @@ def compare_command(run_dirs, output, title):
     try:
         table = compare_runs(list(run_dirs), output, title)
     except MemoryReportError as error:
-        raise click.BadParameter(str(error), param_hint="RUN_DIR") from error
+        raise click.BadParameter(cli_input.one_line(error), param_hint="RUN_DIR") from error
+    except OSError as error:
+        raise click.BadParameter(cli_input.one_line(f"cannot write {output}: {error.strerror}"),
+                                 param_hint="'-o' / '--output'") from None
     click.echo(table, nl=False)
     click.echo(f"figure: {output}")

@@ -20,6 +20,7 @@ pipeline needs no saved state: an epoch's shuffle is a pure function of (seed, e
 (training.graph.epoch_shuffle_seed), and a mid-epoch checkpoint records how many of that
 epoch's batches were trained, which the resumed pipeline skips.
 """
+import errno
 import hashlib
 import json
 import os
@@ -40,6 +41,8 @@ PREFIX = "model.ckpt"
 KEEP = 2
 FORMAT = 1
 _DIRECTORY_NAME = re.compile(r"epoch_(\d+)(?:_step_(\d+))?")
+# TensorFlow reports a failed file operation as a line `<path>; <strerror>` inside its message.
+_TF_FILE_ERROR = re.compile(r"^(\S.*?); ([^;\n]+)$", re.M)
 
 
 class CheckpointError(Exception):
@@ -98,7 +101,10 @@ def save(session, saver, run_dir, epoch, iteration, config, result, step=None):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        saver.save(session, os.path.join(tmp, PREFIX), write_meta_graph=False, write_state=False)
+        try:
+            saver.save(session, os.path.join(tmp, PREFIX), write_meta_graph=False, write_state=False)
+        except tf.errors.OpError as error:
+            raise as_os_error(error, tmp) from None
         files = {}
         for name in sorted(os.listdir(tmp)):
             path = os.path.join(tmp, name)
@@ -140,6 +146,11 @@ def _shuffle_state(seed, epoch, step):
         return {"seed": seed, "next_epoch": epoch + 1, "next_epoch_seed": epoch_shuffle_seed(seed, epoch + 1)}
     return {"seed": seed, "next_epoch": epoch, "next_epoch_seed": epoch_shuffle_seed(seed, epoch),
             "skip_batches": step}
+def as_os_error(error, path):
+    """A TensorFlow write failure (disk full, permission) as the OSError it is: path and reason."""
+    match = _TF_FILE_ERROR.search(error.message)
+    where, reason = match.groups() if match else (path, error.message.strip().splitlines()[0])
+    return OSError(errno.EIO, reason, where)
 
 
 def restore_latest(session, saver, run_dir, config, log):

@@ -4,9 +4,11 @@
 
     experiment --resume runs/default_network_BP_001
 
-Options left out keep the value of the network dict. Exit codes: 0 done, 2 bad input (a short
-message, no traceback), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted
-(Ctrl-C; continue with --resume).
+Options left out keep the value of the network dict; a key given both as its option and through
+--set must have the same value. Exit codes: 0 done, 1 a write failed mid-run (disk full; continue
+with --resume), 2 bad input (a short message, no traceback; includes an output directory that
+cannot be written), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted (Ctrl-C;
+continue with --resume).
 """
 import json
 import os
@@ -17,10 +19,13 @@ import click
 # TensorFlow's C++ start-up chatter buries the per-epoch lines; a user can still turn it on.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help
-from definitions.errors import ZppMemError
+from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help, validate
+from definitions.errors import ConfigError, ZppMemError
+from training import cli_input
 from training.quiet_import import import_tensorflow_quietly
+from training.run_dir import WriteFailed, check_path, check_run_id, describe_os_error
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
@@ -67,12 +72,12 @@ def _override(name, type_, help_text=None):
               help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
                    "(VALUE is JSON, else a string). Repeatable.")
 @click.option("--id", "run_id", default=None, help="Name of the run directory (default: <network>_<type>_<NNN>).")
-@click.option("--output_dir", default="runs", show_default=True, type=click.Path(file_okay=False),
+@click.option("--output_dir", default="runs", show_default=True, type=cli_input.Path(file_okay=False),
               help="Directory that receives one subdirectory per run.")
-@click.option("--data_dir", default=None, type=click.Path(file_okay=False),
+@click.option("--data_dir", default=None, type=cli_input.Path(file_okay=False),
               help="Where the keras dataset files are [default: ~/.keras/datasets].")
 @click.option("--resume", "resume_dir", default=None, metavar="RUN_DIR",
-              type=click.Path(file_okay=False),
+              type=cli_input.Path(file_okay=False),
               help="Continue the run in RUN_DIR from its newest valid checkpoint, with the run's own "
                    "config.json; only --data_dir may be given with it.")
 @click.option("--list", "list_all", is_flag=True, help="List networks, sequences, datasets and types, then exit.")
@@ -84,13 +89,19 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
     if list_all:
         _print_lists()
         return
+    overrides = {key: value for key, value in overrides.items() if value is not None}  # None: not given
     if overrides.get("type"):
         overrides["type"] = overrides["type"].upper()
     if resume_dir is not None:
         _reject_with_resume(ctx, settings, overrides)
     started = {}
     try:
+        for option, path in (("--output_dir", output_dir), ("--data_dir", data_dir), ("--resume", resume_dir)):
+            check_path(option, path)
+        if run_id is not None:
+            check_run_id(run_id)
         import_tensorflow_quietly()
+        values = merge_settings(settings, overrides)
         _determinism_from_env()
         from training.progress import terminal_bars
         from training.run import final_line, resolve_config, resume_experiment, run_experiment
@@ -98,15 +109,24 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
             run_dir, result = resume_experiment(resume_dir, data_dir, log=_echo, progress=terminal_bars())
         else:
             from definitions.registry import get_network
-            config = resolve_config(get_network(name), name, {**_parse_settings(settings), **overrides})
+            config = resolve_config(get_network(name), name, values)
             from training.algorithms import get_algorithm
             get_algorithm(config)  # an unavailable type fails before the dataset is loaded
             run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo,
                                              progress=terminal_bars(),
                                              started=lambda path: started.update(run_dir=path))
+    except WriteFailed as error:
+        # The input was fine and training had started: not exit 2. The checkpoints are intact.
+        where = error.run_dir or resume_dir or started.get("run_dir")
+        hint = f"; once it can be written, continue with: experiment --resume {where}" if where else ""
+        click.echo(cli_input.one_line(f"Error: {error}{hint}"), err=True)
+        ctx.exit(EXIT_FAILED)
     except ZppMemError as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(cli_input.one_line(f"Error: {error}"), err=True)
         ctx.exit(EXIT_BAD_INPUT)
+    except OSError as error:  # a write no layer above expected to fail: still one line, no traceback
+        click.echo(cli_input.one_line(f"Error: {describe_os_error(error)}"), err=True)
+        ctx.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         where = resume_dir or started.get("run_dir")
         hint = f"; continue it with: experiment --resume {where}" if where else ""
@@ -136,17 +156,43 @@ def _determinism_from_env():
         tf.config.experimental.enable_op_determinism()
 
 
-def _parse_settings(settings):
-    values = {}
-    for item in settings:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        try:
-            values[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key.strip()] = raw
+def merge_settings(settings, options):
+    """The options given and the --set KEY=VALUE items as one dict of network-dict keys.
+
+    A key given twice (as its option and through --set, or in two --set items) must have the
+    same value both times: two different values would leave one silently ignored.
+    """
+    values, sources = {}, {}
+    given = [(key, value, f"--{key} {_show(value)}") for key, value in options.items()]
+    given += [(*parse_setting(item), f"--set {item}") for item in settings]
+    for key, value, source in given:
+        if key == "name":  # only --set can name it: --name is not a network-dict option
+            raise ConfigError(f"{source}: the network dict is chosen with --name, its name is not a setting")
+        if key in values and _checked(key, values[key]) != _checked(key, value):
+            raise ConfigError(f"{sources[key]} and {source} disagree: give {key!r} one value")
+        values[key] = value
+        sources.setdefault(key, source)
     return values
+
+
+def parse_setting(item):
+    """`KEY=VALUE` of --set as (key, value): VALUE is JSON, else the string itself."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
+
+
+def _checked(key, value):
+    """The value as the config stores it (`1` and `1.0` are the same learning rate); ConfigError if invalid."""
+    return validate({key: value}).to_dict()[key]
+
+
+def _show(value):
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 def _echo(line):

@@ -1,21 +1,106 @@
-"""Run directories: `<output_dir>/<network>_<type>_<NNN>` (or `<id>` when --id is given)."""
+"""Run directories: `<output_dir>/<network>_<type>_<NNN>` (or `<id>` when --id is given).
+
+A run directory's name is one path component, checked before anything is created: a run id
+from the user (or a network name) can never point outside the output directory.
+"""
 import json
 import math
 import numbers
 import os
 import shutil
+import tempfile
+import unicodedata
 
-from definitions.errors import ConfigError
+from definitions.errors import ConfigError, ZppMemError
 from training.files import atomic_write_json
+
+#: The longest run id, in bytes of UTF-8: well under the usual 255-byte limit on a file name,
+#: leaving room for the suffixes of temporary files and for other file systems.
+RUN_ID_MAX_BYTES = 128
+_SEPARATORS = {"/", "\\", os.sep, os.altsep} - {None}
+
+
+class OutputError(ZppMemError):
+    """The output place cannot be used (not a directory, permission denied, read-only): bad input."""
+
+
+class WriteFailed(ZppMemError):
+    """A write failed after training started (disk full, I/O error); the input was fine."""
+
+    def __init__(self, message, run_dir=None):
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+def check_run_id(name, what="--id"):
+    """`name` when it is a plain directory name, else ConfigError saying what is wrong with it."""
+    problem = name_problem(name)
+    if problem:
+        raise ConfigError(f"{what} {name!r} {problem}; a run id names one directory inside --output_dir "
+                          f"(1 to {RUN_ID_MAX_BYTES} bytes, no / or \\, not . or .., no control characters)")
+    return name
+
+
+def name_problem(name):
+    """Why `name` cannot be one path component, or None."""
+    if not isinstance(name, str):
+        return "is not a string"
+    if not name.strip():
+        return "is empty"
+    if name in (".", ".."):
+        return "is not a name"
+    if any(separator in name for separator in _SEPARATORS):
+        return "contains a path separator"
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        return "contains a control character"
+    size = len(name.encode("utf-8"))
+    if size > RUN_ID_MAX_BYTES:
+        return f"is {size} bytes long, more than {RUN_ID_MAX_BYTES}"
+    return None
+
+
+def check_path(option, value):
+    """A path option: any path the user names, but not an empty one and none with a NUL."""
+    if value is not None and (not isinstance(value, str) or not value or "\0" in value):
+        reason = "is empty" if value == "" else "is not a path"
+        raise ConfigError(f"{option} {value!r} {reason}")
+    return value
+
+
+def describe_os_error(error, path=None):
+    """`<path>: <reason>` of an OSError, e.g. `runs/x: Permission denied`."""
+    where = path or error.filename
+    reason = error.strerror or str(error)
+    return f"{where}: {reason}" if where else reason
+
+
+def check_writable(directory):
+    """Create and remove a file in `directory`: the only test of writability root cannot pass."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise OutputError(f"cannot write in {describe_os_error(error, directory)}") from None
 
 
 def create_run_dir(output_dir, network, algorithm, run_id=None):
+    """Make the run's directory; OutputError (naming the path and the reason) when it cannot."""
+    try:
+        return _create_run_dir(output_dir, network, algorithm, run_id)
+    except OSError as error:
+        raise OutputError(f"cannot create the run directory: {describe_os_error(error)}") from None
+
+
+def _create_run_dir(output_dir, network, algorithm, run_id):
+    check_path("--output_dir", output_dir)
     os.makedirs(output_dir, exist_ok=True)
-    if run_id:
-        path = os.path.join(output_dir, str(run_id))
+    if run_id is not None:
+        path = os.path.join(output_dir, check_run_id(run_id))
         os.makedirs(path, exist_ok=True)
         return path
     prefix = f"{network}_{algorithm}_"
+    check_run_id(prefix + "000", what="run directory")
     taken = [int(n[len(prefix):]) for n in os.listdir(output_dir)
              if n.startswith(prefix) and n[len(prefix):].isdigit()]
     number = max(taken, default=0) + 1

@@ -175,7 +175,10 @@ class Trainer:
         path = path or self.config.save_model_path or os.path.join(self.run_dir, "model", "model.ckpt")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with self.model.graph.as_default():
-            return self.saver.save(self.session, path)
+            try:
+                return self.saver.save(self.session, path)
+            except tf.errors.OpError as error:
+                raise checkpoints.as_os_error(error, path) from None
 
     def close(self):
         if self.writer is not None:

@@ -1,9 +1,11 @@
 """`tuner run` and `tuner summary`: the command line over grid, runner, executors and summary.
 
-Exit codes: 0 every run completed, 1 some run failed, 2 bad input (one line, no traceback),
-130 interrupted (Ctrl-C or SIGTERM; run the same command again to resume).
+Exit codes: 0 every run completed, 1 some run failed (or the disk failed mid-sweep), 2 bad input
+(one line, no traceback; includes an --output that cannot be written), 130 interrupted (Ctrl-C
+or SIGTERM; run the same command again to resume).
 """
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -12,6 +14,9 @@ import threading
 import click
 from click.core import ParameterSource
 
+from definitions.errors import ZppMemError
+from training import cli_input
+from training.run_dir import check_writable, describe_os_error
 from tuner import executors, summary
 from tuner.gridfile import load_grid_file, merge_params, parse_grid_option
 from tuner.grid import expand
@@ -20,6 +25,7 @@ from tuner.state import SweepBusy
 
 DEFAULT_PREFIX = "python experiment.py"
 DEFAULT_OUTPUT = os.path.join("runs", "sweep")
+EXIT_FAILED = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,29 +37,58 @@ def _parse_grid(ctx, param, values):
     try:
         return [parse_grid_option(value) for value in values]
     except ValueError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+        raise click.BadParameter(cli_input.one_line(error), ctx=ctx, param=param) from None
+
+
+def _check_timeout(ctx, param, value):
+    # FloatRange lets NaN through (no comparison with NaN is true), and a NaN timeout never fires.
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds (leave --timeout out for no limit)",
+                                 ctx=ctx, param=param)
+    return value
+
+
+def _check_scheduler(ctx, param, value):
+    # Dask's Client leaves a half-made object behind for an address it cannot parse, and the
+    # interpreter then hangs 20 s at exit printing a traceback: parse the address first.
+    if value is None:
+        return None
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return value  # --executor dask says how to install it
+    try:
+        protocol, location = parse_address(value)
+        if protocol in ("tcp", "tls"):
+            host, port = parse_host_port(location)
+            if not host or not 0 < port < 65536:
+                raise ValueError("expected tcp://HOST:PORT with a port from 1 to 65535")
+    except (ValueError, TypeError) as error:
+        raise click.BadParameter(f"{value!r} is not a scheduler address: {error}", ctx=ctx, param=param) from None
+    return value
 
 
 @main.command()
-@click.argument("grid_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("grid_file", required=False, type=cli_input.Path(dir_okay=False))
 @click.option("--grid", "grid_options", multiple=True, metavar="KEY=V1,V2", callback=_parse_grid,
               help="A grid axis: run every value of --KEY. Repeat for more axes; "
                    "overrides an axis of the same name in GRID_FILE.")
 @click.option("--prefix", default=None,
               help=f"The command each run starts with; the grid adds --KEY VALUE pairs and "
                    f"--output_dir. Default: the grid file's prefix, else '{DEFAULT_PREFIX}'.")
-@click.option("--output", "output", default=DEFAULT_OUTPUT, show_default=True, type=click.Path(file_okay=False),
+@click.option("--output", "output", default=DEFAULT_OUTPUT, show_default=True, type=cli_input.Path(file_okay=False),
               help="The sweep directory: one subdirectory per run, plus summarise.csv.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
               help="How many commands run at once on this machine (local executor only).")
 @click.option("--executor", "executor_kind", default="local", show_default=True,
               type=click.Choice(executors.EXECUTORS),
               help="local: a process pool on this machine; dask: the workers of --scheduler.")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", callback=_check_scheduler,
               help="Address of a running Dask scheduler (with --executor dask).")
 @click.option("--retry-failed", is_flag=True,
               help="Also run again the runs whose result says failed (completed ones are always skipped).")
 @click.option("--timeout", "timeout_s", default=None, type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              callback=_check_timeout,
               help="End a run that takes longer than this and record it as failed (reason timeout). "
                    "Default: no limit.")
 @click.option("--dry-run", is_flag=True, help="Print the commands of the grid and run nothing.")
@@ -80,12 +115,31 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
         backend_context = executors.open_backend(executor_kind, jobs=jobs, scheduler=scheduler)
         interrupt = threading.Event()
         with _stop_on_signals(interrupt), backend_context as backend:
+            _prepare_output(output)
             counts = run_sweep(runs, output, backend.executor, stop_token=backend.stop_token,
                                interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
                                echo=click.echo, warn=lambda message: click.echo(message, err=True))
     except (executors.BackendError, SweepBusy) as error:
-        raise click.UsageError(str(error)) from None
+        raise click.UsageError(cli_input.one_line(error)) from None
+    except OSError as error:
+        # The sweep directory was writable at the start (checked above): a disk that failed
+        # mid-sweep. Finished runs keep their result.json; the same command resumes.
+        message = f"Error: cannot write {describe_os_error(error)}; run the same command again to resume"
+        click.echo(cli_input.one_line(message), err=True)
+        ctx.exit(EXIT_FAILED)
     ctx.exit(counts.exit_code)
+
+
+def _prepare_output(output):
+    """The sweep directory exists and takes files, or the sweep does not start (exit 2)."""
+    try:
+        os.makedirs(output, exist_ok=True)
+        check_writable(output)
+    except OSError as error:
+        raise click.BadParameter(cli_input.one_line(f"cannot create {describe_os_error(error)}"),
+                                 param_hint="--output") from None
+    except ZppMemError as error:
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--output") from None
 
 
 def _build_runs(grid_file, grid_options, prefix):
@@ -94,17 +148,17 @@ def _build_runs(grid_file, grid_options, prefix):
         try:
             file_prefix, file_params = load_grid_file(grid_file)
         except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="GRID_FILE") from None
+            raise click.BadParameter(cli_input.one_line(error), param_hint="GRID_FILE") from None
     if not file_params and not grid_options:
         raise click.UsageError("no grid: give a GRID_FILE or at least one --grid KEY=V1,V2")
     try:
         params = merge_params(file_params, list(grid_options))
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--grid") from None
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--grid") from None
     try:
         return expand(prefix if prefix is not None else (file_prefix or DEFAULT_PREFIX), params)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--prefix") from None
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--prefix") from None
 
 
 def _check_local_command(program):
@@ -132,15 +186,20 @@ def _stop_on_signals(interrupt):
 
 
 @main.command("summary")
-@click.argument("sweep_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("sweep_dir", type=cli_input.Path(exists=True, file_okay=False))
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many of the best completed runs to print.")
 def summary_command(sweep_dir, top):
     """Write SWEEP_DIR/summarise.csv (one row per run, best first) and print the best runs."""
-    rows = summary.collect(sweep_dir)
-    if not rows:
-        raise click.UsageError(f"no runs in {sweep_dir} (expected run directories with run.json or result.json)")
-    path, rows = summary.write_summary(sweep_dir)
+    try:
+        rows = summary.collect(sweep_dir)
+        if not rows:
+            raise click.UsageError(cli_input.one_line(
+                f"no runs in {sweep_dir} (expected run directories with run.json or result.json)"))
+        path, rows = summary.write_summary(sweep_dir)
+    except OSError as error:
+        raise click.BadParameter(cli_input.one_line(f"cannot write the summary: {describe_os_error(error)}"),
+                                 param_hint="SWEEP_DIR") from None
     for line in summary.best_table(rows, top):
         click.echo(line)
     click.echo(f"summary: {path}")

@@ -59,6 +59,8 @@ def format_value(name, value):
     if isinstance(value, str):
         if not value.strip():
             raise ValueError(f"grid parameter {name!r} has an empty value")
+        if "\0" in value:  # no command-line argument can hold one
+            raise ValueError(f"grid parameter {name!r}: value {value!r} contains a NUL character")
         return value.strip()
     raise ValueError(f"grid parameter {name!r}: value {value!r} is not a string, number or boolean")
 
@@ -109,6 +111,8 @@ def split_prefix(prefix):
             raise ValueError(f"command prefix {prefix!r} cannot be split into words: {error}") from None
     if not argv:
         raise ValueError("the command prefix is empty")
+    if any("\0" in part for part in argv):
+        raise ValueError(f"command prefix {prefix!r} contains a NUL character")
     if any(part == "--output_dir" or part.startswith("--output_dir=") for part in argv):
         raise ValueError("the command prefix must not contain --output_dir: the tuner adds it per run")
     return tuple(argv)

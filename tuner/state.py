@@ -18,6 +18,7 @@ import os
 from datetime import datetime, timezone
 
 from training.files import atomic_write_json, atomic_write_text
+from training.run_dir import name_problem
 
 try:
     import fcntl
@@ -52,6 +53,10 @@ class ResultCheck:
 
 
 def run_dir(sweep_dir, run_id):
+    """SWEEP/RUN_ID; a run id is one directory name (grid.run_id makes them so), never a path."""
+    problem = name_problem(run_id)
+    if problem:
+        raise ValueError(f"run id {run_id!r} {problem}")
     return os.path.join(os.path.abspath(sweep_dir), run_id)
 
 

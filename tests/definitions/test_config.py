@@ -13,7 +13,7 @@ def test_unknown_key_names_the_closest_valid_one():
 
 
 @pytest.mark.parametrize("key,value,message", [
-    ("batch_size", -5, r"'batch_size' must be an integer >= 1, got -5"),
+    ("batch_size", -5, r"'batch_size' must be an integer in \[1, 2147483647\], got -5"),
     ("batch_size", "10", r"'batch_size' must be an integer"),
     ("learning_rate", 0, r"'learning_rate' must be a number in \(0, 10\]"),
     ("epochs", 2.5, r"'epochs' must be an integer"),

@@ -40,7 +40,7 @@ def test_list_names_everything():
 @pytest.mark.parametrize("args,message", [
     (["--name", "defualt_network"], "unknown network 'defualt_network' (did you mean 'default_network'?)"),
     (["--set", "learning_reate=0.1"], "unknown config key 'learning_reate' (did you mean 'learning_rate'?)"),
-    (["--batch_size", "-4"], "'batch_size' must be an integer >= 1, got -4"),
+    (["--batch_size", "-4"], "'batch_size' must be an integer in [1, 2147483647], got -4"),
     (["--learning_rate", "fast"], "'fast' is not a valid float"),
     (["--sequence", "long_fx"], "did you mean 'long_fc'"),
     (["--dataset_name", "imagenet"], "'imagenet' is not one of"),
