@@ -242,7 +242,7 @@ def _cell(value):
 
 
 def _write(path, text):
-    from training.files import atomic_write_text
+    from definitions.files import atomic_write_text
     os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write_text(path, text)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import click
 
-from training.files import atomic_write_bytes
+from definitions.files import atomic_write_bytes
 
 from tracing.plots import compare_png, format_bytes
 from tracing.timeline import parse_timeline

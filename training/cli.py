@@ -77,7 +77,7 @@ def _override(name, type_, help_text=None):
 @click.option("--list", "list_all", is_flag=True, help="List networks, sequences, datasets and types, then exit.")
 @click.pass_context
 def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all, **overrides):
-    """Train a network dict with BP (FA, DFA, DFAMEM, DRTP as they land) and report its accuracy."""
+    """Train a network dict with the algorithm of --type and report its accuracy."""
     if ctx.invoked_subcommand is not None:
         return
     if list_all:
@@ -155,11 +155,10 @@ def _echo(line):
 
 def _print_lists():
     from definitions.registry import network_names, sequence_names
-    from training.algorithms import ALGORITHMS
     click.echo("networks:  " + ", ".join(network_names()))
     click.echo("sequences: " + ", ".join(sequence_names()))
     click.echo("datasets:  " + ", ".join(DATASETS))
-    click.echo("types:     " + ", ".join(f"{t}{'' if t in ALGORITHMS else ' (not yet)'}" for t in TRAINING_TYPES))
+    click.echo("types:     " + ", ".join(TRAINING_TYPES))
 
 
 def _register_subcommands():

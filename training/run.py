@@ -59,8 +59,8 @@ def resume_experiment(run_dir, data_dir=None, log=print, progress=None):
 
 def _prepare(config, data_dir, log, progress):
     dataset = load_dataset(config, data_dir)
-    from training.preflight import check_sequence  # imports TensorFlow: after the cheap checks
-    check_sequence(config, dataset)
+    # Imports TensorFlow: after the cheap checks. The trainer builds its graph here, before the run
+    # directory exists, and a sequence that does not fit is a ConfigError (training/preflight.py).
     from training.trainer import Trainer
     return dataset, Trainer(config, dataset, run_dir=None, log=log, progress=progress)
 

@@ -6,7 +6,7 @@ import os
 import shutil
 
 from definitions.errors import ConfigError
-from training.files import atomic_write_json
+from definitions.files import atomic_write_json
 
 
 def create_run_dir(output_dir, network, algorithm, run_id=None):
