@@ -98,8 +98,6 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
         else:
             from definitions.registry import get_network
             config = resolve_config(get_network(name), name, {**_parse_settings(settings), **overrides})
-            from training.algorithms import get_algorithm
-            get_algorithm(config)  # an unavailable type fails before the dataset is loaded
             run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo,
                                              progress=terminal_bars(),
                                              started=lambda path: started.update(run_dir=path))
