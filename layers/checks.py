@@ -5,6 +5,8 @@ import re
 from definitions.errors import ConfigError
 
 PADDINGS = ("SAME", "VALID")
+# TensorFlow keeps sizes, kernels and strides in int32 attributes.
+MAX_SIZE = 2**31 - 1
 # TensorFlow's rule for a scope name: a layer's name becomes the scope of its variables.
 _NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*")
 
@@ -18,6 +20,8 @@ def format_shape(shape):
 def check_positive_int(name, value, layer):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    if value > MAX_SIZE:
+        raise ConfigError(f"{layer}: {name} must be at most {MAX_SIZE} (TensorFlow's sizes are int32), got {value!r}")
     return value
 
 

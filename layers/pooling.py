@@ -13,6 +13,9 @@ class _Pool(Layer):
         super().__init__(name=name)
         kind = type(self).__name__
         self.kernel_size = check_pair("kernel_size", kernel_size, kind, allow_none=allow_global)
+        if self.kernel_size is None and strides is not None:
+            # Global pooling has no window to move: strides given here would be silently ignored.
+            raise ConfigError(f"{kind}: global pooling (kernel_size=None) has no strides, got strides={strides!r}")
         self.strides = None if self.kernel_size is None else spatial_strides(
             self.kernel_size if strides is None else strides, kind)
         self.padding = check_padding(padding, kind)
