@@ -1,7 +1,8 @@
 """Names a user types (keys, types, sequences, layer settings): check one, suggest the closest.
 
 A leaf module, like errors.py and files.py: it imports nothing of the project but the errors,
-and no TensorFlow, so definitions, layers and training all use it without importing each other.
+and no TensorFlow, so definitions, layers and training all use it without importing each other
+(ARCHITECTURE.md, "Imports").
 """
 import difflib
 

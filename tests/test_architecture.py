@@ -12,7 +12,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ("definitions", "layers", "training", "tracing", "tuner", "benchmarks")
-#: Leaf modules every package may import (ARCHITECTURE.md, "Layout"): the standard library only.
+#: Leaf modules every package may import (ARCHITECTURE.md, "Imports"): the standard library only.
 SHARED = ("definitions.errors", "definitions.names", "definitions.files")
 #: ...and the packages whose __init__ importing them runs.
 SHARED_AND_PARENTS = set(SHARED) | {module.rpartition(".")[0] for module in SHARED}
@@ -122,6 +122,43 @@ def test_the_shared_leaf_modules_need_only_the_standard_library():
         outside = [name for name in imported_names(modules[module], module)
                    if name.split(".")[0] not in PACKAGES and name.split(".")[0] not in sys.stdlib_module_names]
         assert not outside, f"{module} imports {outside}"
+
+
+CITATION = re.compile(r'ARCHITECTURE\.md(?P<rest>,?\s*"(?P<section>[^"\n]+)")?')
+
+
+def headings(text):
+    """The section names of a Markdown file: its '#' lines without the hashes."""
+    return {line.lstrip("#").strip() for line in text.splitlines() if re.match(r"#{1,6} ", line)}
+
+
+def citations(root=REPO):
+    """(file:line, section or None) for every mention of ARCHITECTURE.md in the Python files."""
+    found = []
+    paths = [*root.glob("*.py"), *(path for folder in (*PACKAGES, "tests") for path in (root / folder).rglob("*.py"))]
+    for path in sorted(paths):
+        if path == pathlib.Path(__file__):
+            continue  # this file writes about citations rather than making them
+        text = path.read_text(encoding="utf-8")
+        for match in CITATION.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append((f"{path.relative_to(root)}:{line}", match.group("section")))
+    return found
+
+
+def test_every_citation_of_the_architecture_names_a_section_that_exists():
+    sections = headings((REPO / "ARCHITECTURE.md").read_text(encoding="utf-8"))
+    cited = citations()
+    assert len(cited) >= 5, cited  # the map is cited where its facts matter
+    wrong = [(where, section) for where, section in cited if section not in sections]
+    assert not wrong, f"cite as ARCHITECTURE.md, \"<one of {sorted(sections)}>\": {wrong}"
+
+
+def test_a_citation_without_a_section_or_with_a_lost_one_is_caught(tmp_path):
+    (tmp_path / "a.py").write_text('"""See ARCHITECTURE.md.\n\nAnd ARCHITECTURE.md, "Imports"; ARCHITECTURE.md "Gone"."""\n')
+    assert citations(tmp_path) == [("a.py:1", None), ("a.py:3", "Imports"), ("a.py:3", "Gone")]
+    assert headings("# Title\n## Imports\n### One run, start to finish\n#not a heading\n") == {
+        "Title", "Imports", "One run, start to finish"}
 
 
 def test_the_checks_find_the_cycles_they_are_for(tmp_path):

@@ -8,7 +8,8 @@ layer (its position and spec) and the shapes. The trainer builds its graph befor
 directory exists, so the CLI exits with code 2 and no traceback before anything is written.
 
 The pass that checks the shapes is the one that creates the variables (algorithms such as FA
-need built layers): a run builds its sequence once, not once to check and once to train.
+need built layers): a run builds its sequence once, not once to check and once to train
+(ARCHITECTURE.md, "One run, start to finish").
 """
 import tensorflow as tf
 

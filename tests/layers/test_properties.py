@@ -365,3 +365,10 @@ def _check_residual(layer, shape):
     output = _forward(layer, shape)
     assert output.shape.as_list() == expected
     assert (layer.projection is None) == (expected == [None, *shape])  # a projection only when shapes differ
+
+
+def test_shapes_read_the_same_in_every_message():
+    from layers.checks import format_shape
+    assert format_shape([None, 28, 28, 1]) == "(batch, 28, 28, 1)"
+    assert format_shape((None, None, 3)) == "(batch, ?, 3)"  # an unknown size that is not the batch
+    assert format_shape([4, 10]) == "(4, 10)"
