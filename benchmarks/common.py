@@ -20,12 +20,14 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from definitions.config import validate  # noqa: E402
+from definitions.config import TRAINING_TYPES, validate  # noqa: E402
 from definitions.datasets import synthetic  # noqa: E402
+from definitions.files import atomic_write_text  # noqa: E402
 from definitions.sequences import long_conv, long_fc  # noqa: E402
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-TYPES = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
+# Every algorithm, the two exact ones (BP, BPCKPT) first: the tables' order.
+TYPES = ("BP", "BPCKPT", *(name for name in TRAINING_TYPES if name not in ("BP", "BPCKPT")))
 BATCH_SIZE = 100
 MIB = 2**20
 
@@ -246,7 +248,6 @@ def write_text(path, text):
 
 
 def _write(path, text):
-    from training.files import atomic_write_text
     os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write_text(path, text)
 

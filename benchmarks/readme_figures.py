@@ -97,7 +97,7 @@ def main(argv=None):
             print(f"README.md: the figures from {source} are stale", file=sys.stderr)
         return 1 if stale else 0
     if updated != text:
-        from training.files import atomic_write_text
+        from definitions.files import atomic_write_text
         atomic_write_text(README, updated)
         print("README.md: figure blocks rewritten from benchmarks/results/")
     return 0

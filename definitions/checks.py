@@ -1,5 +1,6 @@
 """Value checks for config fields. Each returns the normalised value or raises ConfigError."""
 from definitions.errors import ConfigError
+from definitions.names import suggestion
 
 INT32_MAX = 2**31 - 1
 
@@ -44,7 +45,6 @@ def number(low=None, high=None, low_open=False):
 def one_of(choices):
     def check(key, value):
         if value not in choices:
-            from definitions.registry import suggestion
             raise ConfigError(f"config key {key!r} must be one of {', '.join(map(str, choices))}, "
                               f"got {value!r}{suggestion(value, list(choices))}")
         return value

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 
 from definitions import checks
 from definitions.errors import ConfigError
+from definitions.names import check_name, suggestion
 
+# The one list of each. training/algorithms and training/losses tie their implementations to
+# TRAINING_TYPES and COST_FUNCTIONS at import; the names stay here, importable without TensorFlow.
 TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
 DATASETS = ("digits", "mnist", "cifar10", "cifar100", "synthetic")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
@@ -28,7 +31,8 @@ def _field(default, check, help_text):
 
 
 def _sequence_check(key, value):
-    from definitions.registry import check_name, sequence_names
+    # Sequences are built from layers, which import TensorFlow: only when a sequence is checked.
+    from definitions.registry import sequence_names
     if not isinstance(value, str):
         raise ConfigError(f"config key {key!r} must be a sequence name, got {value!r}")
     return check_name("sequence", value, sequence_names())
@@ -100,7 +104,6 @@ def validate(network):
     values = {}
     for key, value in network.items():
         if key not in known:
-            from definitions.registry import suggestion
             raise ConfigError(f"unknown config key {key!r}{suggestion(key, list(known))}")
         values[key] = known[key].metadata["check"](key, value)
     return NetworkConfig(**values)

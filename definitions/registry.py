@@ -1,9 +1,8 @@
-"""Look-ups by name: sequences, networks, datasets. Unknown names suggest the closest one."""
-import difflib
+"""Look-ups by name: sequences and networks. Unknown names suggest the closest one."""
 import inspect
 
 from definitions import networks, sequences
-from definitions.errors import ConfigError
+from definitions.names import check_name
 
 
 def sequence_names():
@@ -23,13 +22,3 @@ def get_sequence(name):
 def get_network(name):
     return dict(getattr(networks, check_name("network", name, network_names())))
 
-
-def check_name(kind, name, known):
-    if name not in known:
-        raise ConfigError(f"unknown {kind} {name!r}{suggestion(name, known)}; known: {', '.join(known)}")
-    return name
-
-
-def suggestion(name, known):
-    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""

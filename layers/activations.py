@@ -3,23 +3,28 @@ import tensorflow as tf
 
 from layers.base import Layer
 from layers.checks import check_number
+from layers.registry import register
 
 
+@register
 class Sigmoid(Layer):
     def call(self, x, training):
         return tf.sigmoid(x)
 
 
+@register
 class Tanh(Layer):
     def call(self, x, training):
         return tf.tanh(x)
 
 
+@register
 class ReLu(Layer):
     def call(self, x, training):
         return tf.nn.relu(x)
 
 
+@register
 class LeakyReLu(Layer):
     def __init__(self, alpha=0.2, name=None):
         super().__init__(name=name)
@@ -32,6 +37,7 @@ class LeakyReLu(Layer):
         return {"alpha": self.alpha, "name": self.name}
 
 
+@register
 class Softmax(Layer):
     def call(self, x, training):
         return tf.nn.softmax(x)

@@ -3,9 +3,11 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import Layer
-from layers.checks import check_number
+from layers.checks import check_number, format_shape
+from layers.registry import register
 
 
+@register
 class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, name=None):
         super().__init__(name=name)
@@ -20,7 +22,7 @@ class BatchNormalization(Layer):
         rank = len(input_shape)
         if not -rank <= self.axis < rank or self.axis % rank == 0:
             raise ConfigError(f"{self}: axis {self.axis} is not a feature axis of an input of shape "
-                              f"{tuple(input_shape)}")
+                              f"{format_shape(input_shape)}")
         channels = [input_shape[self.axis]]
         self.gamma = self.add_weight("gamma", tf.ones(channels))
         self.beta = self.add_weight("beta", tf.zeros(channels))

@@ -5,13 +5,23 @@ import re
 from definitions.errors import ConfigError
 
 PADDINGS = ("SAME", "VALID")
+# TensorFlow keeps sizes, kernels and strides in int32 attributes.
+MAX_SIZE = 2**31 - 1
 # TensorFlow's rule for a scope name: a layer's name becomes the scope of its variables.
 _NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*")
+
+
+def format_shape(shape):
+    """A shape as users read it in messages: (batch, 28, 28, 1); None elsewhere reads as ?."""
+    dims = list(shape)
+    return "(" + ", ".join(("batch" if i == 0 else "?") if d is None else str(d) for i, d in enumerate(dims)) + ")"
 
 
 def check_positive_int(name, value, layer):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    if value > MAX_SIZE:
+        raise ConfigError(f"{layer}: {name} must be at most {MAX_SIZE} (TensorFlow's sizes are int32), got {value!r}")
     return value
 
 
@@ -54,7 +64,7 @@ def check_fits(kernel, input_shape, padding, layer):
     too_big = (height is not None and kernel[0] > height) or (width is not None and kernel[1] > width)
     if padding == "VALID" and too_big:
         raise ConfigError(f"{layer}: a {kernel[0]}x{kernel[1]} window with VALID padding does not fit an input of "
-                          f"shape {tuple(input_shape)}; use a smaller window or padding SAME")
+                          f"shape {format_shape(input_shape)}; use a smaller window or padding SAME")
 
 
 def check_number(name, value, layer, low=None, high=None):

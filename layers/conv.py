@@ -3,8 +3,9 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import WeightLayer
-from layers.checks import check_fits, check_padding, check_pair, check_positive_int
+from layers.checks import check_fits, check_padding, check_pair, check_positive_int, format_shape
 from layers.initializers import check_initializer, initial_kernel
+from layers.registry import register
 
 
 def spatial_strides(strides, layer):
@@ -16,6 +17,7 @@ def spatial_strides(strides, layer):
     return check_pair("strides", strides, layer)
 
 
+@register
 class ConvolutionalLayer(WeightLayer):
     def __init__(self, filter_dim, num_of_filters, strides=(1, 1), padding="SAME", add_biases=False,
                  weight_init="glorot_uniform", name=None):
@@ -29,11 +31,11 @@ class ConvolutionalLayer(WeightLayer):
     def build(self, input_shape):
         if len(input_shape) != 4:
             raise ConfigError(f"{self}: expects an image input (batch, height, width, channels) "
-                              f"but got a rank-{len(input_shape)} input of shape {tuple(input_shape)}")
+                              f"but got a rank-{len(input_shape)} input of shape {format_shape(input_shape)}")
         channels = input_shape[-1]
         if not channels:
             raise ConfigError(f"{self}: the input's channels must be known and positive, got shape "
-                              f"{tuple(input_shape)}")
+                              f"{format_shape(input_shape)}")
         check_fits(self.filter_dim, input_shape, self.padding, str(self))
         height, width = self.filter_dim
         shape = [height, width, channels, self.num_of_filters]

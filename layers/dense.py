@@ -4,10 +4,12 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import WeightLayer
-from layers.checks import check_bool, check_positive_int
+from layers.checks import check_bool, check_positive_int, format_shape
 from layers.initializers import check_initializer, initial_kernel
+from layers.registry import register
 
 
+@register
 class FullyConnected(WeightLayer):
     def __init__(self, output_dim, flatten=False, add_biases=True, weight_init="glorot_uniform", name=None):
         super().__init__(add_biases=add_biases, name=name)
@@ -23,7 +25,7 @@ class FullyConnected(WeightLayer):
     def build(self, input_shape):
         if len(input_shape) != 2 and not self.flatten:
             raise ConfigError(
-                f"{self}: expects a flat input (batch, features) but got shape {_shape(input_shape)}; "
+                f"{self}: expects a flat input (batch, features) but got shape {format_shape(input_shape)}; "
                 "use flatten=True after convolutional layers")
         fan_in = int(np.prod(input_shape[1:]))
         self.kernel = self.add_weight("kernel", initial_kernel([fan_in, self.output_dim], fan_in,
@@ -37,7 +39,3 @@ class FullyConnected(WeightLayer):
     def get_config(self):
         return {"output_dim": self.output_dim, "flatten": self.flatten, "add_biases": self.add_biases,
                 "weight_init": self.weight_init, "name": self.name}
-
-
-def _shape(shape):
-    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"

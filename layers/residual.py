@@ -7,15 +7,17 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import Layer, WeightLayer, layer_to_config
+from layers.checks import format_shape
 from layers.conv import ConvolutionalLayer
 from layers.dense import FullyConnected
+from layers.registry import layer_from_config, register
 
 
+@register
 class ResidualLayer(WeightLayer):
     def __init__(self, sequence, name=None):
         super().__init__(add_biases=False, name=name)
         if isinstance(sequence, (list, tuple)) and sequence and all(isinstance(item, dict) for item in sequence):
-            from layers.registry import layer_from_config  # the registry imports this module
             sequence = [layer_from_config(item) for item in sequence]
         if not isinstance(sequence, (list, tuple)) or not sequence or \
                 not all(isinstance(layer, Layer) for layer in sequence):
@@ -44,8 +46,8 @@ class ResidualLayer(WeightLayer):
                                       name=name)
         if x.shape.rank == 2 and output.shape.rank == 2:
             return FullyConnected(output.shape[-1], add_biases=False, name=name)
-        raise ConfigError(f"{self}: cannot add a shortcut from shape {tuple(x.shape.as_list())} "
-                          f"to shape {tuple(output.shape.as_list())}")
+        raise ConfigError(f"{self}: cannot add a shortcut from shape {format_shape(x.shape.as_list())} "
+                          f"to shape {format_shape(output.shape.as_list())}")
 
     def call(self, x, training):
         y = x

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import click
 
-from training import cli_input
-from training.files import atomic_write_bytes
+from definitions import cli_input
+from definitions.files import atomic_write_bytes
 
 from tracing.plots import compare_png, format_bytes
 from tracing.timeline import parse_timeline

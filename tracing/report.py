@@ -8,7 +8,7 @@ import csv
 import io
 import os
 
-from training.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from definitions.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 from tracing.categories import Classifier
 from tracing.graph_facts import facts_from_graph

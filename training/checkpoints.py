@@ -32,7 +32,7 @@ from typing import NamedTuple, Optional
 import tensorflow as tf
 
 from definitions.errors import ConfigError
-from training.files import _fsync_directory, atomic_write_json
+from definitions.files import _fsync_directory, atomic_write_json
 from training.graph import epoch_shuffle_seed
 
 DIRECTORY = "checkpoints"

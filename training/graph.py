@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from definitions.errors import ConfigError
-from definitions.registry import get_sequence
 from training.algorithms import get_algorithm
-from training.blocks import build_blocks, forward_blocks, split_into_blocks
+from training.blocks import forward_blocks
 from training.losses import COST_FUNCTIONS
 from training.optimizers import make_optimizer
+from training.preflight import build_sequence
 
 EVAL_BATCH_SIZE = 500
 
@@ -80,8 +79,7 @@ def build_training_graph(config, dataset):
             batch_labels = tf.compat.v1.placeholder_with_default(labels, labels.shape, name="batch_labels")
             one_hot = tf.one_hot(batch_labels, dataset.num_classes)
 
-        blocks = split_into_blocks(get_sequence(config.sequence)(dataset.num_classes))
-        check_output_shape(blocks, dataset)
+        blocks = build_sequence(config, dataset)  # ConfigError, naming the layer, if the shapes do not fit
         loss_fn = COST_FUNCTIONS[config.cost_function]
         algorithm = get_algorithm(config)
         step = algorithm.build(blocks, batch_features, one_hot, loss_fn, lambda: make_optimizer(config))
@@ -102,21 +100,6 @@ def build_training_graph(config, dataset):
     return TrainingGraph(graph, blocks, step, features, labels, stats, features_in, labels_in, shuffle_seed,
                          train_iterator.initializer, skip_batches, resume_init, eval_iterator.initializer,
                          eval_loss_sum, eval_correct, count, batch_correct, init_op, global_step, increment_step)
-
-
-def check_output_shape(blocks, dataset):
-    """Run the sequence's shape logic once on a symbolic input so mismatches surface before training."""
-    try:
-        output = build_blocks(blocks, dataset.input_shape)
-    except ConfigError:
-        raise  # already names the layer and the shapes
-    except (ValueError, tf.errors.InvalidArgumentError) as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise ConfigError(f"the sequence does not fit input shape {dataset.input_shape}: {first_line}") from None
-    if output.shape.as_list()[1:] != [dataset.num_classes]:
-        raise ConfigError(f"the sequence's output has shape {tuple(output.shape.as_list()[1:])} per example, "
-                          f"but {dataset.name} has {dataset.num_classes} classes: end the sequence with "
-                          f"FullyConnected(output_size)")
 
 
 def epoch_shuffle_seed(seed, epoch):

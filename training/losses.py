@@ -5,6 +5,9 @@ projects) has the same scale whatever the number of classes.
 """
 import tensorflow as tf
 
+from definitions import config
+from definitions.names import by_name
+
 
 def softmax_cross_entropy(logits, labels):
     return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
@@ -19,4 +22,6 @@ def mean_squared_error(logits, labels):
     return tf.reduce_mean(tf.reduce_sum(tf.square(logits - labels), axis=-1))
 
 
-COST_FUNCTIONS = {f.__name__: f for f in (softmax_cross_entropy, sigmoid_cross_entropy, mean_squared_error)}
+#: {name: function} for the names in definitions/config.py's COST_FUNCTIONS, the one list of them.
+COST_FUNCTIONS = by_name("cost functions", config.COST_FUNCTIONS,
+                         (softmax_cross_entropy, sigmoid_cross_entropy, mean_squared_error), lambda f: f.__name__)

@@ -1,40 +1,46 @@
-"""Checks that run before anything is created: the sequence builds and fits the data's shapes.
+"""The sequence, built once in the run's graph, with everything it can get wrong as bad input.
 
 A sequence is user code (a function in definitions/sequences.py), so everything it can get
 wrong is bad input: a layer setting the layer rejects, a misspelt keyword, a class where an
 instance belongs, a layer that cannot take the previous layer's output, a last layer whose
 output does not match the labels. Each becomes one ConfigError line naming the sequence, the
-layer (its position and spec) and the shapes, so the CLI exits with code 2 and no traceback
-before the run directory exists.
+layer (its position and spec) and the shapes. The trainer builds its graph before the run
+directory exists, so the CLI exits with code 2 and no traceback before anything is written.
+
+The pass that checks the shapes is the one that creates the variables (algorithms such as FA
+need built layers): a run builds its sequence once, not once to check and once to train
+(ARCHITECTURE.md, "One run, start to finish").
 """
 import tensorflow as tf
 
 from definitions.errors import ConfigError, ZppMemError
 from definitions.registry import get_sequence
 from layers.base import Layer
+from layers.checks import format_shape
+from training.blocks import split_into_blocks
 
 
-def check_sequence(config, dataset):
-    """Build config.sequence on a symbolic input of the dataset's shape in a scratch graph."""
-    layers = make_layers(config.sequence, dataset.num_classes)
+def build_sequence(config, dataset):
+    """The blocks of config.sequence, built in the default graph on a symbolic input of the dataset's shape."""
     name = config.sequence
-    with tf.Graph().as_default():
-        tf.compat.v1.set_random_seed(0)  # the initializers' ops are only built, never run
+    blocks = split_into_blocks(make_layers(name, dataset.num_classes))
+    position = 0
+    # The scopes of training.blocks.build_blocks: the probe's ops are built, never run.
+    with tf.name_scope("shape_check"):
         x = tf.compat.v1.placeholder(tf.float32, [None, *dataset.input_shape])
-        for position, layer in enumerate(layers, start=1):
-            shape_in = x.shape.as_list()
-            try:
-                x = layer.forward(x, training=False)
-            except ZppMemError as error:
-                raise ConfigError(f"sequence {name!r}, layer {position}: {error}") from None
-            except (ValueError, TypeError, tf.errors.OpError) as error:
-                raise ConfigError(f"sequence {name!r}, layer {position} {layer}: cannot take an input of shape "
-                                  f"{format_shape(shape_in)}: {_first_line(error)}") from None
+        with tf.name_scope("probe"):
+            for block in blocks:
+                with tf.name_scope(block.name):
+                    for layer in block.layers:
+                        position += 1
+                        x = _forward(layer, x, name, position)
     output = x.shape.as_list()
     if output[1:] != [dataset.num_classes]:
-        raise ConfigError(f"sequence {name!r}: its last layer {layers[-1]} outputs shape {format_shape(output)}, "
-                          f"but the labels of {dataset.name} have shape {format_shape([None, dataset.num_classes])} "
-                          f"({dataset.num_classes} classes): end the sequence with FullyConnected(output_size)")
+        raise ConfigError(f"sequence {name!r}: its last layer {blocks[-1].layers[-1]} outputs shape "
+                          f"{format_shape(output)}, but the labels of {dataset.name} have shape "
+                          f"{format_shape([None, dataset.num_classes])} ({dataset.num_classes} classes): "
+                          f"end the sequence with FullyConnected(output_size)")
+    return blocks
 
 
 def make_layers(name, output_size):
@@ -57,8 +63,15 @@ def make_layers(name, output_size):
     return list(layers)
 
 
-def format_shape(shape):
-    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+def _forward(layer, x, name, position):
+    shape_in = x.shape.as_list()
+    try:
+        return layer.forward(x, training=False)
+    except ZppMemError as error:
+        raise ConfigError(f"sequence {name!r}, layer {position}: {error}") from None
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        raise ConfigError(f"sequence {name!r}, layer {position} {layer}: cannot take an input of shape "
+                          f"{format_shape(shape_in)}: {_first_line(error)}") from None
 
 
 def _first_line(error):

@@ -92,8 +92,8 @@ def _prepare(config, data_dir, log, progress):
     if config.batch_size > len(dataset.x_train):
         raise ConfigError(f"config key 'batch_size' is {config.batch_size}, more than the {len(dataset.x_train)} "
                           f"training examples of {config.dataset_name}")
-    from training.preflight import check_sequence  # imports TensorFlow: after the cheap checks
-    check_sequence(config, dataset)
+    # Imports TensorFlow: after the cheap checks. The trainer builds its graph here, before the run
+    # directory exists, and a sequence that does not fit is a ConfigError (training/preflight.py).
     from training.trainer import Trainer
     return dataset, Trainer(config, dataset, run_dir=None, log=log, progress=progress)
 

@@ -12,7 +12,7 @@ import tempfile
 import unicodedata
 
 from definitions.errors import ConfigError, ZppMemError
-from training.files import atomic_write_json
+from definitions.files import atomic_write_json
 
 #: The longest run id, in bytes of UTF-8: well under the usual 255-byte limit on a file name,
 #: leaving room for the suffixes of temporary files and for other file systems.

@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from definitions.errors import ZppMemError
-from training import cli_input
+from definitions import cli_input
 from training.run_dir import check_writable, describe_os_error
 from tuner import executors, summary
 from tuner.gridfile import load_grid_file, merge_params, parse_grid_option

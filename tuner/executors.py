@@ -39,6 +39,7 @@ def _init_pool_worker(driver_pid):
     # imports for a while before this runs, and a driver killed meanwhile would make the
     # worker take init (pid 1) for its driver, run queued commands unsupervised and wait on
     # its queue forever. Such a worker has run nothing yet: it leaves at once.
+    # (ARCHITECTURE.md, "Process pools")
     if os.getppid() != driver_pid:
         os._exit(1)
     expect_parent(driver_pid)

@@ -17,7 +17,7 @@ import json
 import os
 from datetime import datetime, timezone
 
-from training.files import atomic_write_json, atomic_write_text
+from definitions.files import atomic_write_json, atomic_write_text
 from training.run_dir import name_problem
 
 try:

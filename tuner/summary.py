@@ -7,7 +7,7 @@ import csv
 import io
 import os
 
-from training.files import atomic_write_text
+from definitions.files import atomic_write_text
 from tuner import state
 
 CSV_NAME = "summarise.csv"

@@ -77,7 +77,7 @@ def test_a_shape_error_is_one_line_on_stderr_without_tensorflow_chatter(tmp_path
     assert process.returncode == 2
     assert process.stderr.strip().splitlines() == [
         "Error: sequence 'liao_mnist', layer 1: ConvolutionalLayer([5, 5], 20): expects an image input "
-        "(batch, height, width, channels) but got a rank-2 input of shape (None, 16)"]
+        "(batch, height, width, channels) but got a rank-2 input of shape (batch, 16)"]
 
 
 def test_a_successful_run_prints_nothing_on_stderr(tmp_path):

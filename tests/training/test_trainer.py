@@ -58,7 +58,7 @@ def test_restore_from_nothing_is_a_clear_error(tmp_path):
 
 
 def test_sequence_that_does_not_fit_the_input_fails_before_training(tmp_path):
-    with pytest.raises(ConfigError, match=r"ConvolutionalLayer.*image input.*\(None, 6\)"):
+    with pytest.raises(ConfigError, match=r"ConvolutionalLayer.*image input.*\(batch, 6\)"):
         run(tmp_path, sequence="liao_mnist")
 
 

@@ -1,5 +1,10 @@
-"""Training algorithms by the name used in `--type`."""
-from definitions.errors import ConfigError
+"""Training algorithms by the name used in `--type`.
+
+The names live in definitions/config.py (TRAINING_TYPES), which must import without
+TensorFlow; the classes are tied to that list here, at import, so neither can drift.
+"""
+from definitions.config import TRAINING_TYPES
+from definitions.names import by_name
 from training.algorithms.base import Algorithm, Step
 from training.algorithms.bp import BP
 from training.algorithms.bpckpt import BPCKPT
@@ -8,13 +13,12 @@ from training.algorithms.dfamem import DFAMEM
 from training.algorithms.drtp import DRTP
 from training.algorithms.fa import FA
 
-ALGORITHMS = {cls.name: cls for cls in (BP, BPCKPT, FA, DFA, DFAMEM, DRTP)}
+#: {name: class} in the order of TRAINING_TYPES.
+ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP), lambda cls: cls.name)
 
 
 def get_algorithm(config):
-    if config.type not in ALGORITHMS:
-        raise ConfigError(f"training type {config.type!r} is not available yet; available: "
-                          f"{', '.join(ALGORITHMS)}")
+    """The algorithm of a validated config (its type is one of TRAINING_TYPES)."""
     return ALGORITHMS[config.type](config)
 
 

@@ -7,7 +7,8 @@ per block, because Adam advances its bias correction on every `apply_gradients` 
 
 Statistics (alignment angles) are a separate subgraph under statistics/, built by
 `statistics()`: nothing in the training step depends on it, so a step costs the same time and
-memory with `gather_stats` on or off; the trainer runs it on its own, fed the step's batch.
+memory with `gather_stats` on or off; the trainer runs it on its own, fed the step's batch
+(ARCHITECTURE.md, "Statistics beside the step").
 
 Name scopes matter: the memory tracer classifies ops by them
 (input/, forward/, loss/, backward/, feedback/, update/, recompute/block_i/...).
@@ -106,7 +107,8 @@ class Algorithm:
         tensors: the first block's input followed by each block's output. The next block's
         backward waits for this block's work: otherwise the executor's LIFO queues leave the
         small bias gradients (and the activations they read) waiting until the end of the
-        step, and the peak varies from run to run with the executor's order.
+        step, and the peak varies from run to run with the executor's order
+        (ARCHITECTURE.md, "Backward in a fixed order").
 
         With make_optimizer, each block's update is applied as soon as its weight gradients and
         its input gradient exist, and the next block waits for that update (FA, BPCKPT: nothing

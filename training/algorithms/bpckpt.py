@@ -17,9 +17,10 @@ weights equal BP's; each block has its own optimizer (Adam's bias correction adv
 apply_gradients call, as for DFAMEM).
 
 Grappler's common-subexpression elimination would merge a recomputation with the original
-forward ops (then nothing is recomputed and everything is stored; see ARCHITECTURE.md), so each
-recomputation starts from an identity of the checkpoint under a control dependency on the later
-segment's last update, which makes it distinct and orders it after that segment's backward.
+forward ops, and then nothing is recomputed and everything is stored (ARCHITECTURE.md,
+"Grappler merges recomputations"). So each recomputation starts from an identity of the
+checkpoint under a control dependency on the later segment's last update, which makes it
+distinct and orders it after that segment's backward.
 Batch-norm moving averages move once per step, with the first pass's statistics.
 """
 import math

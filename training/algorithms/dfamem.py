@@ -4,10 +4,11 @@ A first forward pass keeps nothing and yields the output error e. Then the forwa
 recomputed block by block: the block's output with its *old* weights, its update from e, the
 update applied, and the block's input let go. Control dependencies impose that order.
 
-Two traps (see ARCHITECTURE.md): Grappler's common-subexpression elimination would merge the
-recomputation with the first pass (then everything is stored), so each block's recomputation
-starts from an identity under a control dependency, which makes it a distinct op; and a block's
-update must wait for its recomputed output, or the next block could see new weights.
+Two traps (ARCHITECTURE.md, "Grappler merges recomputations"): Grappler's common-subexpression
+elimination would merge the recomputation with the first pass (then everything is stored), so
+each block's recomputation starts from an identity under a control dependency, which makes it a
+distinct op; and a block's update must wait for its recomputed output, or the next block could
+see new weights.
 """
 import tensorflow as tf
 

@@ -2,7 +2,8 @@
 
 Write to a temporary file in the same directory, fsync it, rename it over the target, and
 fsync the directory so the rename itself survives a crash. Used for results, configs,
-checkpoint manifests and sweep state. No TensorFlow here: the tuner imports it too.
+checkpoint manifests and sweep state. A shared leaf module (ARCHITECTURE.md, "Imports"): the
+standard library only, so tracing and the tuner use it without importing training.
 """
 import json
 import os
