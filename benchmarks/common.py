@@ -144,7 +144,7 @@ class Bench:
         """BPCKPT's blocks per segment in this graph; None for the other types."""
         if self.algorithm != "BPCKPT":
             return None
-        from training.algorithms.bpckpt import default_segment_size
+        from planning.segments import default_segment_size
         return self.config.segment_size or default_segment_size(len(self.blocks))
 
     def persistent_bytes(self):

@@ -135,3 +135,15 @@ def synthetic(shape, num_classes, train_size, seed=0, test_size=None):
     teacher = rng.standard_normal((int(np.prod(shape)), num_classes)).astype(np.float32)
     y = np.argmax((x.reshape(len(x), -1) - 0.5) @ teacher, axis=1).astype(np.int64)
     return Dataset("synthetic", x[:train_size], y[:train_size], x[train_size:], y[train_size:], num_classes)
+
+
+#: (per-example input shape, classes) of each dataset, known without loading it.
+SHAPES = {"digits": ((8, 8, 1), 10), "mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10),
+          "cifar100": ((32, 32, 3), 100)}
+
+
+def dataset_shape(config):
+    """(input shape, classes) of config's dataset, without reading any file (for planning)."""
+    if config.dataset_name == "synthetic":
+        return tuple(config.synthetic_shape), config.synthetic_classes
+    return SHAPES[config.dataset_name]

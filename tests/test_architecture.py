@@ -168,7 +168,7 @@ def test_the_checks_find_the_cycles_they_are_for(tmp_path):
         "definitions/registry.py": "import layers.registry\n",
         "layers/__init__.py": "", "layers/registry.py": "def f():\n    from definitions.registry import x\n",
         "training/__init__.py": "", "training/files.py": "import os\n", "training/memory.py": "import tracing\n",
-        "tracing/__init__.py": "", "tracing/report.py": "from definitions.files import atomic_write_json\n",
+        "tracing/__init__.py": "", "tracing/report.py": "from training.files import atomic_write_json\n",
         "tuner/__init__.py": "from definitions.errors import ConfigError\n",  # shared: no package edge
     }
     for name, text in files.items():

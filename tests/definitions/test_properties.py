@@ -46,6 +46,9 @@ def _choice(choices):
             .filter(lambda v: not isinstance(v, str) or v not in choices), lambda v: v)
 
 
+INT32_MAX = 2**31 - 1  # the bounds below are README's "valid" column
+
+
 def _integer(low, high=None, optional=False):
     top = high if high is not None else 10**9
     good = st.one_of(st.integers(low, top), st.sampled_from([low, top]))
@@ -71,7 +74,10 @@ BOOLEAN = (st.one_of(st.booleans(), st.sampled_from([0, 1]), WORD),
            st.one_of(st.none(), st.integers().filter(lambda v: v not in (0, 1)), st.floats(), st.lists(st.booleans()),
                      st.text(max_size=6).filter(lambda v: v.strip().lower() not in TRUE_WORDS + FALSE_WORDS)),
            lambda v: v.strip().lower() in TRUE_WORDS if isinstance(v, str) else bool(v))
-PATH = (st.one_of(st.none(), st.text(max_size=10)), NOT_A_STRING.filter(lambda v: v is not None), lambda v: v)
+# A path is any non-empty string without a NUL (no file system takes those), or null.
+PATH = (st.one_of(st.none(), st.text(min_size=1, max_size=10).filter(lambda v: "\0" not in v)),
+        st.one_of(NOT_A_STRING.filter(lambda v: v is not None), st.just(""),
+                  st.text(max_size=4).map(lambda v: v + "\0")), lambda v: v)
 PAIR = st.tuples(st.integers(1, 500), st.one_of(st.floats(0, 100), st.integers(0, 100)))
 EPOCHS, PERCENTS = st.integers(1, 5), st.integers(0, 100)
 # One way to be wrong per branch (st.one_of draws its branches evenly, nested ones flattened).
@@ -99,29 +105,30 @@ SPEC = {
     "learning_rate": _number(0, 10, low_open=True),
     "optimizer": _choice(config_module.OPTIMIZERS),
     "momentum": _number(0, 1),
-    "batch_size": _integer(1),
-    "epochs": _integer(1),
+    "batch_size": _integer(1, INT32_MAX),
+    "epochs": _integer(1, 100_000),
     "seed": _integer(0, 2**31 - 1, optional=True),
     "minimum_accuracy": (st.lists(st.one_of(PAIR, PAIR.map(list)), max_size=3),
                          st.one_of(BAD_PAIRS, st.sampled_from([5, "1,50", None, 1.5, True, {"1": 50}])),
                          lambda v: [[epoch, float(percent)] for epoch, percent in v]),
-    "eval_period": _integer(0),
-    "stat_period": _integer(1),
+    "eval_period": _integer(0, INT32_MAX),
+    "stat_period": _integer(1, INT32_MAX),
     "gather_stats": BOOLEAN,
     "save_graph": BOOLEAN,
     "feedback": _choice(config_module.FEEDBACK_MODES),
     "feedback_scale": _number(0, 100, low_open=True),
     "memory_only": BOOLEAN,
-    "memory_warmup": _integer(0),
-    "checkpoint_every": _integer(0, optional=True),
-    "segment_size": _integer(1, optional=True),
+    "memory_warmup": _integer(0, 10_000),
+    "checkpoint_every": _integer(0, 100_000, optional=True),
+    "checkpoint_steps": _integer(0, INT32_MAX, optional=True),
+    "segment_size": _integer(1, INT32_MAX, optional=True),
     "save_model": BOOLEAN,
     "save_model_path": PATH,
     "restore_model": BOOLEAN,
     "restore_model_path": PATH,
     "synthetic_shape": (st.one_of(SHAPE_GOOD, SHAPE_GOOD.map(tuple)), SHAPE_BAD, list),
-    "synthetic_classes": _integer(2),
-    "synthetic_size": _integer(1),
+    "synthetic_classes": _integer(2, 100_000),
+    "synthetic_size": _integer(1, 10**7),
 }
 
 GOOD_NETWORKS = st.fixed_dictionaries({}, optional={key: good for key, (good, _, _) in SPEC.items()})

@@ -23,21 +23,11 @@ checkpoint under a control dependency on the later segment's last update, which 
 distinct and orders it after that segment's backward.
 Batch-norm moving averages move once per step, with the first pass's statistics.
 """
-import math
-
 import tensorflow as tf
 
 from training.algorithms.base import Algorithm, Step, scope
+from planning.segments import default_segment_size, segment_bounds
 from training.blocks import forward_blocks
-
-
-def default_segment_size(num_blocks):
-    return max(1, round(math.sqrt(num_blocks)))
-
-
-def segment_bounds(num_blocks, segment_size):
-    """[(start, stop)] block index ranges of the segments, in forward order."""
-    return [(start, min(start + segment_size, num_blocks)) for start in range(0, num_blocks, segment_size)]
 
 
 class BPCKPT(Algorithm):

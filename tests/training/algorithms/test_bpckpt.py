@@ -6,7 +6,7 @@ import tensorflow as tf
 import tracing
 from layers import BatchNormalization, ConvolutionalLayer, FullyConnected, MaxPool, ReLu, ResidualLayer, Sigmoid
 from training.algorithms import BP, BPCKPT
-from training.algorithms.bpckpt import default_segment_size, segment_bounds
+from planning.segments import default_segment_size, segment_bounds
 from training.blocks import split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy

@@ -1,0 +1,221 @@
+"""Each algorithm's training step as a program, in the order the algorithm imposes.
+
+The programs follow training/algorithms/*.py op for op at the level of layers: which forward
+passes run, which tensors the backward passes read (so how long activations live), when each
+block's update is applied (so how long weight gradients live), and what is recomputed.
+"""
+from planning.builder import ProgramBuilder
+from planning.layers import Weights, backward, forward
+
+
+class StepProgram:
+    """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
+
+    def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
+                 feedback="stored", segment_size=None, threads=1):
+        self.blocks, self.classes = blocks, classes
+        self.cost_function, self.regenerate = cost_function, feedback == "regenerate"
+        self.segment_size = segment_size
+        self.b = ProgramBuilder(batch_size, threads)
+        self.features = self.b.given("input/features")  # tf.data's batch: outside the step
+
+    # -- pieces shared by the algorithms ---------------------------------------------------------
+    def weights(self, block, feedback_kernels=None):
+        return [Weights(self.b, layer, feedback_kernels) for layer in block.layers]
+
+    def forward_block(self, block, x, weights, scope="forward"):
+        saved = []
+        with self.b.scope(f"{scope}/block_{block.index}"):
+            for layer, layer_weights in zip(block.layers, weights):
+                x, layer_saved = forward(self.b, layer, x, layer_weights)
+                saved.append(layer_saved)
+        return x, saved
+
+    def backward_block(self, block, dy, saved, need_dx, scope="backward"):
+        grads = []
+        with self.b.scope(f"{scope}/block_{block.index}"):
+            for position in range(len(block.layers) - 1, -1, -1):
+                layer = block.layers[position]
+                dy, layer_grads = backward(self.b, layer, dy, saved[position], need_dx or position > 0)
+                grads = layer_grads + grads
+        return dy, grads
+
+    def labels(self):
+        return self.b.new("input/one_hot", (self.classes,), "input")
+
+    def loss_and_error(self, logits, one_hot):
+        """The loss, and e = d loss / d logits (the cross-entropy gradient takes the logits' buffer)."""
+        b = self.b
+        with b.scope("loss"):
+            if self.cost_function == "softmax_cross_entropy":
+                backprop = b.tensor("xent/backprop", logits.size, "gradient")
+                per_example = b.tensor("xent/loss", b.batch_bytes(()), "activation")
+                b.op("softmax_cross_entropy_with_logits", [logits, one_hot], [backprop, per_example],
+                     in_place=[logits])
+            else:
+                difference = b.new("per_class", (self.classes,), "activation", inputs=[logits, one_hot])
+                backprop = b.new("per_class_grad", (self.classes,), "gradient", inputs=[difference, logits])
+                per_example = b.new("sum", (), "activation", inputs=[difference])
+            loss = b.small("Mean", 1, "activation", [per_example])
+        with b.scope("backward"):
+            scale = b.new("Mean_grad", (1,), "gradient", inputs=[loss])
+            error = b.new("mul", (self.classes,), "gradient", inputs=[backprop, scale], in_place=[backprop])
+        return loss, error
+
+    def projection(self, signal, block):
+        """The signal (batch, classes) through the block's fixed matrix, shaped as its output."""
+        b = self.b
+        with b.scope(f"feedback/block_{block.index}"):
+            if self.regenerate:
+                size = _elements(block.output)
+                matrix = b.small("stateless_random_uniform", self.classes * size, "gradient")
+            else:
+                matrix = b.given(f"feedback/B_{block.index}")
+            projected = b.new("MatMul", block.output, "gradient", inputs=[signal, matrix])
+            return b.alias("Reshape", projected)
+
+    def apply(self, grads, label):
+        """The optimizer's update: in place on the variables (SGD, momentum and Adam allocate nothing)."""
+        self.b.op(f"update/{label}", grads, [])
+
+    # -- the algorithms --------------------------------------------------------------------------------
+    def bp(self, apply_each_block=False, feedback_kernels=None):
+        """BP (all updates after the last gradient) or FA (each block's update when ready)."""
+        weights = [self.weights(block, feedback_kernels) for block in self.blocks]
+        one_hot = self.labels()
+        x, saved = self.features, []
+        for block, block_weights in zip(self.blocks, weights):
+            x, block_saved = self.forward_block(block, x, block_weights)
+            saved.append(block_saved)
+        _, gradient = self.loss_and_error(x, one_hot)
+        held = []
+        for block in reversed(self.blocks):
+            gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=block.index > 0)
+            if apply_each_block:
+                self.apply(grads, block.name if hasattr(block, "name") else f"block_{block.index}")
+            else:
+                held += grads
+        if held:
+            self.apply(held, "all")
+        return self.b
+
+    def fa(self):
+        b = self.b
+        kernels = {}
+        for block in self.blocks:
+            for layer in block.layers:
+                for part in layer.parts:
+                    if part.kind in ("FullyConnected", "ConvolutionalLayer"):
+                        kernels[part.name] = self._feedback_kernel(part)
+        return self.bp(apply_each_block=True, feedback_kernels=kernels)
+
+    def _feedback_kernel(self, layer):
+        if not self.regenerate:
+            matrix = self.b.given(f"feedback/{layer.name}")
+            return lambda: matrix
+        return lambda: self.b.small("feedback/stateless_random_uniform", _elements(layer.kernel), "gradient")
+
+    def dfa(self):
+        weights = [self.weights(block) for block in self.blocks]
+        one_hot = self.labels()
+        x, saved = self.features, []
+        for block, block_weights in zip(self.blocks, weights):
+            x, block_saved = self.forward_block(block, x, block_weights)
+            saved.append(block_saved)
+        _, error = self.loss_and_error(x, one_hot)
+        # The blocks are independent and no order is imposed. Traced, TensorFlow's executor
+        # takes them one at a time, each projection just before its block's backward pass, in
+        # an order that varies from run to run; the peak comes with the first block taken,
+        # while every activation is alive. Modelled: from the output down.
+        for block in reversed(self.blocks):
+            delta = error if block is self.blocks[-1] else self.projection(error, block)
+            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
+            self.apply(grads, f"block_{block.index}")
+        return self.b
+
+    def dfamem(self):
+        weights = [self.weights(block) for block in self.blocks]
+        one_hot = self.labels()
+        x = self.features
+        for block, block_weights in zip(self.blocks, weights):
+            x, _ = self.forward_block(block, x, block_weights)  # nothing read later: freed as it goes
+        _, error = self.loss_and_error(x, one_hot)
+        x = self.features
+        for block, block_weights in zip(self.blocks, weights):
+            scope = f"recompute/block_{block.index}"
+            with self.b.scope(scope):
+                x = self.b.alias("block_input", x)
+            delta = error if block is self.blocks[-1] else self.projection(error, block)
+            output, saved = self.forward_block(block, x, block_weights, scope=scope + "/forward")
+            _, grads = self.backward_block(block, delta, saved, need_dx=False, scope=scope + "/backward")
+            self.apply(grads + [output], f"block_{block.index}")
+            x = output
+        return self.b
+
+    def drtp(self):
+        """Block i + 1's forward pass waits for block i - 1's update (training/algorithms/drtp.py,
+        LAG = 1): modelled as running just before block i's backward pass, which traces show is
+        the common order (the peak varies from run to run around it)."""
+        weights = [self.weights(block) for block in self.blocks]
+        one_hot = self.labels()
+        with self.b.scope("input"):
+            surrogate = self.b.new("Neg", (self.classes,), "input", inputs=[one_hot])
+        outputs, saved = [], []
+
+        def run_forward(index):
+            x = self.features if index == 0 else outputs[index - 1]
+            output, block_saved = self.forward_block(self.blocks[index], x, weights[index])
+            outputs.append(output)
+            saved.append(block_saved)
+
+        run_forward(0)
+        for block in self.blocks:
+            if block.index + 1 < len(self.blocks):
+                run_forward(block.index + 1)
+            if block is self.blocks[-1]:
+                _, delta = self.loss_and_error(outputs[-1], one_hot)
+            else:
+                delta = self.projection(surrogate, block)
+            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
+            self.apply(grads + [outputs[block.index]], f"block_{block.index}")
+        return self.b
+
+    def bpckpt(self):
+        from planning.segments import default_segment_size, segment_bounds
+        weights = [self.weights(block) for block in self.blocks]
+        bounds = segment_bounds(len(self.blocks), self.segment_size or default_segment_size(len(self.blocks)))
+        one_hot = self.labels()
+        x, outputs, saved = self.features, [], []
+        last_start = bounds[-1][0]
+        for block, block_weights in zip(self.blocks, weights):
+            x, block_saved = self.forward_block(block, x, block_weights)
+            outputs.append(x)
+            saved.append(block_saved)
+        _, gradient = self.loss_and_error(x, one_hot)
+        # The last segment is differentiated on the first pass's activations.
+        for block in reversed(self.blocks[last_start:]):
+            gradient, grads = self.backward_block(block, gradient, saved[block.index],
+                                                  need_dx=block.index > last_start or len(bounds) > 1)
+            self.apply(grads, f"block_{block.index}")
+        for index in range(len(bounds) - 2, -1, -1):
+            start, stop = bounds[index]
+            scope = f"recompute/segment_{index}"
+            with self.b.scope(scope):
+                x = self.b.alias("segment_input", self.features if start == 0 else outputs[start - 1])
+            recomputed = []
+            for block in self.blocks[start:stop]:
+                x, block_saved = self.forward_block(block, x, weights[block.index], scope=scope + "/forward")
+                recomputed.append(block_saved)
+            for block in reversed(self.blocks[start:stop]):
+                gradient, grads = self.backward_block(block, gradient, recomputed[block.index - start],
+                                                      need_dx=block.index > start or index > 0,
+                                                      scope=scope + "/backward")
+                self.apply(grads, f"block_{block.index}")
+        return self.b
+
+
+def _elements(shape):
+    total = 1
+    for dim in shape:
+        total *= int(dim)
+    return total

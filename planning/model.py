@@ -1,0 +1,79 @@
+"""The memory model's API: a network's shapes once, then predictions per algorithm and batch.
+
+    model = MemoryModel(blocks, input_shape, classes, optimizer="momentum")   # built blocks
+    prediction = model.predict("DFAMEM", batch_size=64)
+    prediction.peak_bytes, prediction.persistent_bytes, prediction.total_bytes
+    model.largest_batch("BP", budget_bytes)           # None when even batch 1 does not fit
+
+peak_bytes is what the tracer's summary.json calls peak_bytes (the transient peak of one
+training step), persistent_bytes what it calls persistent_bytes (the variables).
+"""
+import os
+from dataclasses import dataclass, field
+
+from planning.algorithms import StepProgram
+from planning.persistent import persistent_breakdown
+from planning.program import simulate
+from planning.shapes import BlockShape, block_shapes
+
+ALGORITHMS = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
+LARGEST_BATCH_SEARCHED = 1 << 24
+
+
+@dataclass(frozen=True)
+class Prediction:
+    network: str
+    sequence: str
+    algorithm: str
+    batch_size: int
+    peak_bytes: int
+    persistent_bytes: int
+    peak_op: str = ""
+    peak_by_category: dict = field(default_factory=dict)
+    persistent_by_kind: dict = field(default_factory=dict)
+
+    @property
+    def total_bytes(self):
+        return self.peak_bytes + self.persistent_bytes
+
+
+class MemoryModel:
+    def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
+                 cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, threads=None):
+        """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read."""
+        self.blocks = blocks if blocks and isinstance(blocks[0], BlockShape) else block_shapes(blocks)
+        self.input_shape, self.classes = tuple(input_shape), int(classes)
+        self.name, self.sequence = name, sequence
+        self.optimizer, self.cost_function, self.feedback = optimizer, cost_function, feedback
+        self.segment_size = segment_size
+        # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
+        self.threads = threads or os.cpu_count() or 1
+
+    def predict(self, algorithm, batch_size, feedback=None):
+        feedback = feedback or self.feedback
+        program = StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
+                              self.segment_size, self.threads)
+        builder = getattr(program, algorithm.lower())()
+        result = simulate(builder.ops, external=builder.external)
+        persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback)
+        return Prediction(self.name, self.sequence, algorithm, int(batch_size), result.peak_bytes,
+                          sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent)
+
+    def largest_batch(self, algorithm, budget_bytes, feedback=None):
+        """The largest batch size whose predicted total fits the budget; None if batch 1 does not.
+
+        Searched (doubling, then bisection) on the model's own predictions, which grow with the
+        batch size; the answer fits and the next batch size does not.
+        """
+        fits = lambda batch: self.predict(algorithm, batch, feedback).total_bytes <= budget_bytes  # noqa: E731
+        if not fits(1):
+            return None
+        low, high = 1, 2
+        while high <= LARGEST_BATCH_SEARCHED and fits(high):
+            low, high = high, high * 2
+        if high > LARGEST_BATCH_SEARCHED:
+            return low
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle)
+        return low

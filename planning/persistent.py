@@ -1,0 +1,42 @@
+"""Persistent memory of a run: the variables, which exist before and after every step.
+
+What tracing.persistent_bytes measures on the trainer's graph, predicted from shapes: weights,
+batch-norm moving averages, optimizer slots (momentum: one per weight; Adam: two, plus two
+scalars per optimizer), stored feedback matrices, and the int64 global step.
+"""
+import numpy as np
+
+FLOAT = 4
+GLOBAL_STEP = 8
+#: Algorithms that apply updates block by block take one optimizer per block (Adam's bias
+#: correction advances per apply_gradients call): one pair of Adam's beta powers each.
+OPTIMIZER_PER_BLOCK = ("FA", "DFAMEM", "DRTP", "BPCKPT")
+#: Algorithms with a fixed matrix per hidden block, (classes x block output size).
+BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
+
+
+def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="stored"):
+    """{'weights', 'optimizer_state', 'other_variables'} in bytes, as tracing.persistent_breakdown."""
+    layers = [part for block in blocks for layer in block.layers for part in layer.parts]
+    weights = sum(_elements(shape) for layer in layers for shape in layer.variables) * FLOAT
+    moving = sum(_elements(shape) for layer in layers for shape in layer.state) * FLOAT
+    slots = {"sgd": 0, "momentum": 1, "adam": 2}[optimizer] * weights
+    if optimizer == "adam":
+        optimizers = len(blocks) if algorithm in OPTIMIZER_PER_BLOCK else 1
+        slots += optimizers * 2 * FLOAT
+    matrices = 0
+    if feedback == "stored":
+        if algorithm == "FA":
+            matrices = sum(_elements(kernel) for block in blocks for layer in block.layers
+                           for kernel in layer.kernels()) * FLOAT
+        elif algorithm in BLOCK_FEEDBACK:
+            matrices = sum(classes * _elements(block.output) for block in blocks[:-1]) * FLOAT
+    return {"weights": weights, "optimizer_state": slots, "other_variables": moving + matrices + GLOBAL_STEP}
+
+
+def persistent_bytes(blocks, classes, algorithm, optimizer="sgd", feedback="stored"):
+    return sum(persistent_breakdown(blocks, classes, algorithm, optimizer, feedback).values())
+
+
+def _elements(shape):
+    return int(np.prod(shape, dtype=np.int64))

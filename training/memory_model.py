@@ -1,0 +1,30 @@
+"""The memory model of a network dict: its sequence built once for planning/ to read.
+
+Built as a run builds it (training.preflight, so a sequence that does not fit is the same
+ConfigError) but in a scratch graph, on the dataset's shape alone: no data is loaded and no
+Session is made.
+"""
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from definitions.datasets import dataset_shape
+from planning.model import MemoryModel
+from training.preflight import build_sequence
+
+
+@dataclass(frozen=True)
+class DatasetShape:
+    """What build_sequence reads of a dataset."""
+    name: str
+    input_shape: tuple
+    num_classes: int
+
+
+def memory_model(config, threads=None):
+    input_shape, classes = dataset_shape(config)
+    with tf.Graph().as_default():
+        blocks = build_sequence(config, DatasetShape(config.dataset_name, input_shape, classes))
+    return MemoryModel(blocks, input_shape, classes, name=config.name, sequence=config.sequence,
+                       optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
+                       segment_size=config.segment_size, threads=threads)
