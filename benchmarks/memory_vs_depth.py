@@ -118,8 +118,11 @@ max over blocks of (block input + block output + weight update) bytes, from the 
 network input, block 0's input, is allocated by tf.data before the step and is not in the
 step's records, so it counts 0 in the bound as it does in the peak. The bound leaves out the
 error that DFAMEM must hold at the block's output while it forms the update (as large as the
-output): where activations outweigh weights (long_conv) the peak is input + output + error +
-update, about 1.5 times the bound; where weights dominate (long_fc) it is close to the bound.
+output), and the buffers of TensorFlow's kernels: where weights dominate (long_fc) the peak is
+close to the bound. On CPUs where TensorFlow runs its Eigen convolution kernels (oneDNN off, as
+on CPUs without AVX-512), each convolution gradient holds an im2col buffer while it runs, sized
+for a 30 MiB working set (TensorFlow's conv_grad_*_ops.cc), and two run side by side: on
+long_conv those buffers, not the activations, set every type's peak.
 
 Regenerate: `python -m benchmarks.memory_vs_depth`
 """

@@ -24,7 +24,10 @@ def parse_size(text, what="size"):
         if not match or match.group(3).lower() not in UNITS:
             raise ConfigError(f"{what} must be a size such as 512MiB, 2GiB, 1.5GB or a number of bytes, "
                               f"got {text!r}")
-        value = float(match.group(1)) * 10 ** int(match.group(2) or 0)
+        exponent = int(match.group(2) or 0)
+        if exponent > 30:
+            raise ConfigError(f"{what} is too large: {text!r}")
+        value = float(match.group(1)) * 10 ** exponent
         unit = match.group(3).lower()
     size = value * UNITS[unit]
     if not math.isfinite(size) or size <= 0:

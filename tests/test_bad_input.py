@@ -27,7 +27,8 @@ from definitions.config import NetworkConfig, validate
 from definitions.registry import get_network, network_names, sequence_names
 from tests.tracing import handmade_step
 from tracing.report import write_memory_report
-from training.cli import main as experiment_main, parse_setting
+from training.cli import main as experiment_main
+from training.cli_options import parse_setting
 from training.run_dir import check_path, check_run_id
 from tuner import state
 from tuner.cli import main as tuner_main

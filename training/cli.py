@@ -19,9 +19,10 @@ import click
 # TensorFlow's C++ start-up chatter buries the per-epoch lines; a user can still turn it on.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help, validate
-from definitions.errors import ConfigError, ZppMemError
+from definitions.config import DATASETS, TRAINING_TYPES
+from definitions.errors import ZppMemError
 from definitions import cli_input
+from training.cli_options import given_options, merge_settings, network_options
 from training.quiet_import import import_tensorflow_quietly
 from training.run_dir import WriteFailed, check_path, check_run_id, describe_os_error
 
@@ -44,33 +45,8 @@ class _Experiment(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _override(name, type_, help_text=None):
-    return click.option(f"--{name}", name, type=type_, default=None,
-                        help=(help_text or field_help()[name]) + " [default: from the network dict]")
-
-
 @click.group(cls=_Experiment, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--name", default="default_network", show_default=True,
-              help="Network dict from definitions/networks.py.")
-@_override("type", click.Choice(TRAINING_TYPES, case_sensitive=False), "Training algorithm.")
-@_override("learning_rate", float)
-@_override("batch_size", int)
-@_override("epochs", int)
-@_override("cost_function", click.Choice(COST_FUNCTIONS))
-@_override("optimizer", click.Choice(OPTIMIZERS))
-@_override("momentum", float)
-@_override("dataset_name", click.Choice(DATASETS))
-@_override("sequence", str)
-@_override("seed", int)
-@_override("memory_only", click.BOOL)
-@_override("gather_stats", click.BOOL)
-@_override("save_graph", click.BOOL)
-@_override("save_model", click.BOOL)
-@_override("checkpoint_every", int)
-@_override("checkpoint_steps", int)
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
-                   "(VALUE is JSON, else a string). Repeatable.")
+@network_options(with_type=True)
 @click.option("--id", "run_id", default=None, help="Name of the run directory (default: <network>_<type>_<NNN>).")
 @click.option("--output_dir", default="runs", show_default=True, type=cli_input.Path(file_okay=False),
               help="Directory that receives one subdirectory per run.")
@@ -89,9 +65,7 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
     if list_all:
         _print_lists()
         return
-    overrides = {key: value for key, value in overrides.items() if value is not None}  # None: not given
-    if overrides.get("type"):
-        overrides["type"] = overrides["type"].upper()
+    overrides = given_options(overrides)
     if resume_dir is not None:
         _reject_with_resume(ctx, settings, overrides)
     started = {}
@@ -154,45 +128,6 @@ def _determinism_from_env():
         tf.config.experimental.enable_op_determinism()
 
 
-def merge_settings(settings, options):
-    """The options given and the --set KEY=VALUE items as one dict of network-dict keys.
-
-    A key given twice (as its option and through --set, or in two --set items) must have the
-    same value both times: two different values would leave one silently ignored.
-    """
-    values, sources = {}, {}
-    given = [(key, value, f"--{key} {_show(value)}") for key, value in options.items()]
-    given += [(*parse_setting(item), f"--set {item}") for item in settings]
-    for key, value, source in given:
-        if key == "name":  # only --set can name it: --name is not a network-dict option
-            raise ConfigError(f"{source}: the network dict is chosen with --name, its name is not a setting")
-        if key in values and _checked(key, values[key]) != _checked(key, value):
-            raise ConfigError(f"{sources[key]} and {source} disagree: give {key!r} one value")
-        values[key] = value
-        sources.setdefault(key, source)
-    return values
-
-
-def parse_setting(item):
-    """`KEY=VALUE` of --set as (key, value): VALUE is JSON, else the string itself."""
-    key, sep, raw = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-    try:
-        return key.strip(), json.loads(raw)
-    except json.JSONDecodeError:
-        return key.strip(), raw
-
-
-def _checked(key, value):
-    """The value as the config stores it (`1` and `1.0` are the same learning rate); ConfigError if invalid."""
-    return validate({key: value}).to_dict()[key]
-
-
-def _show(value):
-    return json.dumps(value) if isinstance(value, bool) else str(value)
-
-
 def _echo(line):
     click.echo(line)
     sys.stdout.flush()
@@ -208,7 +143,9 @@ def _print_lists():
 
 def _register_subcommands():
     from tracing.compare import compare_command
+    from training.plan_command import plan_command
     main.add_command(compare_command, name="compare")
+    main.add_command(plan_command, name="plan")
 
 
 _register_subcommands()

@@ -1,0 +1,136 @@
+"""The rows, tables, CSV and figure of `experiment plan` (training/plan_command.py)."""
+import csv
+import io
+
+from definitions.files import atomic_write_bytes, atomic_write_text
+from planning.sizes import format_size
+
+
+def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print):
+    from training.memory_model import memory_model
+
+    model = memory_model(config, threads)
+    sizes = batch_sizes or [config.batch_size]
+    rows = []
+    for batch in sizes:
+        for kind in types:
+            prediction = model.predict(kind, batch)
+            row = {"network": config.name, "sequence": config.sequence, "type": kind, "batch_size": batch,
+                   "predicted_peak_bytes": prediction.peak_bytes,
+                   "predicted_persistent_bytes": prediction.persistent_bytes,
+                   "predicted_total_bytes": prediction.total_bytes}
+            if verify:
+                row.update(_measured(config.replace(type=kind, batch_size=batch), prediction))
+            rows.append(row)
+    largest = {}
+    if budget_bytes is not None:
+        largest = {kind: model.largest_batch(kind, budget_bytes) for kind in types}
+        for row in rows:
+            row.update(budget_bytes=budget_bytes, fits=row["predicted_total_bytes"] <= budget_bytes,
+                       largest_batch_size=largest[row["type"]])
+    for line in header(config, model, budget_bytes):
+        echo(line)
+    table = batch_table(rows, types, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
+    for line in table:
+        echo(line)
+    if csv_path:
+        atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
+        echo(f"rows: {csv_path}")
+    if png:
+        atomic_write_bytes(png, figure(rows, types, budget_bytes, f"{config.name}: predicted memory of one step"))
+        echo(f"figure: {png}")
+    return rows
+
+
+def _measured(config, prediction):
+    from training.memory_check import measure
+    peak, persistent = measure(config)
+    total = peak + persistent
+    return {"measured_peak_bytes": peak, "measured_persistent_bytes": persistent,
+            "peak_relative_error": round(prediction.peak_bytes / peak - 1, 4) if peak else None,
+            "total_relative_error": round(prediction.total_bytes / total - 1, 4) if total else None}
+
+
+def header(config, model, budget_bytes):
+    shape = "x".join(str(d) for d in model.input_shape)
+    lines = [f"{config.name}: sequence {config.sequence}, {config.dataset_name} ({shape}, {model.classes} classes), "
+             f"optimizer {config.optimizer}, feedback {config.feedback}, {model.threads} intra-op threads"]
+    if budget_bytes is not None:
+        lines.append(f"budget {format_size(budget_bytes)} ({budget_bytes} bytes) for transient peak + persistent")
+    return lines + [""]
+
+
+def type_table(rows, budget_bytes, verify, model):
+    columns = ["type", "batch", "transient peak", "persistent", "total"]
+    if budget_bytes is not None:
+        columns += ["fits", "largest batch that fits"]
+    if verify:
+        columns += ["measured peak", "measured persistent", "peak error", "total error"]
+    cells = []
+    for row in rows:
+        line = [row["type"], str(row["batch_size"]), format_size(row["predicted_peak_bytes"]),
+                format_size(row["predicted_persistent_bytes"]), format_size(row["predicted_total_bytes"])]
+        if budget_bytes is not None:
+            largest = row["largest_batch_size"]
+            if largest is None:
+                one = model.predict(row["type"], 1).total_bytes
+                largest_text = f"none: batch 1 needs {format_size(one)}"
+            else:
+                largest_text = str(largest)
+            line += ["yes" if row["fits"] else "no", largest_text]
+        if verify:
+            line += [format_size(row["measured_peak_bytes"]), format_size(row["measured_persistent_bytes"]),
+                     f"{row['peak_relative_error']:+.1%}", f"{row['total_relative_error']:+.1%}"]
+        cells.append(line)
+    return aligned(columns, cells)
+
+
+def batch_table(rows, types, sizes):
+    """Predicted total per type (rows) and batch size (columns)."""
+    totals = {(row["type"], row["batch_size"]): row["predicted_total_bytes"] for row in rows}
+    columns = ["type"] + [f"batch {size}" for size in sizes]
+    cells = [[kind] + [format_size(totals[kind, size]) for size in sizes] for kind in types]
+    return aligned(columns, cells) + ["", "predicted total: transient peak + persistent"]
+
+
+def aligned(columns, cells):
+    widths = [max(len(str(row[i])) for row in [columns] + cells) for i in range(len(columns))]
+    return ["  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip() for row in [columns] + cells]
+
+
+def csv_text(rows, with_budget, verify):
+    from training.plan_command import BUDGET_COLUMNS, CSV_COLUMNS, VERIFY_COLUMNS
+    columns = CSV_COLUMNS + (BUDGET_COLUMNS if with_budget else []) + (VERIFY_COLUMNS if verify else [])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
+    return buffer.getvalue()
+
+
+def figure(rows, types, budget_bytes, title):
+    """PNG bytes: predicted total against batch size, one line per type, the budget as a line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.2))
+    FigureCanvasAgg(fig)
+    axis = fig.add_subplot()
+    for kind in types:
+        points = sorted((row["batch_size"], row["predicted_total_bytes"] / 2**20) for row in rows if row["type"] == kind)
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=kind)
+    if budget_bytes is not None:
+        axis.axhline(budget_bytes / 2**20, color="black", linestyle="--", label=f"budget {format_size(budget_bytes)}")
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("batch size")
+    axis.set_ylabel("predicted transient peak + persistent (MiB)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
