@@ -35,7 +35,7 @@ MIB = 2**20
 @dataclass(frozen=True)
 class Network:
     name: str
-    family: str  # "long_fc" or "long_conv"
+    family: str  # "long_fc", "long_conv" or any sequence of definitions/sequences.py
     blocks: int
     input_shape: tuple
     classes: int = 10
@@ -44,7 +44,15 @@ class Network:
     def layers(self):
         if self.family == "long_fc":
             return long_fc(self.classes, blocks=self.blocks, width=self.width)
-        return long_conv(self.classes, blocks=self.blocks, filters=self.width)
+        if self.family == "long_conv":
+            return long_conv(self.classes, blocks=self.blocks, filters=self.width)
+        from definitions.registry import get_sequence
+        return get_sequence(self.family)(self.classes)
+
+
+def named(sequence, input_shape=(32, 32, 3)):
+    """A shipped sequence (vgg_16, resnet_18, ...) on synthetic input of `input_shape`."""
+    return Network(sequence, sequence, 0, tuple(input_shape))
 
 
 def mlp(blocks, width=500):
@@ -75,12 +83,12 @@ def session_config(threads=None):
 
 
 def make_config(network, algorithm, batch_size=BATCH_SIZE, seed=0, segment_size=None, optimizer="momentum",
-                learning_rate=0.01, data_size=1000):
+                learning_rate=0.01, data_size=1000, feedback="stored"):
     return validate({"name": network.name, "type": algorithm, "dataset_name": "synthetic",
                      "sequence": network.family, "batch_size": batch_size, "seed": seed,
                      "optimizer": optimizer, "learning_rate": learning_rate, "segment_size": segment_size,
                      "synthetic_shape": list(network.input_shape), "synthetic_classes": network.classes,
-                     "synthetic_size": data_size})
+                     "synthetic_size": max(data_size, batch_size), "feedback": feedback})
 
 
 class Bench:

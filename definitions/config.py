@@ -22,6 +22,7 @@ FEEDBACK_MODES = ("stored", "regenerate")
 # counts with no natural bound stop at the largest int32, which any reader of config.json takes.
 MAX_EPOCHS = 100_000
 MAX_WARMUP = 10_000
+MAX_TRACED_STEPS = 100
 MAX_CLASSES = 100_000
 MAX_SYNTHETIC_SIZE = 10_000_000
 
@@ -68,6 +69,8 @@ class NetworkConfig:
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_warmup: int = _field(3, checks.integer(low=0, high=MAX_WARMUP), "steps run before the traced one")
+    memory_steps: int = _field(3, checks.integer(low=1, high=MAX_TRACED_STEPS),
+                               "memory_only: steps traced; the report shows their median")
     checkpoint_every: int = _field(None, checks.integer(low=0, high=MAX_EPOCHS, optional=True),
                                    "save a resumable checkpoint every N epochs (null: 1 when epochs > 1; 0: never)")
     checkpoint_steps: int = _field(None, checks.integer(low=0, high=checks.INT32_MAX, optional=True),

@@ -12,11 +12,11 @@ class StepProgram:
     """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
-                 feedback="stored", segment_size=None, threads=1):
+                 feedback="stored", segment_size=None, threads=1, lanes=2):
         self.blocks, self.classes = blocks, classes
         self.cost_function, self.regenerate = cost_function, feedback == "regenerate"
         self.segment_size = segment_size
-        self.b = ProgramBuilder(batch_size, threads)
+        self.b = ProgramBuilder(batch_size, threads, lanes)
         self.features = self.b.given("input/features")  # tf.data's batch: outside the step
 
     # -- pieces shared by the algorithms ---------------------------------------------------------
@@ -31,8 +31,10 @@ class StepProgram:
                 saved.append(layer_saved)
         return x, saved
 
-    def backward_block(self, block, dy, saved, need_dx, scope="backward"):
+    def backward_block(self, block, dy, saved, need_dx, scope="backward", lingering=0):
+        """`lingering`: the buffer of a filter gradient still running when this block starts."""
         grads = []
+        self.b.lingering_filter_buffer = lingering
         with self.b.scope(f"{scope}/block_{block.index}"):
             for position in range(len(block.layers) - 1, -1, -1):
                 layer = block.layers[position]
@@ -71,7 +73,8 @@ class StepProgram:
                 matrix = b.small("stateless_random_uniform", self.classes * size, "gradient")
             else:
                 matrix = b.given(f"feedback/B_{block.index}")
-            projected = b.new("MatMul", block.output, "gradient", inputs=[signal, matrix])
+            projected = b.new("MatMul", block.output, "gradient", inputs=[signal, matrix],
+                              flops=2 * b.batch * self.classes * _elements(block.output))
             return b.alias("Reshape", projected)
 
     def apply(self, grads, label):
@@ -115,7 +118,9 @@ class StepProgram:
             return lambda: matrix
         return lambda: self.b.small("feedback/stateless_random_uniform", _elements(layer.kernel), "gradient")
 
-    def dfa(self):
+    def dfa(self, order=None):
+        """`order`: the hidden blocks' indices in the order the executor takes them (the model
+        predicts DFA as the median over several orders: planning.model)."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         x, saved = self.features, []
@@ -123,14 +128,24 @@ class StepProgram:
             x, block_saved = self.forward_block(block, x, block_weights)
             saved.append(block_saved)
         _, error = self.loss_and_error(x, one_hot)
-        # The blocks are independent and no order is imposed. Traced, TensorFlow's executor
-        # takes them one at a time, each projection just before its block's backward pass, in
-        # an order that varies from run to run; the peak comes with the first block taken,
-        # while every activation is alive. Modelled: from the output down.
-        for block in reversed(self.blocks):
-            delta = error if block is self.blocks[-1] else self.projection(error, block)
-            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
-            self.apply(grads, f"block_{block.index}")
+
+        def lane(block):
+            def run():
+                delta = error if block is self.blocks[-1] else self.projection(error, block)
+                _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
+                self.apply(grads, f"block_{block.index}")
+            return run
+
+        # The blocks are independent and no order is imposed: traced, TensorFlow's executor runs
+        # one block per inter-op thread, each projection just before its block's backward pass,
+        # in an order that varies from run to run around the order in which the error's readers
+        # were created: the projections, block 0 first. Modelled: two blocks side by side in
+        # that order, the output block last.
+        hidden = [self.blocks[i] for i in order] if order is not None else list(self.blocks[:-1])
+        sequence = hidden + [self.blocks[-1]]
+        lanes = self.b.lanes
+        for start in range(0, len(sequence), lanes):
+            self.b.side_by_side([lane(block) for block in sequence[start:start + lanes]])
         return self.b
 
     def dfamem(self):
@@ -154,8 +169,11 @@ class StepProgram:
 
     def drtp(self):
         """Block i + 1's forward pass waits for block i - 1's update (training/algorithms/drtp.py,
-        LAG = 1): modelled as running just before block i's backward pass, which traces show is
-        the common order (the peak varies from run to run around it)."""
+        LAG = 1), so neighbouring blocks are in flight together. Traced: block i's first heavy
+        backward op (a weight gradient) is still running when block i + 1's starts, on the
+        other inter-op thread. Modelled: each block's first heavy backward op held open until
+        the next block's has started, and block i + 1's forward pass right after block i - 1's
+        update."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         with self.b.scope("input"):
@@ -168,16 +186,24 @@ class StepProgram:
             outputs.append(output)
             saved.append(block_saved)
 
+        def local_update(block, delta):
+            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
+            self.apply(grads + [outputs[block.index]], f"block_{block.index}")
+
         run_forward(0)
+        pending = []  # the previous block's release of its heavy op, and its update
         for block in self.blocks:
-            if block.index + 1 < len(self.blocks):
-                run_forward(block.index + 1)
             if block is self.blocks[-1]:
                 _, delta = self.loss_and_error(outputs[-1], one_hot)
             else:
                 delta = self.projection(surrogate, block)
-            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
-            self.apply(grads + [outputs[block.index]], f"block_{block.index}")
+            before, start, done, after = self.b.hold_heaviest(self.b.record(lambda: local_update(block, delta)),
+                                                              first=True)
+            self.b.ops += before + ([start] if start else []) + pending
+            pending = ([done] if done else []) + after
+            if block.index + 1 < len(self.blocks):
+                run_forward(block.index + 1)  # it waited for the previous block's update, just done
+        self.b.ops += pending
         return self.b
 
     def bpckpt(self):

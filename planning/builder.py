@@ -10,9 +10,12 @@ INT64 = 8
 
 
 class ProgramBuilder:
-    def __init__(self, batch_size, threads=1):
+    def __init__(self, batch_size, threads=1, lanes=2):
         self.batch = int(batch_size)
         self.threads = int(threads)  # intra-op threads: conv gradients size their buffers by them
+        # Inter-op threads that run ops side by side: 1 models a step where nothing overlaps.
+        self.lanes = max(1, int(lanes))
+        self.lingering_filter_buffer = 0  # the last conv filter gradient's buffer in this block's backward
         self.ops = []
         self.external = []
         self._scope = []
@@ -34,17 +37,18 @@ class ProgramBuilder:
         return tensor
 
     # -- ops --------------------------------------------------------------------------------
-    def op(self, label, inputs=(), outputs=(), temps=(), alias=None, in_place=()):
+    def op(self, label, inputs=(), outputs=(), temps=(), alias=None, in_place=(), flops=0):
         """Append an op; returns its outputs (one tensor, a tuple, or None)."""
+        candidates = tuple(t.name for t in in_place if t is not None)
         self.ops.append(Op("/".join(self._scope + [label]), tuple(t for t in inputs if t is not None),
                            tuple(outputs), tuple(temps), {o.name: i.name for o, i in (alias or {}).items()},
-                           tuple(t.name for t in in_place if t is not None)))
+                           {outputs[0].name: candidates} if outputs and candidates else {}, int(flops)))
         return outputs[0] if len(outputs) == 1 else (tuple(outputs) or None)
 
-    def new(self, label, shape, category, inputs=(), temps=(), in_place=(), dtype_size=FLOAT, op=None):
+    def new(self, label, shape, category, inputs=(), temps=(), in_place=(), dtype_size=FLOAT, op=None, flops=0):
         """An op with one output of per-example `shape` for the batch."""
         out = self.tensor(label, self.batch_bytes(shape, dtype_size), category)
-        return self.op(op or label, inputs, [out], temps, in_place=in_place)
+        return self.op(op or label, inputs, [out], temps, in_place=in_place, flops=flops)
 
     def small(self, label, elements, category, inputs=()):
         """An op with one output of `elements` floats, not scaled by the batch (per-channel values)."""
@@ -55,6 +59,49 @@ class ProgramBuilder:
         """A view of `source` (Reshape, Identity): no memory of its own."""
         out = self.tensor(label, source.size, source.category)
         return self.op(label, [source], [out], alias={out: source})
+
+    def record(self, append):
+        """The ops `append()` adds, returned instead of appended."""
+        mine, self.ops = self.ops, []
+        try:
+            append()
+            return self.ops
+        finally:
+            self.ops = mine
+
+    def hold_heaviest(self, ops, first=False):
+        """(ops before, the heaviest op (most flops) started with its buffers held, the op that
+        releases them, ops after): for an op that runs while other threads go on. With `first`,
+        the first op of at least half the heaviest's flops instead."""
+        heavy = max(range(len(ops)), key=lambda i: ops[i].flops, default=None)
+        if heavy is None or not ops[heavy].flops or self.lanes == 1:
+            return ops, None, None, []
+        if first:
+            heavy = next(i for i, op in enumerate(ops) if 2 * op.flops >= ops[heavy].flops)
+        op = ops[heavy]
+        held = tuple(Tensor(f"{op.name}/buffer{i}", size, category, kernel=True)
+                     for i, (size, category) in enumerate(op.temps))
+        start = Op(op.name, op.inputs, op.outputs + held, (), dict(op.alias), dict(op.in_place), op.flops)
+        return ops[:heavy], start, Op(op.name + "/done", held), ops[heavy + 1:]
+
+    def side_by_side(self, lanes):
+        """Append independent sequences of ops as two inter-op threads run them.
+
+        Element-wise ops take microseconds and matmuls and convolution gradients milliseconds,
+        so while the first lane runs its heaviest op (most flops), the second runs through its
+        ops: that op is held open across the second lane (its outputs and buffers allocated
+        until the second lane is done). `lanes` are callables that append ops.
+        """
+        recorded = [self.record(lane) for lane in lanes]
+        first, rest = recorded[0], [op for ops in recorded[1:] for op in ops]
+        before, start, done, after = self.hold_heaviest(first)
+        if start is None or not rest or self.lanes == 1:
+            self.ops += first + rest
+            return
+        self.ops += before + [start] + rest + [done] + after
+
+    def scope_name(self, label):
+        return "/".join(self._scope + [label])
 
     @contextlib.contextmanager
     def scope(self, name):

@@ -16,16 +16,20 @@ follows from which later ops read them (planning.program). The rules, one line e
 - Sigmoid, Tanh, ReLu: forward and gradient in place (buffer forwarding); the gradient reads
   the output, which therefore lives until the backward pass. LeakyReLu reads its input.
   Softmax allocates its output and three gradient tensors.
-- MaxPool: an output; its gradient reads input and output and holds an int64 argmax of the
-  output's shape while it computes the input gradient. AveragePool: an output; its gradient
+- MaxPool: an output; its gradient reads input and output, writes the input gradient into the
+  input's buffer and copies the output into the output's when nothing else reads them (new
+  buffers otherwise), and holds an int64 argmax of the output's shape. AveragePool: an output; its gradient
   reads neither. Global average pooling: a (batch, channels) mean, and a broadcast gradient.
 - BatchNormalization (moments + batch_normalization, unfused): forward, a squared-difference
   temporary and the output, both full size, plus per-channel values; the input lives until the
-  backward pass, which holds three full-size tensors (the scaled gradient and two broadcasts).
+  backward pass, which makes five full-size tensors: the gradient times the input (for the
+  scale), the scaled gradient, two broadcasts and the centred input.
 - ResidualLayer: the inner layers, a projection when shapes differ, and an Add (a new buffer
   unless an operand has no other reader); its gradient adds the two paths in place.
 """
 import numpy as np
+
+from planning.program import Op
 
 L3_FLOATS = (30 << 20) // 4  # TensorFlow's target working set for CPU conv gradients
 L2_FLOATS = (256 << 10) // 4
@@ -58,19 +62,20 @@ def backward(b, layer, dy, saved, need_dx):
 def _dense_forward(b, layer, x, weights):
     flat = b.alias("Reshape", x) if layer.settings.get("flatten") and len(layer.input) != 1 else x
     label = "BiasAdd" if layer.settings.get("add_biases", True) else "MatMul"
-    y = b.new(label, layer.output, "activation", inputs=[flat, *weights.tensors])
+    y = b.new(label, layer.output, "activation", inputs=[flat, *weights.tensors], flops=_dense_flops(b, layer))
     return y, {"x": flat, "weights": weights}
 
 
 def _dense_backward(b, layer, dy, saved, need_dx):
     weights = saved["weights"]
-    grads = [_unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy])]
+    grads = [_unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy], _dense_flops(b, layer))]
     if len(weights.shapes) > 1:
         grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
     dx = None
     if need_dx:
         kernel = weights.feedback_kernel() if weights.feedback_kernel else weights.tensors[0]
-        dx = b.new("MatMul_grad/MatMul", (int(np.prod(layer.input)),), "gradient", inputs=[dy, kernel])
+        dx = b.new("MatMul_grad/MatMul", (int(np.prod(layer.input)),), "gradient", inputs=[dy, kernel],
+                   flops=_dense_flops(b, layer))
         if layer.settings.get("flatten") and len(layer.input) != 1:
             dx = b.alias("Reshape_grad", dx)
     return dx, grads
@@ -102,7 +107,7 @@ def input_gradient_buffer(layer, batch, threads):
 
 
 def _conv_forward(b, layer, x, weights):
-    y = b.new("Conv2D", layer.output, "activation", inputs=[x, *weights.tensors])
+    y = b.new("Conv2D", layer.output, "activation", inputs=[x, *weights.tensors], flops=_conv_flops(b, layer))
     return y, {"x": x, "weights": weights}
 
 
@@ -112,17 +117,33 @@ def _conv_backward(b, layer, dy, saved, need_dx):
     if len(weights.shapes) > 1:
         grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
     kernel_grad = b.tensor("Conv2D_grad/Conv2DBackpropFilter", _bytes_of(weights.shapes[0]), "gradient")
-    temps = [(filter_gradient_buffer(layer, b.batch), "gradient")]
-    outputs, inputs = [kernel_grad], [saved["x"], dy]
+    filter_buffer = (filter_gradient_buffer(layer, b.batch), "gradient")
+    lingering = [(b.lingering_filter_buffer, "gradient")] if b.lingering_filter_buffer and b.lanes > 1 else []
+    dx = None
     if need_dx:
         kernel = weights.feedback_kernel() if weights.feedback_kernel else weights.tensors[0]
-        outputs.append(b.tensor("Conv2D_grad/Conv2DBackpropInput", b.batch_bytes(layer.input), "gradient"))
-        temps.append((input_gradient_buffer(layer, b.batch, b.threads), "gradient"))
-        inputs.append(kernel)
-    # Both gradients are ready at once and run side by side: their buffers overlap.
-    b.op("Conv2D_grad", inputs, outputs, temps)
+        dx = b.tensor("Conv2D_grad/Conv2DBackpropInput", b.batch_bytes(layer.input), "gradient")
+        input_buffer = (input_gradient_buffer(layer, b.batch, b.threads), "gradient")
+    # The two gradients run side by side on the inter-op threads, and the filter gradient of
+    # the block's previous convolution may still hold one (the chain waited only for its input
+    # gradient). Traced: with a thread taken by that one, the input gradient (which the chain
+    # waits for) runs beside it first, then the filter gradient; with both threads free, both
+    # gradients start together. Either way this filter gradient is the one left running.
+    flops = _conv_flops(b, layer)
+    if need_dx and lingering:
+        b.op("Conv2D_grad/Conv2DBackpropInput", [dy, kernel], [dx], lingering + [input_buffer], flops=flops)
+        b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], [filter_buffer], flops=flops)
+    elif need_dx and b.lanes > 1:
+        b.op("Conv2D_grad", [saved["x"], dy, kernel], [kernel_grad, dx], [filter_buffer, input_buffer], flops=flops)
+    elif need_dx:
+        b.op("Conv2D_grad/Conv2DBackpropInput", [dy, kernel], [dx], [input_buffer], flops=flops)
+        b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], [filter_buffer], flops=flops)
+    else:
+        b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], lingering + [filter_buffer],
+             flops=flops)
+    b.lingering_filter_buffer = filter_buffer[0]
     grads.insert(0, kernel_grad)
-    return (outputs[1] if need_dx else None), grads
+    return dx, grads
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -173,9 +194,15 @@ def _pool_forward(b, layer, x, weights):
 
 def _pool_backward(b, layer, dy, saved, need_dx):
     if layer.kind == "MaxPool":
-        argmax = (b.batch_bytes(layer.output, 8), "gradient")
+        # MaxPoolGrad(x, y, dy) writes the input gradient into x's buffer and copies y into y's
+        # own when nothing else reads them, else into new ones; it always holds an int64 argmax.
         dx = b.tensor("MaxPool2d_grad/MaxPoolGrad", b.batch_bytes(layer.input), "gradient")
-        return b.op("MaxPool2d_grad/MaxPoolGrad", [saved["x"], saved["y"], dy], [dx], [argmax]), []
+        copy = b.tensor("MaxPool2d_grad/MaxPoolGrad/tensor_out_dup", b.batch_bytes(layer.output), "gradient")
+        argmax = (b.batch_bytes(layer.output, 8), "gradient")
+        b.ops.append(Op(f"{b.scope_name('MaxPool2d_grad/MaxPoolGrad')}", (saved["x"], saved["y"], dy), (dx, copy),
+                        (argmax,), {}, {dx.name: (saved["x"].name,), copy.name: (saved["y"].name,)},
+                        _pool_flops(b, layer)))
+        return dx, []
     if layer.settings.get("kernel_size") is None:
         return b.new("Mean_grad", layer.input, "gradient", inputs=[dy]), []
     return b.new("AvgPool2d_grad/AvgPoolGrad", layer.input, "gradient", inputs=[dy]), []
@@ -198,15 +225,17 @@ def _bn_forward(b, layer, x, weights):
 def _bn_backward(b, layer, dy, saved, need_dx):
     channels = layer.variables[0][0]
     x, mean, scale = saved["x"], saved["mean"], saved["scale"]
+    product = b.new("batchnorm/mul_1_grad/Mul_1", layer.input, "gradient", inputs=[dy, x], in_place=[dy])
     scaled = b.new("batchnorm/mul_1_grad/Mul", layer.input, "gradient", inputs=[dy, scale])
     dbeta = b.small("batchnorm/add_1_grad/Sum", channels, "gradient", [dy])
-    mean_part = b.new("moments/mean_grad/Tile", layer.input, "gradient", inputs=[dbeta, scale])
-    dscale = b.small("batchnorm/mul_1_grad/Sum", channels, "gradient", [dy, x])
+    mean_part = b.new("moments/mean_grad/BroadcastTo", layer.input, "gradient", inputs=[dbeta, scale])
+    dscale = b.small("batchnorm/mul_1_grad/Sum", channels, "gradient", [product])
     dgamma = b.small("batchnorm/mul_grad/Mul_1", channels, "gradient", [dscale, saved["variance"]])
-    variance_part = b.new("moments/variance_grad/Tile", layer.input, "gradient",
+    variance_part = b.new("moments/variance_grad/BroadcastTo", layer.input, "gradient",
                           inputs=[dscale, saved["gamma"], saved["variance"]])
-    variance_part = b.new("moments/SquaredDifference_grad", layer.input, "gradient",
-                          inputs=[variance_part, x, mean], in_place=[variance_part])
+    centred = b.new("moments/SquaredDifference_grad/sub", layer.input, "gradient", inputs=[x, mean])
+    variance_part = b.new("moments/SquaredDifference_grad/mul", layer.input, "gradient",
+                          inputs=[variance_part, centred], in_place=[variance_part, centred])
     dx = b.new("AddN", layer.input, "gradient", inputs=[scaled, mean_part, variance_part], in_place=[scaled])
     return dx, [dgamma, dbeta]
 
@@ -247,9 +276,22 @@ def _bytes_of(shape):
     return int(np.prod(shape, dtype=np.int64)) * 4
 
 
-def _unbatched(b, label, shape, inputs):
+def _unbatched(b, label, shape, inputs, flops=0):
     out = b.tensor(label, _bytes_of(shape), "gradient")
-    return b.op(label, inputs, [out])
+    return b.op(label, inputs, [out], flops=flops)
+
+
+def _pool_flops(b, layer):
+    return b.batch * int(np.prod(layer.input))
+
+
+def _dense_flops(b, layer):
+    return 2 * b.batch * int(np.prod(layer.input)) * int(layer.output[-1])
+
+
+def _conv_flops(b, layer):
+    pixels, patch, cout = conv_dims(layer)
+    return 2 * b.batch * pixels * patch * cout
 
 
 FORWARD = {

@@ -39,23 +39,29 @@ class Prediction:
 
 class MemoryModel:
     def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
-                 cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, threads=None):
+                 cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, threads=None,
+                 global_step=True):
         """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read."""
         self.blocks = blocks if blocks and isinstance(blocks[0], BlockShape) else block_shapes(blocks)
         self.input_shape, self.classes = tuple(input_shape), int(classes)
         self.name, self.sequence = name, sequence
         self.optimizer, self.cost_function, self.feedback = optimizer, cost_function, feedback
         self.segment_size = segment_size
+        self.global_step = global_step  # the trainer's graph holds an int64 step counter
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
         self.threads = threads or os.cpu_count() or 1
 
-    def predict(self, algorithm, batch_size, feedback=None):
+    def predict(self, algorithm, batch_size, feedback=None, lanes=None):
+        """lanes: inter-op threads running ops side by side (default: two, or one on one core);
+        lanes=1 is the step with nothing overlapping, the low end of the executor's races."""
         feedback = feedback or self.feedback
+        lanes = lanes or min(2, self.threads)
         program = StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                              self.segment_size, self.threads)
+                              self.segment_size, self.threads, lanes)
         builder = getattr(program, algorithm.lower())()
-        result = simulate(builder.ops, external=builder.external)
-        persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback)
+        result = simulate(builder.ops, external=builder.external, threads=lanes)
+        persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback,
+                                          self.global_step)
         return Prediction(self.name, self.sequence, algorithm, int(batch_size), result.peak_bytes,
                           sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent)
 
@@ -77,3 +83,4 @@ class MemoryModel:
             middle = (low + high) // 2
             low, high = (middle, high) if fits(middle) else (low, middle)
         return low
+

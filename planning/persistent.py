@@ -15,8 +15,10 @@ OPTIMIZER_PER_BLOCK = ("FA", "DFAMEM", "DRTP", "BPCKPT")
 BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
 
 
-def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="stored"):
-    """{'weights', 'optimizer_state', 'other_variables'} in bytes, as tracing.persistent_breakdown."""
+def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="stored", global_step=True):
+    """{'weights', 'optimizer_state', 'other_variables'} in bytes, as tracing.persistent_breakdown.
+
+    global_step: the trainer's graph has one; a bare training step (benchmarks) does not."""
     layers = [part for block in blocks for layer in block.layers for part in layer.parts]
     weights = sum(_elements(shape) for layer in layers for shape in layer.variables) * FLOAT
     moving = sum(_elements(shape) for layer in layers for shape in layer.state) * FLOAT
@@ -31,11 +33,8 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
                            for kernel in layer.kernels()) * FLOAT
         elif algorithm in BLOCK_FEEDBACK:
             matrices = sum(classes * _elements(block.output) for block in blocks[:-1]) * FLOAT
-    return {"weights": weights, "optimizer_state": slots, "other_variables": moving + matrices + GLOBAL_STEP}
-
-
-def persistent_bytes(blocks, classes, algorithm, optimizer="sgd", feedback="stored"):
-    return sum(persistent_breakdown(blocks, classes, algorithm, optimizer, feedback).values())
+    return {"weights": weights, "optimizer_state": slots,
+            "other_variables": moving + matrices + (GLOBAL_STEP if global_step else 0)}
 
 
 def _elements(shape):

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ("definitions", "layers", "training", "tracing", "tuner", "benchmarks")
+PACKAGES = ("definitions", "layers", "planning", "training", "tracing", "tuner", "benchmarks")
 #: Leaf modules every package may import (ARCHITECTURE.md, "Imports"): the standard library only.
 SHARED = ("definitions.errors", "definitions.names", "definitions.files")
 #: ...and the packages whose __init__ importing them runs.

@@ -23,12 +23,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from definitions.config import NetworkConfig, validate
+from definitions.config import TRAINING_TYPES, NetworkConfig, validate
+from definitions.errors import ConfigError
+from planning.sizes import parse_size
 from definitions.registry import get_network, network_names, sequence_names
 from tests.tracing import handmade_step
 from tracing.report import write_memory_report
 from training.cli import main as experiment_main
 from training.cli_options import parse_setting
+from training.plan_command import parse_batch_sizes, parse_types
 from training.run_dir import check_path, check_run_id
 from tuner import state
 from tuner.cli import main as tuner_main
@@ -188,6 +191,35 @@ COMPARE_RULES = {
     "title": Rule(lambda value: True, runs_ok(lambda: experiment_main,
                                               lambda text: ["compare", RUN, "-o", OUT + "/fig.png", "--title", text])),
 }
+
+
+def size_text(value):
+    """README: a size is 512MiB, 2GiB, 1.5GB or a number of bytes, positive."""
+    try:
+        parse_size(value)
+    except ConfigError:
+        return False
+    return True
+
+
+def comma_list(valid_item):
+    def valid(value):
+        parts = [part.strip() for part in str(value).split(",")]
+        return bool(parts) and all(part and valid_item(part) for part in parts)
+    return valid
+
+
+PLAN_RULES = {
+    "name": EXPERIMENT_RULES["name"],
+    "types": Rule(comma_list(lambda part: part.upper() in TRAINING_TYPES),
+                  lambda value, text, paths: parse_types(value)),
+    "budget": Rule(size_text, lambda value, text, paths: parse_size(value)),
+    "batch_sizes": Rule(comma_list(lambda part: part.isdigit() and int(part) >= 1),
+                        lambda value, text, paths: parse_batch_sizes(value)),
+    "png": PATH,
+    "csv_path": PATH,
+    "threads": Rule(lambda value: value >= 1, no_run),
+}
 TUNER_RUN_RULES = {
     "grid_file": Rule(never_valid),  # none is a grid file
     # Any value that --grid parses is a value: the experiment judges it (its own rules above).
@@ -254,6 +286,8 @@ SUBCOMMANDS = [
                place={"grid_options": lambda text: ("--grid", f"note={text}"),
                       "scheduler": lambda text: ("--executor", "dask", "--scheduler", text)}),
     Subcommand("tuner summary", tuner_main, ("summary",), TUNER_SUMMARY_RULES, {"sweep_dir": (SWEEP,)}),
+    Subcommand("experiment plan", experiment_main, ("plan",), PLAN_RULES, {}, skip=("settings", "verify"),
+               extra={"png": ("--batch_sizes", "4,8")}),
 ]
 
 

@@ -27,6 +27,8 @@ ACTIVATION_COLUMNS = (
     "last_bw_use_rank",
     "size_bytes",
     "inactive_time_us",
+    "recomp_time_us",
+    "recomp_memory_bytes",
 )
 
 
@@ -39,6 +41,9 @@ class ActivationRow:
     last_bw_use_rank: int
     size_bytes: int
     inactive_time_us: int
+    # What recomputing it from its block's input costs (tracing/profile.py fills them in).
+    recomp_time_us: int = 0
+    recomp_memory_bytes: int = 0
 
     def as_csv_row(self):
         return [getattr(self, column) for column in ACTIVATION_COLUMNS]

@@ -1,21 +1,26 @@
-"""Trace the memory of one training step of a Trainer and write the report files.
+"""Trace the memory of a Trainer's training step and write the report files.
 
-Used by `memory_only` (warm up, trace one step, stop) and by `gather_stats` (trace one step
-every `stat_period` iterations). The files and their formats belong to tracing/.
+Used by `memory_only` (warm up, trace `memory_steps` steps, report the median, stop) and by
+`gather_stats` (trace one step every `stat_period` iterations). The files and their formats
+belong to tracing/.
 """
 import os
 
 import tracing
 
 
-def traced_step(trainer, fetches, out_dir, feed_dict=None):
-    """Run `fetches` once under FULL_TRACE; write the report into out_dir. Returns (values, summary)."""
+def traced_step(trainer, fetches, out_dir, feed_dict=None, others=()):
+    """Run `fetches` once under FULL_TRACE; write the report into out_dir. Returns (values, summary).
+
+    others: TraceResults of more runs of the same step, traced before (memory_only's median).
+    """
     model, config = trainer.model, trainer.config
     result = tracing.trace(trainer.session, fetches, feed_dict)
     meta = {"network": config.name, "algorithm": config.type, "sequence": config.sequence,
             "dataset": config.dataset_name, "iteration": trainer.iteration + 1, "batch_size": config.batch_size}
     summary = tracing.write_memory_report(result.records, out_dir, graph=model.graph, node_stats=result.node_stats,
-                                          meta=meta, persistent_bytes=tracing.persistent_bytes(model.graph))
+                                          meta=meta, persistent_bytes=tracing.persistent_bytes(model.graph),
+                                          other_steps=[(other.records, other.node_stats) for other in others])
     if trainer.writer is not None:
         trainer.writer.add_run_metadata(result.run_metadata, f"iteration_{trainer.iteration + 1}")
     return result.values, summary

@@ -17,10 +17,6 @@ from definitions.names import suggestion
 from training.cli_options import given_options, merge_settings, network_options
 
 EXIT_BAD_INPUT = 2
-CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
-               "predicted_total_bytes"]
-BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size"]
-VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
 
 
 @click.command("plan")

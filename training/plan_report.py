@@ -5,6 +5,11 @@ import io
 from definitions.files import atomic_write_bytes, atomic_write_text
 from planning.sizes import format_size
 
+CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
+               "predicted_total_bytes"]
+BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size"]
+VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
+
 
 def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print):
     from training.memory_model import memory_model
@@ -99,7 +104,6 @@ def aligned(columns, cells):
 
 
 def csv_text(rows, with_budget, verify):
-    from training.plan_command import BUDGET_COLUMNS, CSV_COLUMNS, VERIFY_COLUMNS
     columns = CSV_COLUMNS + (BUDGET_COLUMNS if with_budget else []) + (VERIFY_COLUMNS if verify else [])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

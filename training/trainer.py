@@ -20,6 +20,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
+import tracing
+
 from definitions.errors import ConfigError
 from training import checkpoints, divergence
 from training.graph import build_training_graph, epoch_shuffle_seed
@@ -290,23 +292,31 @@ class Trainer:
         self.log(line)
 
     def _memory_only(self):
-        """Warm up, trace one training step, evaluate, stop: the memory_only mode."""
+        """Warm up, trace `memory_steps` training steps, report their median, evaluate, stop."""
         self.start_epoch(0)
         for _ in range(self.config.memory_warmup):
             self._step_restarting_epochs(self._fetches())
+        # The executor's order, hence the peak, can vary from step to step: trace several.
+        others = [self._step_restarting_epochs(self._fetches(), trace=True) for _ in range(self.config.memory_steps - 1)]
         out_dir = memory_dir(self.run_dir)
-        values, summary = self._step_restarting_epochs(self._fetches(), out_dir)
+        values, summary = self._step_restarting_epochs(self._fetches(), out_dir, others=others)
         self._say(describe(summary, out_dir))
         accuracy, loss = self.evaluate()
         return {"status": "memory_only", "epochs_completed": 0, "accuracy": accuracy, "loss": loss,
                 "iterations": self.iteration, "train_seconds": 0.0, "peak_bytes": summary["peak_bytes"],
                 "persistent_bytes": summary["persistent_bytes"], "memory_dir": out_dir}
 
-    def _step_restarting_epochs(self, fetches, trace_dir=None):
-        """One training step (traced when trace_dir is given), starting a new epoch if needed."""
+    def _step_restarting_epochs(self, fetches, trace_dir=None, others=(), trace=False):
+        """One training step, starting a new epoch if needed: traced and reported in trace_dir
+        (with `others`, earlier traces of the step), or just traced (the TraceResult) with trace."""
         for _ in range(2):
             try:
-                result = traced_step(self, fetches, trace_dir) if trace_dir else (self.session.run(fetches), None)
+                if trace:
+                    result = tracing.trace(self.session, fetches)
+                elif trace_dir:
+                    result = traced_step(self, fetches, trace_dir, others=others)
+                else:
+                    result = (self.session.run(fetches), None)
                 self.iteration += 1
                 return result
             except tf.errors.OutOfRangeError:

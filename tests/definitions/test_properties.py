@@ -119,6 +119,7 @@ SPEC = {
     "feedback_scale": _number(0, 100, low_open=True),
     "memory_only": BOOLEAN,
     "memory_warmup": _integer(0, 10_000),
+    "memory_steps": _integer(1, 100),
     "checkpoint_every": _integer(0, 100_000, optional=True),
     "checkpoint_steps": _integer(0, INT32_MAX, optional=True),
     "segment_size": _integer(1, INT32_MAX, optional=True),

@@ -18,9 +18,9 @@ def test_outputs_and_temps_count_while_alive_inputs_go_after_their_last_reader()
 
 
 def test_in_place_takes_over_a_buffer_only_without_other_readers():
-    alone = [Op("make_a", outputs=(A,)), Op("relu", inputs=(A,), outputs=(D,), in_place=("a",)), Op("read", inputs=(D,))]
+    alone = [Op("make_a", outputs=(A,)), Op("relu", inputs=(A,), outputs=(D,), in_place={"d": ("a",)}), Op("read", inputs=(D,))]
     assert simulate(alone).peak_bytes == 100  # Relu forwarded a's buffer
-    shared = [Op("make_a", outputs=(A,)), Op("relu", inputs=(A,), outputs=(D,), in_place=("a",)),
+    shared = [Op("make_a", outputs=(A,)), Op("relu", inputs=(A,), outputs=(D,), in_place={"d": ("a",)}),
               Op("read", inputs=(D, A))]
     assert simulate(shared).peak_bytes == 200  # a is read again later: a new buffer
 

@@ -11,7 +11,8 @@ from tracing.plots import DPI, TIMELINE_FIGURE_SIZE
 ISSUE_NODE_COLUMNS = ["rank", "node_name", "category", "phase", "device", "run_time_us", "bytes_allocated",
                       "peak_bytes_during_node", "active_bytes_before_node"]
 ISSUE_ACTIVATION_COLUMNS = ["activation_name", "creation_rank", "last_fw_use_rank", "first_bw_use_rank",
-                            "last_bw_use_rank", "size_bytes", "inactive_time_us"]
+                            "last_bw_use_rank", "size_bytes", "inactive_time_us", "recomp_time_us",
+                            "recomp_memory_bytes"]
 assert list(NODE_COLUMNS) == ISSUE_NODE_COLUMNS and list(ACTIVATION_COLUMNS) == ISSUE_ACTIVATION_COLUMNS
 
 

@@ -27,7 +27,7 @@ def report(tmp_path_factory):
 def test_files_are_written(report):
     out, _ = report
     assert sorted(p.name for p in out.iterdir()) == [
-        "activations.csv", "nodes.csv", "summary.json", "timeline.png", "timeline.txt"]
+        "activations.csv", "blocks.csv", "nodes.csv", "summary.json", "timeline.png", "timeline.txt"]
 
 
 def test_timeline_file_is_the_running_sum(report):
@@ -106,3 +106,22 @@ def test_empty_step_still_writes_every_file(tmp_path):
 def test_meta_cannot_overwrite_computed_figures(tmp_path):
     with pytest.raises(ValueError, match="peak_bytes"):
         write_memory_report(step.records(), tmp_path, meta={"peak_bytes": 1})
+
+
+def test_several_traced_steps_report_their_median(tmp_path):
+    """Three runs of the hand-made step, the middle one grown by a buffer: the report is that
+    step's (its peak is the median), and a node's numbers are their median over the runs."""
+    import dataclasses
+    base = step.records()
+    extra = [dataclasses.replace(base[0], delta_bytes=4096), dataclasses.replace(base[0], delta_bytes=-4096,
+                                                                                 time_us=base[-1].time_us)]
+    bigger = sorted(base + extra, key=lambda r: r.time_us)
+    biggest = sorted(base + [dataclasses.replace(r, delta_bytes=r.delta_bytes * 2) for r in extra],
+                     key=lambda r: r.time_us)
+    summary = write_memory_report(bigger, tmp_path, node_stats=step.node_stats(), meta=META, persistent_bytes=0,
+                                  other_steps=[(base, step.node_stats()), (biggest, step.node_stats())])
+    peaks = summary["peak_bytes_per_step"]
+    assert summary["traced_steps"] == 3 and len(set(peaks)) == 3
+    assert summary["peak_bytes"] == sorted(peaks)[1] == peaks[0]  # the median is the step passed first
+    with open(tmp_path / "timeline.txt") as handle:
+        assert max(int(line.split()[1]) for line in handle) == summary["peak_bytes"]

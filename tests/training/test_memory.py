@@ -25,9 +25,9 @@ def test_memory_only_writes_the_files_and_stops(tmp_path):
     lines = []
     run_dir, result = run_experiment(config, str(tmp_path), log=lines.append)
     memory = os.path.join(run_dir, "memory")
-    assert sorted(os.listdir(memory)) == ["activations.csv", "nodes.csv", "summary.json", "timeline.png",
-                                          "timeline.txt"]
-    assert result["status"] == "memory_only" and result["iterations"] == 3  # 2 warm-up steps + the traced one
+    assert sorted(os.listdir(memory)) == ["activations.csv", "blocks.csv", "nodes.csv", "summary.json",
+                                          "timeline.png", "timeline.txt"]
+    assert result["status"] == "memory_only" and result["iterations"] == 5  # 2 warm-up steps + 3 traced
     assert lines[0].startswith("memory peak: ")
     summary = json.load(open(os.path.join(memory, "summary.json")))
     # timeline.txt: "<timestamp_us> <bytes_in_use> <delta_bytes> <op_name>" per line.
@@ -35,8 +35,10 @@ def test_memory_only_writes_the_files_and_stops(tmp_path):
             (line.split(" ", 3) for line in open(os.path.join(memory, "timeline.txt")).read().splitlines())]
     in_use = [row[1] for row in rows]
     assert summary["peak_bytes"] == max(in_use) == result["peak_bytes"]
+    # Three traced steps: the report is the one with the median peak.
+    assert summary["traced_steps"] == 3 and sorted(summary["peak_bytes_per_step"])[1] == summary["peak_bytes"]
     assert in_use[-1] == sum(row[2] for row in rows)  # bytes_in_use is the running sum
-    assert summary["algorithm"] == "DFA" and summary["iteration"] == 3
+    assert summary["algorithm"] == "DFA" and summary["iteration"] == 5
     # Persistent memory: weights 16x256 + 256x256 + 256x4 (+ biases), DFA matrices (SGD: no slots).
     weights = (16 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4) * 4
     feedback = (4 * 256 + 4 * 256) * 4

@@ -1,0 +1,109 @@
+"""Memory against batch size for resnet_152, predicted and measured (seed 004's batch analysis).
+
+    python -m benchmarks.batch_analysis [--quick]
+
+For every type and batch sizes 2, 4, 8 and 16 (CPU sizes) on 32x32x3 synthetic input: the
+model's predicted total (transient peak + persistent) beside the traced one (median of three
+traced steps after warm-up). Writes results/batch_analysis.{csv,md,png}.
+"""
+import statistics
+
+from benchmarks import common
+from benchmarks.prediction import memory_model
+
+NAME = "batch_analysis"
+COLUMNS = ["network", "type", "batch_size", "predicted_total_bytes", "measured_total_bytes", "predicted_peak_bytes",
+           "measured_peak_bytes", "total_relative_error"]
+
+
+def measure(network, batch_sizes, types=common.TYPES, warmup=2, traces=3, threads=None, log=print):
+    rows = []
+    for batch_size in batch_sizes:
+        for kind in types:
+            bench = common.Bench(network, kind, threads=threads, batch_size=batch_size)
+            try:
+                prediction = memory_model(network, bench.blocks, "stored", threads).predict(kind, batch_size)
+                bench.run(warmup)
+                peak = int(statistics.median(bench.trace() for _ in range(traces)))
+                persistent = bench.persistent_bytes()
+            finally:
+                bench.close()
+            rows.append({"network": network.name, "type": kind, "batch_size": batch_size,
+                         "predicted_total_bytes": prediction.total_bytes, "measured_total_bytes": peak + persistent,
+                         "predicted_peak_bytes": prediction.peak_bytes, "measured_peak_bytes": peak,
+                         "total_relative_error": prediction.total_bytes / (peak + persistent) - 1})
+            log(f"{network.name} b{batch_size:<3} {kind:>7}: total {(peak + persistent) / common.MIB:8.1f} MiB, "
+                f"predicted {rows[-1]['total_relative_error']:+.3f}")
+    return rows
+
+
+def plot(rows, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.4))
+    for index, kind in enumerate(dict.fromkeys(row["type"] for row in rows)):
+        mine = sorted((row["batch_size"], row["measured_total_bytes"] / common.MIB, row["predicted_total_bytes"] /
+                       common.MIB) for row in rows if row["type"] == kind)
+        color = f"C{index}"
+        axis.plot([m[0] for m in mine], [m[1] for m in mine], marker="o", color=color, label=f"{kind} measured")
+        axis.plot([m[0] for m in mine], [m[2] for m in mine], linestyle="--", marker="x", color=color,
+                  label=f"{kind} predicted")
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("batch size")
+    axis.set_ylabel("transient peak + persistent (MiB)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def report(rows, out_dir=None, log=print):
+    shown = [dict(row, predicted_total_mib=row["predicted_total_bytes"] / common.MIB,
+                  measured_total_mib=row["measured_total_bytes"] / common.MIB) for row in rows]
+    by_batch = [dict(row, network=f"batch {batch}") for row, batch in
+                zip(_by_batch(shown), sorted({r["batch_size"] for r in rows}))]
+    table = common.markdown_table(["network"] + list(dict.fromkeys(r["type"] for r in rows)), by_batch,
+                                  {"network": "batch"})
+    errors = [abs(row["total_relative_error"]) for row in rows]
+    notes = f"""Cells: measured / predicted total MiB (transient peak + persistent). Largest absolute
+relative error of the total: {max(errors):.3f}, median {statistics.median(errors):.3f}.
+{rows[0]['network']} on 32x32x3 synthetic input, momentum SGD, two intra-op and inter-op threads.
+
+![batch analysis]({NAME}.png)
+
+Regenerate: `python -m benchmarks.batch_analysis`
+"""
+    common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
+    common.write_markdown(common.result_path(NAME, "md", out_dir), f"Memory against batch size: {rows[0]['network']}",
+                          table, notes)
+    plot(rows, common.result_path(NAME, "png", out_dir), f"{rows[0]['network']}: one training step")
+    log(table + notes)
+
+
+def _by_batch(shown):
+    table = []
+    for batch in sorted({r["batch_size"] for r in shown}):
+        row = {}
+        for r in shown:
+            if r["batch_size"] == batch:
+                row[r["type"]] = f"{r['measured_total_mib']:.1f} / {r['predicted_total_mib']:.1f}"
+        table.append(row)
+    return table
+
+
+def main(argv=None):
+    args = common.argument_parser(__doc__.splitlines()[0]).parse_args(argv)
+    common.quiet_tensorflow()
+    if args.quick:
+        rows = measure(common.named("resnet_18", (16, 16, 3)), (2, 4), types=("BP", "DFAMEM"), threads=args.threads)
+    else:
+        rows = measure(common.named("resnet_152"), (2, 4, 8, 16), threads=args.threads)
+    report(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
