@@ -6,7 +6,8 @@ from definitions.files import atomic_write_bytes, atomic_write_text
 from planning.sizes import format_size
 
 CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
-               "predicted_total_bytes"]
+               "predicted_total_bytes", "peak_activation_bytes", "peak_gradient_bytes", "peak_input_bytes",
+               "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes"]
 BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size"]
 VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
 
@@ -20,10 +21,18 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
     for batch in sizes:
         for kind in types:
             prediction = model.predict(kind, batch)
+            at_peak, persistent = prediction.peak_by_category, prediction.persistent_by_kind
             row = {"network": config.name, "sequence": config.sequence, "type": kind, "batch_size": batch,
                    "predicted_peak_bytes": prediction.peak_bytes,
                    "predicted_persistent_bytes": prediction.persistent_bytes,
-                   "predicted_total_bytes": prediction.total_bytes}
+                   "predicted_total_bytes": prediction.total_bytes,
+                   # What is alive at the peak, by the tracer's categories (summary.json's
+                   # peak_bytes_by_category), and what the persistent bytes are.
+                   "peak_activation_bytes": at_peak.get("activation", 0),
+                   "peak_gradient_bytes": at_peak.get("gradient", 0), "peak_input_bytes": at_peak.get("input", 0),
+                   "persistent_weight_bytes": persistent["weights"],
+                   "persistent_optimizer_state_bytes": persistent["optimizer_state"],
+                   "persistent_other_bytes": persistent["other_variables"]}
             if verify:
                 row.update(_measured(config.replace(type=kind, batch_size=batch), prediction))
             rows.append(row)
@@ -66,7 +75,7 @@ def header(config, model, budget_bytes):
 
 
 def type_table(rows, budget_bytes, verify, model):
-    columns = ["type", "batch", "transient peak", "persistent", "total"]
+    columns = ["type", "batch", "transient peak", "of which activations", "persistent", "total"]
     if budget_bytes is not None:
         columns += ["fits", "largest batch that fits"]
     if verify:
@@ -74,7 +83,8 @@ def type_table(rows, budget_bytes, verify, model):
     cells = []
     for row in rows:
         line = [row["type"], str(row["batch_size"]), format_size(row["predicted_peak_bytes"]),
-                format_size(row["predicted_persistent_bytes"]), format_size(row["predicted_total_bytes"])]
+                format_size(row["peak_activation_bytes"]), format_size(row["predicted_persistent_bytes"]),
+                format_size(row["predicted_total_bytes"])]
         if budget_bytes is not None:
             largest = row["largest_batch_size"]
             if largest is None:
