@@ -1,0 +1,98 @@
+"""A memory budget in, a BPCKPT plan out: exact gradients in the memory a device has.
+
+    result = plan_for_budget(model, batch_size=32, budget_bytes=parse_size("300MiB"))
+    result.plan            # planning.checkpoint_plan.Segment
+    result.prediction      # the memory model's prediction of BPCKPT under that plan
+    result.recompute_fraction
+
+The budget is for the total a device holds: the persistent bytes plus the transient peak of a
+step. The dynamic programme (planning.checkpoint_search) ranks plans on the chain model; its
+frontier (the fastest plan for each memory limit) is then predicted, fastest first, with the full
+simulation of BPCKPT's program, and the first plan whose predicted total fits is the answer. The
+candidates do not depend on the budget, so the answer is monotone in it: a plan exists exactly
+when the budget is at least the smallest predicted total among them (InfeasibleBudget reports
+that number, and which approximate algorithms would fit, without choosing one).
+"""
+from dataclasses import dataclass
+from functools import cached_property
+
+from planning.chain_costs import chain_costs
+from planning.checkpoint_plan import leaf
+from planning.checkpoint_search import plan_time, search
+
+#: The approximate algorithms a researcher might fall back to, named (never chosen) when no plan fits.
+APPROXIMATE_FALLBACKS = ("DFAMEM", "DRTP")
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    plan: object  # Segment
+    prediction: object  # planning.model.Prediction of BPCKPT under the plan
+    recompute_fraction: float  # forward time recomputed / one BP step's (forward and backward) time
+    budget_bytes: int
+
+    def summary(self):
+        """One line: the plan, the predicted total against the budget, the predicted overhead."""
+        from planning.sizes import format_size
+        return (f"BPCKPT plan {self.plan} ({self.plan.describe()}): predicted total "
+                f"{format_size(self.prediction.total_bytes)} of {format_size(self.budget_bytes)}, "
+                f"recomputation +{100 * self.recompute_fraction:.0f}% of a BP step")
+
+
+class InfeasibleBudget(Exception):
+    def __init__(self, budget_bytes, smallest_bytes, fitting):
+        self.budget_bytes, self.smallest_bytes, self.fitting = budget_bytes, smallest_bytes, fitting
+        from planning.sizes import format_size
+        others = (f"; {' and '.join(fitting)} would fit it (approximate gradients)" if fitting
+                  else f"; neither {' nor '.join(APPROXIMATE_FALLBACKS)} fits it either")
+        super().__init__(f"no checkpointing plan fits a memory budget of {format_size(budget_bytes)}: exact "
+                         f"gradients need at least {format_size(smallest_bytes)} ({smallest_bytes} bytes){others}")
+
+
+class BudgetPlanner:
+    """The candidate plans of one network at one batch size, predicted once each, on demand."""
+
+    def __init__(self, model, batch_size, costs=None):
+        self.model, self.batch_size = model, int(batch_size)
+        lanes = min(2, model.threads)
+        self.costs = costs or chain_costs(model.blocks, model.classes, batch_size, model.cost_function,
+                                          model.threads, lanes)
+        self._predictions = {}
+
+    @cached_property
+    def candidates(self):
+        """Plans from the fastest (no checkpoints) to the one that needs the least memory."""
+        found = [leaf(0, len(self.costs))] + [plan for _, plan in search(self.costs).frontier()]
+        return list({str(plan): plan for plan in found}.values())
+
+    def predict(self, plan):
+        key = str(plan)
+        if key not in self._predictions:
+            self._predictions[key] = self.model.predict("BPCKPT", self.batch_size, plan=plan)
+        return self._predictions[key]
+
+    def plan(self, budget_bytes):
+        """The BudgetPlan of the fastest candidate whose predicted total fits; InfeasibleBudget if none."""
+        for plan in self.candidates:
+            prediction = self.predict(plan)
+            if prediction.total_bytes <= budget_bytes:
+                return BudgetPlan(plan, prediction, self.recompute_fraction(plan), int(budget_bytes))
+        raise InfeasibleBudget(int(budget_bytes), self.smallest_bytes(), self.fitting_fallbacks(budget_bytes))
+
+    def smallest_bytes(self):
+        """The smallest budget any candidate meets: below it, plan() raises."""
+        return min(self.predict(plan).total_bytes for plan in self.candidates)
+
+    def fitting_fallbacks(self, budget_bytes):
+        return [kind for kind in APPROXIMATE_FALLBACKS
+                if self.model.predict(kind, self.batch_size).total_bytes <= budget_bytes]
+
+    def recompute_fraction(self, plan):
+        """Forward time recomputed over one BP step's, the step taken as its forward's time three
+        times (a backward costs about two forwards: an input and a weight gradient per layer)."""
+        forward = plan_time(leaf(0, len(self.costs)), self.costs)
+        return (plan_time(plan, self.costs) - forward) / (3 * forward) if forward else 0.0
+
+
+def plan_for_budget(model, batch_size, budget_bytes):
+    return BudgetPlanner(model, batch_size).plan(budget_bytes)
