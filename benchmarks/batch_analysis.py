@@ -5,7 +5,13 @@
 For every type and batch sizes 2, 4, 8 and 16 (CPU sizes) on 32x32x3 synthetic input: the
 model's predicted total (transient peak + persistent) beside the traced one (median of three
 traced steps after warm-up). Writes results/batch_analysis.{csv,md,png}.
+
+Each row is written to the CSV as soon as it is measured, and a rerun measures only the rows
+the CSV lacks: resnet_152's graphs take minutes each to build on two cores, so the whole run
+(about three hours there) may span several sittings. `--fresh` starts over.
 """
+import csv
+import os
 import statistics
 
 from benchmarks import common
@@ -16,10 +22,15 @@ COLUMNS = ["network", "type", "batch_size", "predicted_total_bytes", "measured_t
            "measured_peak_bytes", "total_relative_error"]
 
 
-def measure(network, batch_sizes, types=common.TYPES, warmup=2, traces=3, threads=None, log=print):
-    rows = []
+def measure(network, batch_sizes, types=common.TYPES, warmup=2, traces=3, threads=None, log=print, done=(),
+            on_row=None):
+    """Rows for every (batch size, type) but those in `done`; on_row(rows so far) after each."""
+    rows = list(done)
+    measured = {(row["batch_size"], row["type"]) for row in rows}
     for batch_size in batch_sizes:
         for kind in types:
+            if (batch_size, kind) in measured:
+                continue
             bench = common.Bench(network, kind, threads=threads, batch_size=batch_size)
             try:
                 prediction = memory_model(network, bench.blocks, "stored", threads).predict(kind, batch_size)
@@ -34,7 +45,20 @@ def measure(network, batch_sizes, types=common.TYPES, warmup=2, traces=3, thread
                          "total_relative_error": prediction.total_bytes / (peak + persistent) - 1})
             log(f"{network.name} b{batch_size:<3} {kind:>7}: total {(peak + persistent) / common.MIB:8.1f} MiB, "
                 f"predicted {rows[-1]['total_relative_error']:+.3f}")
+            if on_row is not None:
+                on_row(rows)
     return rows
+
+
+def measured_rows(path, network_name):
+    """The rows of an earlier run of the same network, typed as measure() makes them."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["network"] == network_name]
+    floats = ("total_relative_error",)
+    return [{key: (float(value) if key in floats else value if key in ("network", "type") else int(value))
+             for key, value in row.items()} for row in rows]
 
 
 def plot(rows, path, title):
@@ -96,12 +120,18 @@ def _by_batch(shown):
 
 
 def main(argv=None):
-    args = common.argument_parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = common.argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="measure every row again")
+    args = parser.parse_args(argv)
     common.quiet_tensorflow()
     if args.quick:
-        rows = measure(common.named("resnet_18", (16, 16, 3)), (2, 4), types=("BP", "DFAMEM"), threads=args.threads)
+        network, batch_sizes, types = common.named("resnet_18", (16, 16, 3)), (2, 4), ("BP", "DFAMEM")
     else:
-        rows = measure(common.named("resnet_152"), (2, 4, 8, 16), threads=args.threads)
+        network, batch_sizes, types = common.named("resnet_152"), (2, 4, 8, 16), common.TYPES
+    path = common.result_path(NAME, "csv", args.out)
+    done = [] if args.fresh else measured_rows(path, network.name)
+    rows = measure(network, batch_sizes, types, threads=args.threads, done=done,
+                   on_row=lambda rows: common.write_csv(path, COLUMNS, rows))
     report(rows, args.out)
 
 
