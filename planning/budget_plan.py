@@ -33,7 +33,7 @@ class BudgetPlan:
 
     def summary(self):
         """One line: the plan, the predicted total against the budget, the predicted overhead."""
-        from planning.sizes import format_size
+        from definitions.sizes import format_size
         return (f"BPCKPT plan {self.plan} ({self.plan.describe()}): predicted total "
                 f"{format_size(self.prediction.total_bytes)} of {format_size(self.budget_bytes)}, "
                 f"recomputation +{100 * self.recompute_fraction:.0f}% of a BP step")
@@ -42,7 +42,7 @@ class BudgetPlan:
 class InfeasibleBudget(Exception):
     def __init__(self, budget_bytes, smallest_bytes, fitting):
         self.budget_bytes, self.smallest_bytes, self.fitting = budget_bytes, smallest_bytes, fitting
-        from planning.sizes import format_size
+        from definitions.sizes import format_size
         others = (f"; {' and '.join(fitting)} would fit it (approximate gradients)" if fitting
                   else f"; neither {' nor '.join(APPROXIMATE_FALLBACKS)} fits it either")
         super().__init__(f"no checkpointing plan fits a memory budget of {format_size(budget_bytes)}: exact "

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from definitions.config import TRAINING_TYPES, NetworkConfig, validate
 from definitions.errors import ConfigError
-from planning.sizes import parse_size
+from definitions.sizes import parse_size
 from definitions.registry import get_network, network_names, sequence_names
 from tests.tracing import handmade_step
 from tracing.report import write_memory_report

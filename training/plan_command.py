@@ -44,7 +44,7 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
         types = parse_types(types)
         budget_bytes = None
         if budget is not None:
-            from planning.sizes import parse_size
+            from definitions.sizes import parse_size
             budget_bytes = parse_size(budget, "--budget")
         sizes = parse_batch_sizes(batch_sizes) if batch_sizes is not None else None
         if png is not None and sizes is None:

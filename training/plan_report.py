@@ -3,7 +3,7 @@ import csv
 import io
 
 from definitions.files import atomic_write_bytes, atomic_write_text
-from planning.sizes import format_size
+from definitions.sizes import format_size
 
 CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
                "predicted_total_bytes", "peak_activation_bytes", "peak_gradient_bytes", "peak_input_bytes",

@@ -1,7 +1,7 @@
 import pytest
 
 from definitions.errors import ConfigError
-from planning.sizes import format_size, parse_size
+from definitions.sizes import format_size, parse_size
 
 
 @pytest.mark.parametrize("text,expected", [
