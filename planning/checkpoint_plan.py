@@ -27,6 +27,9 @@ and "4|(2|2)" reads as "4|2|2".
 from dataclasses import dataclass
 
 from definitions.errors import ConfigError
+from planning.segments import default_segment_size
+
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -110,31 +113,49 @@ def uniform(num_blocks, segment_size):
     return Segment(0, num_blocks, tuple(leaf(a, b) for a, b in zip(bounds, bounds[1:])))
 
 
+def plan_for(num_blocks, text=None, segment_size=None):
+    """BPCKPT's plan from its settings: `text` (checkpoint_plan) parsed, else segment_size's uniform
+    plan (default round(sqrt(blocks)))."""
+    if text is not None:
+        return parse(text, num_blocks)
+    return uniform(num_blocks, segment_size or default_segment_size(num_blocks))
+
+
 def parse(text, num_blocks):
     """A plan from its written form ("(2|2)|4|4"); a ConfigError says what is wrong with it."""
-    source = "".join(str(text).split())
+    written = str(text)
+    # Spaces are allowed anywhere; positions in messages count the characters as written.
+    kept = [index for index, char in enumerate(written) if not char.isspace()]
+    source = "".join(written[index] for index in kept)
     position = 0
+
+    def character(position):
+        return (kept[position] if position < len(kept) else len(written)) + 1
 
     def fail(why):
         raise ConfigError(f"checkpoint plan {text!r}: {why} (write segment lengths joined by '|', "
                           f"a recomputed segment split in parentheses, e.g. '(2|2)|4|4')")
 
-    def segment(start):
+    def segment(start, depth=0):
         nonlocal position
         children = []
         while True:
             if position < len(source) and source[position] == "(":
+                if depth == MAX_NESTING:  # parsed by recursion: a deeper plan would exhaust Python's stack
+                    fail(f"parentheses nest more than {MAX_NESTING} deep")
+                opened = position
                 position += 1
-                child = segment(start)
+                child = segment(start, depth + 1)
                 if position >= len(source) or source[position] != ")":
-                    fail(f"a '(' at {start} is not closed")
+                    fail(f"the '(' at character {character(opened)} is not closed")
                 position += 1
             else:
                 digits = position
-                while position < len(source) and source[position].isdigit():
+                # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+                while position < len(source) and source[position] in "0123456789":
                     position += 1
                 if digits == position:
-                    fail(f"expected a segment length at character {position + 1}")
+                    fail(f"expected a segment length at character {character(position)}")
                 length = int(source[digits:position])
                 if length < 1:
                     fail("a segment length is at least 1")
@@ -151,7 +172,7 @@ def parse(text, num_blocks):
         fail("it is empty")
     plan = segment(0)
     if position != len(source):
-        fail(f"unexpected {source[position]!r} at character {position + 1}")
+        fail(f"unexpected {source[position]!r} at character {character(position)}")
     if plan.stop != num_blocks:
         fail(f"it covers {plan.stop} blocks, the network has {num_blocks}")
     return plan
