@@ -7,6 +7,9 @@ output does not match the labels. Each becomes one ConfigError line naming the s
 layer (its position and spec) and the shapes. The trainer builds its graph before the run
 directory exists, so the CLI exits with code 2 and no traceback before anything is written.
 
+BPCKPT's `checkpoint_plan` is read against the sequence's blocks here too (check_checkpoint_plan,
+before the data and the graph; and for `experiment plan`, whatever the config's type).
+
 The pass that checks the shapes is the one that creates the variables (algorithms such as FA
 need built layers): a run builds its sequence once, not once to check and once to train
 (ARCHITECTURE.md, "One run, start to finish").
@@ -65,8 +68,8 @@ def checkpoint_plan(config, num_blocks):
     try:
         return plan_for(num_blocks, config.checkpoint_plan, config.segment_size)
     except ConfigError as error:
-        raise ConfigError(f"config key 'checkpoint_plan' does not fit sequence {config.sequence!r} "
-                          f"({num_blocks} blocks): {error}") from None
+        raise ConfigError(f"config key 'checkpoint_plan' (sequence {config.sequence!r}, {num_blocks} blocks): "
+                          f"{error}") from None
 
 
 def make_layers(name, output_size):
