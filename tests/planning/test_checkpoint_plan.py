@@ -44,7 +44,8 @@ def test_the_written_form_reads_back_to_the_same_plan(tree):
     plan = parse(text, blocks)
     assert (plan.start, plan.stop) == (0, blocks)
     assert parse(str(plan), blocks) == plan
-    assert parse(" ".join(text), blocks) == plan  # spaces anywhere
+    spaced = " " + text.replace("|", " | ").replace("(", "( ").replace(")", " )") + " "
+    assert parse(spaced, blocks) == plan  # spaces between the parts
     assert str(parse(str(plan), blocks)) == str(plan)
     counts = [1] * blocks
     for start, stop in recomputations(plan):
@@ -111,6 +112,7 @@ def test_levels_counts_and_checkpoints(text, levels, counts, by_level):
     ("1 | (1|(1|1)", 4, "the '(' at character 5 is not closed"),  # counted as written, spaces included
     ("2)", 2, "unexpected ')' at character 2"),
     ("2 x", 2, "unexpected 'x' at character 3"),
+    ("1 2", 12, "unexpected '2' at character 3"),  # not 12
     ("0|2", 2, "a segment length is at least 1"),
     ("-1", 1, "expected a segment length at character 1"),
     ("1e3", 1000, "unexpected 'e' at character 2"),
