@@ -54,6 +54,7 @@ class MemoryModel:
         self.name, self.sequence = name, sequence
         self.optimizer, self.cost_function, self.feedback = optimizer, cost_function, feedback
         self.segment_size, self.checkpoint_plan = segment_size, checkpoint_plan
+        self._fractions = {}  # (algorithm, feedback) -> recompute_fraction: the same for every batch size
         self.global_step = global_step  # the trainer's graph holds an int64 step counter
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
         self.threads = threads or os.cpu_count() or 1
@@ -67,11 +68,22 @@ class MemoryModel:
         result = simulate(builder.ops, external=builder.external, threads=lanes)
         persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback,
                                           self.global_step)
-        fraction = 0.0
-        if recomputed_forward_flops(builder.ops):
-            fraction = recompute_fraction(builder.ops, self._program(batch_size, feedback, lanes).bp().ops)
         return Prediction(self.name, self.sequence, algorithm, int(batch_size), result.peak_bytes,
-                          sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent, fraction)
+                          sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent,
+                          self.recompute_fraction(algorithm, feedback))
+
+    def recompute_fraction(self, algorithm, feedback=None):
+        """The forward FLOPs the algorithm's step runs again over one BP step's FLOPs (planning/recompute.py).
+
+        Counted on the step with nothing side by side (there, two gradients that run together are
+        one op with one op's FLOPs) and at batch 1: every count is proportional to the batch.
+        """
+        key = (algorithm, feedback or self.feedback)
+        if key not in self._fractions:
+            ops = getattr(self._program(1, key[1], lanes=1), algorithm.lower())().ops
+            bp_ops = self._program(1, key[1], lanes=1).bp().ops if recomputed_forward_flops(ops) else ()
+            self._fractions[key] = recompute_fraction(ops, bp_ops) if bp_ops else 0.0
+        return self._fractions[key]
 
     def _program(self, batch_size, feedback, lanes):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from definitions.config import validate
-from layers import FullyConnected, ReLu, Sigmoid, Tanh
+from layers import ConvolutionalLayer, FullyConnected, ReLu, Sigmoid, Tanh
 from planning.checkpoint_plan import parse
 from planning.model import MemoryModel
 from tests.planning.test_model import BATCH, CLASSES, ORDERED_TOLERANCE, measured_peak, predicted
@@ -74,6 +74,20 @@ def test_recompute_fraction_counts_the_forward_passes_run_again(plan):
     assert prediction.recompute_fraction == pytest.approx(sum((c - 1) * f for c, f in zip(counts, forward)) / bp)
 
 
+@pytest.mark.parametrize("kind,recomputed", [("DFAMEM", [1, 1, 1]), ("BPCKPT", [1, 1, 0])])
+def test_convolutions_count_both_gradients_though_they_run_side_by_side(kind, recomputed):
+    """The program merges a convolution's two gradients into one op where they run together (its
+    FLOPs are the time they take): the fraction counts them as two."""
+    blocks = split_into_blocks([ConvolutionalLayer((3, 3), 8), ReLu(), ConvolutionalLayer((3, 3), 6), ReLu(),
+                                FullyConnected(10, flatten=True)])
+    with tf.Graph().as_default():
+        forward_blocks(blocks, tf.compat.v1.placeholder(tf.float32, [None, 8, 8, 3]), training=False)
+    forward = [2 * 8 * 8 * 9 * 3 * 8, 2 * 8 * 8 * 9 * 8 * 6, 2 * 8 * 8 * 6 * 10]  # per example, SAME padding
+    bp = 3 * sum(forward) - forward[0]
+    fraction = MemoryModel(blocks, (8, 8, 3), 10, threads=2).predict(kind, 5).recompute_fraction
+    assert fraction == pytest.approx(sum(r * f for r, f in zip(recomputed, forward)) / bp)  # BPCKPT: 2|1
+
+
 def test_dfamem_recomputes_one_forward_pass_and_bp_none():
     widths = [12, 40, 24, 5]
     blocks = split_into_blocks([FullyConnected(40), Tanh(), FullyConnected(24), Tanh(), FullyConnected(5)])
@@ -81,6 +95,7 @@ def test_dfamem_recomputes_one_forward_pass_and_bp_none():
         forward_blocks(blocks, tf.compat.v1.placeholder(tf.float32, [None, 12]), training=False)
     model = MemoryModel(blocks, (12,), 5, threads=2)
     forward = [2 * 4 * n_in * n_out for n_in, n_out in zip(widths, widths[1:])]
-    assert model.predict("DFAMEM", 4).recompute_fraction == pytest.approx(sum(forward) / (3 * sum(forward) - forward[0]))
+    bp = 3 * sum(forward) - forward[0]
+    assert model.predict("DFAMEM", 4).recompute_fraction == pytest.approx(sum(forward) / bp)
     for kind in ("BP", "FA", "DFA", "DRTP"):
         assert model.predict(kind, 4).recompute_fraction == 0
