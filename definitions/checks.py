@@ -58,6 +58,26 @@ def optional_string(key, value):
     return value
 
 
+PLAN_CHARACTERS = frozenset("0123456789|() ")
+
+
+def checkpoint_plan(key, value):
+    """Null or a BPCKPT plan as written ('(2|2)|4|4'); an integer is a plan of one segment.
+
+    Only its characters are checked here: its structure and the blocks it covers are checked
+    against the sequence (planning.checkpoint_plan.parse, called by training.preflight), which
+    definitions, below planning in the imports, cannot call.
+    """
+    if value is None:
+        return None
+    if type(value) is int and value >= 1:  # `--set checkpoint_plan=12` reads 12 as JSON
+        return str(value)
+    if not isinstance(value, str) or not value.strip() or set(value) - PLAN_CHARACTERS:
+        _fail(key, "null or segment lengths joined by '|', a recomputed segment split in parentheses "
+                   "(e.g. '(2|2)|4|4')", value)
+    return value
+
+
 def int_list(min_length=1, max_length=None, high=None):
     def check(key, value):
         in_range = lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v and (high is None or v <= high)

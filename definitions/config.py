@@ -77,6 +77,9 @@ class NetworkConfig:
                                    "also save one every N iterations inside epochs (null or 0: never)")
     segment_size: int = _field(None, checks.integer(low=1, high=checks.INT32_MAX, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
+    checkpoint_plan: str = _field(None, checks.checkpoint_plan,
+                                  "BPCKPT: the plan written as segment lengths, e.g. '(2|2)|4|4' "
+                                  "(null: segment_size's uniform plan)")
     save_model: bool = _field(False, checks.boolean, "save the trained model")
     save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
     restore_model: bool = _field(False, checks.boolean, "start from a saved model")
@@ -109,7 +112,16 @@ def validate(network):
         if key not in known:
             raise ConfigError(f"unknown config key {key!r}{suggestion(key, list(known))}")
         values[key] = known[key].metadata["check"](key, value)
+    _check_together(values)
     return NetworkConfig(**values)
+
+
+def _check_together(values):
+    """Keys that are valid alone but contradict each other."""
+    if values.get("segment_size") is not None and values.get("checkpoint_plan") is not None:
+        # Either one says where BPCKPT's checkpoints go: one of the two would be silently ignored.
+        raise ConfigError(f"config keys 'segment_size' ({values['segment_size']}) and 'checkpoint_plan' "
+                          f"({values['checkpoint_plan']!r}) both place BPCKPT's checkpoints: set one of them")
 
 
 def _plain(value):

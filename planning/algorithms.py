@@ -5,6 +5,7 @@ passes run, which tensors the backward passes read (so how long activations live
 block's update is applied (so how long weight gradients live), and what is recomputed.
 """
 from planning.builder import ProgramBuilder
+from planning.checkpoint_plan import plan_for
 from planning.layers import Weights, backward, forward
 
 
@@ -12,10 +13,14 @@ class StepProgram:
     """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
-                 feedback="stored", segment_size=None, threads=1, lanes=2):
+                 feedback="stored", segment_size=None, threads=1, lanes=2, plan=None):
+        """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan)."""
         self.blocks, self.classes = blocks, classes
         self.cost_function, self.regenerate = cost_function, feedback == "regenerate"
-        self.segment_size = segment_size
+        self.plan = plan or plan_for(len(blocks), segment_size=segment_size)
+        if (self.plan.start, self.plan.stop) != (0, len(blocks)):
+            raise ValueError(f"checkpoint plan {self.plan} covers blocks [{self.plan.start}, {self.plan.stop}), "
+                             f"the network has {len(blocks)}")
         self.b = ProgramBuilder(batch_size, threads, lanes)
         self.features = self.b.given("input/features")  # tf.data's batch: outside the step
 
@@ -207,37 +212,46 @@ class StepProgram:
         return self.b
 
     def bpckpt(self):
-        from planning.segments import default_segment_size, segment_bounds
+        """training/algorithms/bpckpt.py's order: the first pass keeps the root's checkpoints, then
+        each segment of the plan is differentiated as `differentiate` describes."""
         weights = [self.weights(block) for block in self.blocks]
-        bounds = segment_bounds(len(self.blocks), self.segment_size or default_segment_size(len(self.blocks)))
         one_hot = self.labels()
         x, outputs, saved = self.features, [], []
-        last_start = bounds[-1][0]
         for block, block_weights in zip(self.blocks, weights):
             x, block_saved = self.forward_block(block, x, block_weights)
             outputs.append(x)
             saved.append(block_saved)
         _, gradient = self.loss_and_error(x, one_hot)
-        # The last segment is differentiated on the first pass's activations.
-        for block in reversed(self.blocks[last_start:]):
-            gradient, grads = self.backward_block(block, gradient, saved[block.index],
-                                                  need_dx=block.index > last_start or len(bounds) > 1)
-            self.apply(grads, f"block_{block.index}")
-        for index in range(len(bounds) - 2, -1, -1):
-            start, stop = bounds[index]
-            scope = f"recompute/segment_{index}"
-            with self.b.scope(scope):
-                x = self.b.alias("segment_input", self.features if start == 0 else outputs[start - 1])
-            recomputed = []
-            for block in self.blocks[start:stop]:
-                x, block_saved = self.forward_block(block, x, weights[block.index], scope=scope + "/forward")
-                recomputed.append(block_saved)
-            for block in reversed(self.blocks[start:stop]):
-                gradient, grads = self.backward_block(block, gradient, recomputed[block.index - start],
-                                                      need_dx=block.index > start or index > 0,
-                                                      scope=scope + "/backward")
-                self.apply(grads, f"block_{block.index}")
+        self.differentiate(self.plan, weights, self.features, outputs, saved, gradient, need_dx=False)
         return self.b
+
+    def differentiate(self, segment, weights, segment_input, outputs, saved, gradient, need_dx, scope=""):
+        """Backpropagate through `segment`, given a pass through it (outputs and saved tensors by
+        block index): a leaf block by block; a split segment its last child on that pass, then
+        each earlier child, last first, recomputed from its checkpoint under
+        <scope>recompute/segment_i/ and differentiated in turn. Returns the gradient at segment_input."""
+        if segment.is_leaf:
+            for block in reversed(self.blocks[segment.start:segment.stop]):
+                gradient, grads = self.backward_block(block, gradient, saved[block.index],
+                                                      need_dx=block.index > segment.start or need_dx,
+                                                      scope=scope + "backward")
+                self.apply(grads, f"block_{block.index}")
+            return gradient
+        children = segment.children
+        checkpoints = [segment_input] + [outputs[child.start - 1] for child in children[1:]]
+        gradient = self.differentiate(children[-1], weights, checkpoints[-1], outputs, saved, gradient, True, scope)
+        for index in range(len(children) - 2, -1, -1):
+            child, inner = children[index], f"{scope}recompute/segment_{index}"
+            with self.b.scope(inner):
+                x = self.b.alias("segment_input", checkpoints[index])
+            child_input, child_outputs, child_saved = x, {}, {}
+            for block in self.blocks[child.start:child.stop]:
+                x, child_saved[block.index] = self.forward_block(block, x, weights[block.index],
+                                                                 scope=inner + "/forward")
+                child_outputs[block.index] = x
+            gradient = self.differentiate(child, weights, child_input, child_outputs, child_saved, gradient,
+                                          index > 0 or need_dx, inner + "/")
+        return gradient
 
 
 def _elements(shape):

@@ -27,6 +27,9 @@ and "4|(2|2)" reads as "4|2|2".
 from dataclasses import dataclass
 
 from definitions.errors import ConfigError
+from planning.segments import default_segment_size
+
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -110,48 +113,71 @@ def uniform(num_blocks, segment_size):
     return Segment(0, num_blocks, tuple(leaf(a, b) for a, b in zip(bounds, bounds[1:])))
 
 
+def plan_for(num_blocks, text=None, segment_size=None):
+    """BPCKPT's plan from its settings: `text` (checkpoint_plan) parsed, else segment_size's uniform
+    plan (default round(sqrt(blocks)))."""
+    if text is not None:
+        return parse(text, num_blocks)
+    return uniform(num_blocks, segment_size or default_segment_size(num_blocks))
+
+
 def parse(text, num_blocks):
-    """A plan from its written form ("(2|2)|4|4"); a ConfigError says what is wrong with it."""
-    source = "".join(str(text).split())
+    """A plan from its written form ("(2|2)|4|4"); a ConfigError says what is wrong with it.
+
+    Spaces may stand between the parts ("(2 | 2) | 8"), not inside a length: "1 2" is an error,
+    not 12. Positions in messages count the characters as written, from 1.
+    """
+    written = str(text)
     position = 0
 
     def fail(why):
         raise ConfigError(f"checkpoint plan {text!r}: {why} (write segment lengths joined by '|', "
                           f"a recomputed segment split in parentheses, e.g. '(2|2)|4|4')")
 
-    def segment(start):
+    def next_char():
+        """The next character that is not a space ('' at the end), with `position` on it."""
+        nonlocal position
+        while position < len(written) and written[position].isspace():
+            position += 1
+        return written[position] if position < len(written) else ""
+
+    def segment(start, depth=0):
         nonlocal position
         children = []
         while True:
-            if position < len(source) and source[position] == "(":
+            if next_char() == "(":
+                if depth == MAX_NESTING:  # parsed by recursion: a deeper plan would exhaust Python's stack
+                    fail(f"parentheses nest more than {MAX_NESTING} deep")
+                opened = position
                 position += 1
-                child = segment(start)
-                if position >= len(source) or source[position] != ")":
-                    fail(f"a '(' at {start} is not closed")
+                child = segment(start, depth + 1)
+                if next_char() != ")":
+                    fail(f"the '(' at character {opened + 1} is not closed")
                 position += 1
             else:
                 digits = position
-                while position < len(source) and source[position].isdigit():
+                # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+                while position < len(written) and written[position] in "0123456789":
                     position += 1
                 if digits == position:
                     fail(f"expected a segment length at character {position + 1}")
-                length = int(source[digits:position])
+                length = int(written[digits:position])
                 if length < 1:
                     fail("a segment length is at least 1")
                 child = leaf(start, start + length)
             children.append(child)
             start = child.stop
-            if position < len(source) and source[position] == "|":
+            if next_char() == "|":
                 position += 1
                 continue
             break
         return children[0] if len(children) == 1 else Segment(children[0].start, start, tuple(children))
 
-    if not source:
+    if not written.strip():
         fail("it is empty")
     plan = segment(0)
-    if position != len(source):
-        fail(f"unexpected {source[position]!r} at character {position + 1}")
+    if next_char():
+        fail(f"unexpected {written[position]!r} at character {position + 1}")
     if plan.stop != num_blocks:
         fail(f"it covers {plan.stop} blocks, the network has {num_blocks}")
     return plan

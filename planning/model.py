@@ -3,10 +3,13 @@
     model = MemoryModel(blocks, input_shape, classes, optimizer="momentum")   # built blocks
     prediction = model.predict("DFAMEM", batch_size=64)
     prediction.peak_bytes, prediction.persistent_bytes, prediction.total_bytes
+    prediction.recompute_fraction                     # forward FLOPs run again / one BP step's FLOPs
     model.largest_batch("BP", budget_bytes)           # None when even batch 1 does not fit
 
 peak_bytes is what the tracer's summary.json calls peak_bytes (the transient peak of one
 training step), persistent_bytes what it calls persistent_bytes (the variables).
+BPCKPT follows `checkpoint_plan` (a planning.checkpoint_plan.Segment), else uniform segments
+of `segment_size` blocks.
 """
 import os
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from planning.algorithms import StepProgram
 from planning.persistent import persistent_breakdown
 from planning.program import simulate
+from planning.recompute import recompute_fraction, recomputed_forward_flops
 from planning.shapes import BlockShape, block_shapes
 
 ALGORITHMS = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
@@ -31,6 +35,9 @@ class Prediction:
     peak_op: str = ""
     peak_by_category: dict = field(default_factory=dict)
     persistent_by_kind: dict = field(default_factory=dict)
+    # The forward FLOPs the step runs again (BPCKPT, DFAMEM) over one BP step's FLOPs: the time
+    # it adds to BP's step, where matmuls and convolutions dominate.
+    recompute_fraction: float = 0.0
 
     @property
     def total_bytes(self):
@@ -39,14 +46,15 @@ class Prediction:
 
 class MemoryModel:
     def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
-                 cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, threads=None,
-                 global_step=True):
+                 cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, checkpoint_plan=None,
+                 threads=None, global_step=True):
         """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read."""
         self.blocks = blocks if blocks and isinstance(blocks[0], BlockShape) else block_shapes(blocks)
         self.input_shape, self.classes = tuple(input_shape), int(classes)
         self.name, self.sequence = name, sequence
         self.optimizer, self.cost_function, self.feedback = optimizer, cost_function, feedback
-        self.segment_size = segment_size
+        self.segment_size, self.checkpoint_plan = segment_size, checkpoint_plan
+        self._fractions = {}  # (algorithm, feedback) -> recompute_fraction: the same for every batch size
         self.global_step = global_step  # the trainer's graph holds an int64 step counter
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
         self.threads = threads or os.cpu_count() or 1
@@ -56,14 +64,30 @@ class MemoryModel:
         lanes=1 is the step with nothing overlapping, the low end of the executor's races."""
         feedback = feedback or self.feedback
         lanes = lanes or min(2, self.threads)
-        program = StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                              self.segment_size, self.threads, lanes)
-        builder = getattr(program, algorithm.lower())()
+        builder = getattr(self._program(batch_size, feedback, lanes), algorithm.lower())()
         result = simulate(builder.ops, external=builder.external, threads=lanes)
         persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback,
                                           self.global_step)
         return Prediction(self.name, self.sequence, algorithm, int(batch_size), result.peak_bytes,
-                          sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent)
+                          sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent,
+                          self.recompute_fraction(algorithm, feedback))
+
+    def recompute_fraction(self, algorithm, feedback=None):
+        """The forward FLOPs the algorithm's step runs again over one BP step's FLOPs (planning/recompute.py).
+
+        Counted on the step with nothing side by side (there, two gradients that run together are
+        one op with one op's FLOPs) and at batch 1: every count is proportional to the batch.
+        """
+        key = (algorithm, feedback or self.feedback)
+        if key not in self._fractions:
+            ops = getattr(self._program(1, key[1], lanes=1), algorithm.lower())().ops
+            bp_ops = self._program(1, key[1], lanes=1).bp().ops if recomputed_forward_flops(ops) else ()
+            self._fractions[key] = recompute_fraction(ops, bp_ops) if bp_ops else 0.0
+        return self._fractions[key]
+
+    def _program(self, batch_size, feedback, lanes):
+        return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
+                           self.segment_size, self.threads, lanes, plan=self.checkpoint_plan)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

@@ -102,6 +102,8 @@ def documented_key_value(key, value):
         return isinstance(value, str) and value != "" and "\0" not in value
     if rule == "a function of `definitions/sequences.py`":
         return value in sequence_names()
+    if rule.startswith("a plan written as in "):
+        return written_plan(value)
     if key == "minimum_accuracy":
         epoch, percent = re.findall(_INTERVAL, rule)
         return isinstance(value, list) and all(
@@ -118,6 +120,25 @@ def documented_key_value(key, value):
     choices = re.findall(r"`([^`]+)`", rule)
     assert choices and rule == " ".join(f"`{c}`" for c in choices), f"no rule for {key!r}: {rule!r}"
     return value in choices
+
+
+def written_plan(value):
+    """README, Checkpointed BP: segment lengths (from 1) joined by `|`, a split segment in parentheses, spaces
+    between the parts; an integer is a plan of one segment. (Whether it covers the sequence's blocks is the
+    sequence's business: a case of its own below.)"""
+    if type(value) is int:
+        return value >= 1
+    if not isinstance(value, str) or not re.fullmatch(r"(\s*([0-9]+|[|()]))+\s*", value):
+        return False
+    tokens = re.findall(r"[0-9]+|[|()]", value)
+    if any(token.isdigit() and int(token) < 1 for token in tokens):
+        return False
+    shape = "".join("n" if token.isdigit() else token for token in tokens)
+    while True:  # a parenthesised list of segments is one segment
+        reduced = re.sub(r"\(n(\|n)*\)", "n", shape)
+        if reduced == shape:
+            return re.fullmatch(r"n(\|n)*", shape) is not None
+        shape = reduced
 
 
 def documented_run_id(value):
@@ -344,6 +365,15 @@ CROSS_CASES = [
     cross_case("--set", "momentum=0.1", "--set", "momentum=0.2"),
     cross_case("--set", "name=other"),
     cross_case("--set", "learning_reate=0.1"),
+    # BPCKPT's plan: malformed, covering the wrong number of blocks (default_network's fcTanh has 3), given to
+    # another type, given with segment_size.
+    cross_case("--type", "BPCKPT", "--set", "checkpoint_plan=(2|1"),
+    cross_case("--type", "BPCKPT", "--checkpoint_plan", "2|2"),
+    cross_case("--type", "BPCKPT", "--set", "checkpoint_plan=(1|1)|1|1"),
+    cross_case("--type", "BP", "--checkpoint_plan", "2|1"),
+    cross_case("--type", "BPCKPT", "--set", "segment_size=1", "--checkpoint_plan", "1|1|1"),
+    Case("experiment plan", experiment_main, ("plan", "--checkpoint_plan", "(2|2"), False),
+    Case("experiment plan", experiment_main, ("plan", "--checkpoint_plan", "1|1"), False),
 ]
 CASES = [case for sub in SUBCOMMANDS for case in param_cases(sub)] + list(set_cases()) + CROSS_CASES
 

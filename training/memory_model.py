@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from definitions.datasets import dataset_shape
 from planning.model import MemoryModel
-from training.preflight import build_sequence
+from training.preflight import build_sequence, checkpoint_plan
 
 
 @dataclass(frozen=True)
@@ -27,4 +27,4 @@ def memory_model(config, threads=None):
         blocks = build_sequence(config, DatasetShape(config.dataset_name, input_shape, classes))
     return MemoryModel(blocks, input_shape, classes, name=config.name, sequence=config.sequence,
                        optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
-                       segment_size=config.segment_size, threads=threads)
+                       checkpoint_plan=checkpoint_plan(config, len(blocks)), threads=threads)

@@ -7,6 +7,9 @@ output does not match the labels. Each becomes one ConfigError line naming the s
 layer (its position and spec) and the shapes. The trainer builds its graph before the run
 directory exists, so the CLI exits with code 2 and no traceback before anything is written.
 
+BPCKPT's `checkpoint_plan` is read against the sequence's blocks here too (check_checkpoint_plan,
+before the data and the graph; and for `experiment plan`, whatever the config's type).
+
 The pass that checks the shapes is the one that creates the variables (algorithms such as FA
 need built layers): a run builds its sequence once, not once to check and once to train
 (ARCHITECTURE.md, "One run, start to finish").
@@ -17,6 +20,7 @@ from definitions.errors import ConfigError, ZppMemError
 from definitions.registry import get_sequence
 from layers.base import Layer
 from layers.checks import format_shape
+from planning.checkpoint_plan import plan_for
 from training.blocks import split_into_blocks
 
 
@@ -41,6 +45,31 @@ def build_sequence(config, dataset):
                           f"{format_shape([None, dataset.num_classes])} ({dataset.num_classes} classes): "
                           f"end the sequence with FullyConnected(output_size)")
     return blocks
+
+
+def check_checkpoint_plan(config, num_classes):
+    """Before the graph is built: checkpoint_plan is BPCKPT's, and covers the sequence's blocks.
+
+    A key that the type does not read must not be silently ignored. The blocks are counted on
+    the sequence's layers (a weight layer starts a block), which are made but not built: the
+    run builds its sequence once, later, in its graph.
+    """
+    if config.checkpoint_plan is None:
+        return
+    if config.type != "BPCKPT":
+        raise ConfigError(f"config key 'checkpoint_plan' is read by type BPCKPT only, and the type is "
+                          f"{config.type!r}: set type BPCKPT, or leave checkpoint_plan null")
+    checkpoint_plan(config, len(split_into_blocks(make_layers(config.sequence, num_classes))))
+
+
+def checkpoint_plan(config, num_blocks):
+    """BPCKPT's plan (planning.checkpoint_plan.Segment) for a sequence of `num_blocks` blocks:
+    config.checkpoint_plan read, else segment_size's uniform plan."""
+    try:
+        return plan_for(num_blocks, config.checkpoint_plan, config.segment_size)
+    except ConfigError as error:
+        raise ConfigError(f"config key 'checkpoint_plan' (sequence {config.sequence!r}, {num_blocks} blocks): "
+                          f"{error}") from None
 
 
 def make_layers(name, output_size):

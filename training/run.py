@@ -94,7 +94,9 @@ def _prepare(config, data_dir, log, progress):
                           f"training examples of {config.dataset_name}")
     # Imports TensorFlow: after the cheap checks. The trainer builds its graph here, before the run
     # directory exists, and a sequence that does not fit is a ConfigError (training/preflight.py).
+    from training.preflight import check_checkpoint_plan
     from training.trainer import Trainer
+    check_checkpoint_plan(config, dataset.num_classes)
     return dataset, Trainer(config, dataset, run_dir=None, log=log, progress=progress)
 
 

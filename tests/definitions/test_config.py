@@ -21,6 +21,8 @@ def test_unknown_key_names_the_closest_valid_one():
     ("sequence", "lon_fc", r"unknown sequence 'lon_fc' \(did you mean 'long_fc'\?\)"),
     ("minimum_accuracy", [(1, 120)], r"'minimum_accuracy'"),
     ("gather_stats", "maybe", r"'gather_stats' must be true or false"),
+    ("checkpoint_plan", "2,2", r"'checkpoint_plan' must be null or segment lengths joined by '\|'"),
+    ("checkpoint_plan", 0, r"'checkpoint_plan' must be"),
 ])
 def test_bad_values_are_named(key, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -57,3 +59,16 @@ def test_networks_extend_each_other():
 def test_to_dict_roundtrips():
     config = validate({"minimum_accuracy": [(1, 10)], "synthetic_shape": [4, 4, 3]})
     assert validate(config.to_dict()) == config
+
+
+def test_a_checkpoint_plan_is_kept_as_written_and_an_integer_is_one_segment():
+    assert validate({"checkpoint_plan": " (2|2) | 4"}).checkpoint_plan == " (2|2) | 4"
+    assert validate({"checkpoint_plan": 12}).checkpoint_plan == "12"  # --set checkpoint_plan=12 reads JSON
+    assert validate({}).checkpoint_plan is None
+
+
+def test_segment_size_and_checkpoint_plan_together_are_an_error_naming_both():
+    with pytest.raises(ConfigError, match=r"'segment_size' \(2\) and 'checkpoint_plan' \('2\|2'\)") as error:
+        validate({"type": "BPCKPT", "segment_size": 2, "checkpoint_plan": "2|2"})
+    assert "\n" not in str(error.value)
+    assert validate({"segment_size": 2, "checkpoint_plan": None}).segment_size == 2

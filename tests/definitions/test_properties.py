@@ -95,6 +95,27 @@ SHAPE_BAD = st.one_of(st.just([]), st.integers(), st.text(max_size=4), st.none()
                       st.lists(st.one_of(st.integers(max_value=0), st.booleans(), st.floats(1, 5)), min_size=1, max_size=3),
                       SHAPE_GOOD.flatmap(lambda good: st.integers(0, len(good)).map(lambda i: [*good[:i], 0, *good[i:]])))
 
+# A checkpoint plan as written: segment lengths joined by '|', split segments in parentheses,
+# spaces anywhere; an integer is a plan of one segment. Whether it covers the sequence's blocks is
+# checked once the sequence is known (training/preflight.py), not by the config alone.
+PLAN_PART = st.recursive(st.integers(1, 64).map(str),
+                         lambda inner: st.lists(inner, min_size=2, max_size=3).map(lambda p: "(" + "|".join(p) + ")"),
+                         max_leaves=8)
+PLAN_TEXT = st.tuples(st.lists(PLAN_PART, min_size=1, max_size=4).map("|".join), st.booleans()).map(
+    lambda parts: parts[0].replace("|", " | ") if parts[1] else parts[0])
+PLAN = (st.one_of(st.none(), PLAN_TEXT, st.integers(1, 10**6)),
+        st.one_of(st.booleans(), st.floats(), st.integers(max_value=0), st.lists(st.integers(1, 4), max_size=2),
+                  st.sampled_from(["", " ", "\t", "2,2", "[2, 2]", "2|x", "1.5", "-1", "(2|2)|4|4\n"])),
+        lambda v: str(v) if isinstance(v, int) else v)
+
+
+def _one_placement(network):
+    """segment_size and checkpoint_plan both place BPCKPT's checkpoints: a network sets one at most."""
+    if network.get("checkpoint_plan") is not None and network.get("segment_size") is not None:
+        network = {key: value for key, value in network.items() if key != "segment_size"}
+    return network
+
+
 #: key -> (values that must validate, values that must be refused, what a good value normalises to).
 SPEC = {
     "name": (st.text(max_size=12), NOT_A_STRING, lambda v: v),
@@ -123,6 +144,7 @@ SPEC = {
     "checkpoint_every": _integer(0, 100_000, optional=True),
     "checkpoint_steps": _integer(0, INT32_MAX, optional=True),
     "segment_size": _integer(1, INT32_MAX, optional=True),
+    "checkpoint_plan": PLAN,
     "save_model": BOOLEAN,
     "save_model_path": PATH,
     "restore_model": BOOLEAN,
@@ -132,7 +154,8 @@ SPEC = {
     "synthetic_size": _integer(1, 10**7),
 }
 
-GOOD_NETWORKS = st.fixed_dictionaries({}, optional={key: good for key, (good, _, _) in SPEC.items()})
+GOOD_NETWORKS = st.fixed_dictionaries({}, optional={key: good for key, (good, _, _) in SPEC.items()}).map(
+    _one_placement)
 # A key nobody defined: random text, or a typo of a real key (one letter dropped, doubled or swapped).
 TYPOS = st.sampled_from(FIELDS).flatmap(lambda key: st.integers(0, len(key) - 2).flatmap(lambda i: st.sampled_from([
     key[:i] + key[i + 1:], key[:i] + key[i] + key[i:], key[:i] + key[i + 1] + key[i] + key[i + 2:]])))

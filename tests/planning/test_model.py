@@ -53,8 +53,9 @@ def onednn():
     return _pywrap_util_port.IsMklEnabled()
 
 
-def measured_peak(make_layers, input_shape, kind, traces=5):
-    """Median traced peak of the algorithm's step, after warm-up (the benchmarks' way)."""
+def measured_peak(make_layers, input_shape, kind, traces=5, config=None):
+    """Median traced peak of the algorithm's step, after warm-up (the benchmarks' way); `config`: what the algorithm
+    reads of one (BPCKPT's plan)."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH * 8, *input_shape)).astype(np.float32)
     y = rng.integers(0, CLASSES, BATCH * 8)
@@ -64,7 +65,7 @@ def measured_peak(make_layers, input_shape, kind, traces=5):
         batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH, drop_remainder=True).repeat()
         features, labels = tf.compat.v1.data.make_one_shot_iterator(batches).get_next()
         blocks = split_into_blocks(make_layers())
-        step = ALGORITHMS[kind](None, Feedback(0)).build(
+        step = ALGORITHMS[kind](config, Feedback(0)).build(
             blocks, features, tf.one_hot(labels, CLASSES), softmax_cross_entropy,
             lambda: tf.compat.v1.train.MomentumOptimizer(0.01, 0.9))
         init = tf.compat.v1.global_variables_initializer()
@@ -79,11 +80,12 @@ def measured_peak(make_layers, input_shape, kind, traces=5):
         return statistics.median(peaks), tracing.persistent_bytes(graph)
 
 
-def predicted(make_layers, input_shape, kind, lanes=None):
+def predicted(make_layers, input_shape, kind, lanes=None, checkpoint_plan=None):
     blocks = split_into_blocks(make_layers())
     with tf.Graph().as_default():
         forward_blocks(blocks, tf.compat.v1.placeholder(tf.float32, [None, *input_shape]), training=False)
-    model = MemoryModel(blocks, input_shape, CLASSES, optimizer="momentum", threads=THREADS, global_step=False)
+    model = MemoryModel(blocks, input_shape, CLASSES, optimizer="momentum", threads=THREADS, global_step=False,
+                        checkpoint_plan=checkpoint_plan)
     return model.predict(kind, BATCH, lanes=lanes)
 
 

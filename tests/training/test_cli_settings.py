@@ -65,3 +65,23 @@ def test_the_name_is_chosen_with_name_not_set(tmp_path):
     assert result.exit_code == 2
     assert result.output.startswith("Error: --set name=../../elsewhere: the network dict is chosen with --name")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("given", [["--checkpoint_plan", "(1|1)|1"], ["--set", "checkpoint_plan=(1|1)|1"]],
+                         ids=["option", "set"])
+def test_a_checkpoint_plan_reaches_the_step(tmp_path, given):
+    result = invoke(tmp_path, "--type", "BPCKPT", "--memory_only", "true", *given)
+    assert result.exit_code == 0, result.output
+    assert config(tmp_path)["checkpoint_plan"] == "(1|1)|1"
+    nodes = (tmp_path / "run" / "memory" / "nodes.csv").read_text()
+    assert "recompute/segment_0/recompute/segment_0/forward/block_0/" in nodes  # the nested recomputation ran
+
+
+def test_a_grid_of_plans_gives_commands_the_experiment_takes(tmp_path):
+    from tuner.grid import expand, sgen
+    for number, run in enumerate(expand("experiment", [sgen("checkpoint_plan", ["(1|1)|1", "1|2"])])):
+        result = CliRunner().invoke(main, [*SMALL, "--type", "BPCKPT", *run.argv()[1:], "--output_dir", str(tmp_path),
+                                           "--id", f"run_{number}"])
+        assert result.exit_code == 0, result.output
+        written = json.loads((tmp_path / f"run_{number}" / "config.json").read_text())
+        assert written["checkpoint_plan"] == dict(run.params)["checkpoint_plan"]

@@ -1,32 +1,42 @@
 """Checkpointed backpropagation (Chen et al. 2016): BP's gradients, fewer activations alive.
 
-The blocks are cut into segments of `segment_size` blocks (default round(sqrt(n))). The forward
-pass keeps only each segment's input (the checkpoints); every other activation is freed as soon
-as the next block has read it. The backward pass goes segment by segment, last first:
+The step follows a plan (planning/checkpoint_plan.py): `checkpoint_plan` ('(2|2)|4|4'), else
+uniform segments of `segment_size` blocks (default round(sqrt(n))). A plan is a tree of
+segments; differentiating a segment, given a forward pass through it, goes:
 
-- the last segment is differentiated on the forward pass itself (its activations are the last
-  ones computed, so keeping them costs one segment, like any other segment's recomputation);
-- every earlier segment is recomputed from its checkpoint under recompute/segment_i/forward,
-  then differentiated block by block under recompute/segment_i/backward with the gradient
-  that arrived at its output; the gradient at its input goes on to the previous segment.
+- a leaf: block by block, last first, on that pass's activations;
+- a split segment: the pass kept only each child's input (the checkpoints; every other
+  activation was freed as soon as the next block had read it). Its last child is
+  differentiated on the pass itself (its activations are the last ones computed, so keeping
+  them costs one child, like any recomputation); every earlier child, last first, is
+  recomputed from its checkpoint under <scope>recompute/segment_i/forward and differentiated
+  (recursively, with its own plan) under <scope>recompute/segment_i/, with the gradient that
+  arrived at its output; the gradient at its input goes on to the previous child.
+
+The first pass (forward/) runs through the whole network, so the root's children are the
+uniform plan's segments, recomputed under recompute/segment_i/; a child that is itself split
+stores its own checkpoints while it is recomputed, and its children are recomputed under
+recompute/segment_i/recompute/segment_j/ (nested recomputation). Every recomputed op's name
+starts with recompute/ and names its pass uniquely, which is what the tracer's recomputation
+costs read (tracing/profile.py).
 
 Each block's update is applied as soon as its weight gradients and the gradient at its input
-exist (nothing reads its weights after that), so at most one segment's activations and about
+exist (nothing reads its weights after that), so at most one leaf's activations and about
 one block's weight gradients are alive besides the checkpoints. With SGD or momentum the new
 weights equal BP's; each block has its own optimizer (Adam's bias correction advances per
 apply_gradients call, as for DFAMEM).
 
-Grappler's common-subexpression elimination would merge a recomputation with the original
-forward ops, and then nothing is recomputed and everything is stored (ARCHITECTURE.md,
+Grappler's common-subexpression elimination would merge a recomputation with the pass it
+repeats, and then nothing is recomputed and everything is stored (ARCHITECTURE.md,
 "Grappler merges recomputations"). So each recomputation starts from an identity of the
-checkpoint under a control dependency on the later segment's last update, which makes it
-distinct and orders it after that segment's backward.
+checkpoint under a control dependency on the later child's last update, which makes it
+distinct and orders it after that child's backward.
 Batch-norm moving averages move once per step, with the first pass's statistics.
 """
 import tensorflow as tf
 
-from training.algorithms.base import Algorithm, Step, scope
-from planning.segments import default_segment_size, segment_bounds
+from planning.checkpoint_plan import plan_for
+from training.algorithms.base import Algorithm, Step
 from training.blocks import forward_blocks
 
 
@@ -34,9 +44,10 @@ class BPCKPT(Algorithm):
     name = "BPCKPT"
     approximates_bp = False
 
-    def segment_size(self, num_blocks):
-        size = getattr(self.config, "segment_size", None) if self.config is not None else None
-        return size or default_segment_size(num_blocks)
+    def plan(self, num_blocks):
+        """The planning.checkpoint_plan.Segment this config asks for."""
+        setting = (lambda key: getattr(self.config, key, None)) if self.config is not None else (lambda key: None)
+        return plan_for(num_blocks, setting("checkpoint_plan"), setting("segment_size"))
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
         self.ensure_built(blocks, features)
@@ -44,23 +55,38 @@ class BPCKPT(Algorithm):
         logits = outputs[-1]
         loss, gradient = self.loss_and_error(loss_fn, logits, labels)
         state_updates = [op for block in blocks for op in block.pop_updates()]
-        bounds = segment_bounds(len(blocks), self.segment_size(len(blocks)))
-        checkpoints = [features] + [outputs[start - 1] for start, _ in bounds[1:]]
-        last_start, _ = bounds[-1]
-        # The last segment: its forward activations are still alive; differentiate them.
-        gradient, _, updates = self.backward_in_order(blocks[last_start:], [checkpoints[-1]] + outputs[last_start:],
-                                           gradient, make_optimizer, need_input_gradient=len(bounds) > 1)
-        update_ops = list(updates)
-        for index in range(len(bounds) - 2, -1, -1):
-            start, stop = bounds[index]
-            with tf.name_scope(f"recompute/segment_{index}"):
-                # Distinct from the first pass (CSE) and only after the later segment is done.
-                with tf.control_dependencies([updates[-1]]):
-                    x = tf.identity(checkpoints[index], name="segment_input")
-                recomputed = forward_blocks(blocks[start:stop], x, training=True, scope="forward")
-                for block in blocks[start:stop]:
-                    block.pop_updates()  # the averages already moved with the first pass
-                gradient, _, updates = self.backward_in_order(blocks[start:stop], [x] + recomputed, gradient,
-                                                   make_optimizer, need_input_gradient=index > 0)
-            update_ops += updates
+        _, update_ops = self.differentiate(self.plan(len(blocks)), blocks, features, dict(enumerate(outputs)),
+                                           gradient, make_optimizer, need_input_gradient=False)
         return Step(train_op=tf.group(update_ops + state_updates, name="train_op"), loss=loss, logits=logits)
+
+    def differentiate(self, segment, blocks, segment_input, outputs, gradient, make_optimizer, need_input_gradient):
+        """Backpropagate `gradient` (at the segment's output) through the segment, applying each block's update.
+
+        outputs: {block index: output} of the forward pass that ran through the segment from
+        `segment_input`. Returns (the gradient at segment_input or None, [update ops] in the order applied).
+        """
+        if segment.is_leaf:
+            span = range(segment.start, segment.stop)
+            gradient, _, updates = self.backward_in_order(
+                blocks[segment.start:segment.stop], [segment_input] + [outputs[i] for i in span], gradient,
+                make_optimizer, need_input_gradient=need_input_gradient)
+            return gradient, updates
+        children = segment.children
+        checkpoints = [segment_input] + [outputs[child.start - 1] for child in children[1:]]
+        gradient, updates = self.differentiate(children[-1], blocks, checkpoints[-1], outputs, gradient,
+                                               make_optimizer, need_input_gradient=True)
+        applied = list(updates)
+        for index in range(len(children) - 2, -1, -1):
+            child = children[index]
+            with tf.name_scope(f"recompute/segment_{index}"):
+                # Distinct from the pass it repeats (CSE) and only after the later child is done.
+                with tf.control_dependencies([applied[-1]]):
+                    x = tf.identity(checkpoints[index], name="segment_input")
+                recomputed = forward_blocks(blocks[child.start:child.stop], x, training=True, scope="forward")
+                for block in blocks[child.start:child.stop]:
+                    block.pop_updates()  # the averages already moved with the first pass
+                gradient, updates = self.differentiate(
+                    child, blocks, x, dict(zip(range(child.start, child.stop), recomputed)), gradient,
+                    make_optimizer, need_input_gradient=index > 0 or need_input_gradient)
+            applied += updates
+        return gradient, applied
