@@ -78,6 +78,16 @@ def checkpoint_plan(key, value):
     return value
 
 
+def memory_size(key, value):
+    """Null, bytes (a positive integer) or a size as people write it ('300MiB', '2GiB', '1.5GB'),
+    kept as written: config.json then reads as the user wrote it."""
+    if value is None:
+        return None
+    from definitions.sizes import parse_size
+    parse_size(value, f"config key {key!r}")
+    return value
+
+
 def int_list(min_length=1, max_length=None, high=None):
     def check(key, value):
         in_range = lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v and (high is None or v <= high)

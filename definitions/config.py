@@ -80,6 +80,9 @@ class NetworkConfig:
     checkpoint_plan: str = _field(None, checks.checkpoint_plan,
                                   "BPCKPT: the plan written as segment lengths, e.g. '(2|2)|4|4' "
                                   "(null: segment_size's uniform plan)")
+    memory_budget: str = _field(None, checks.memory_size,
+                                "BPCKPT: the most memory a step may hold in total (persistent + transient), "
+                                "e.g. '300MiB'; the run plans its checkpoints to fit (null: no budget)")
     save_model: bool = _field(False, checks.boolean, "save the trained model")
     save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
     restore_model: bool = _field(False, checks.boolean, "start from a saved model")

@@ -64,6 +64,7 @@ class StepProgram:
                 backprop = b.new("per_class_grad", (self.classes,), "gradient", inputs=[difference, logits])
                 per_example = b.new("sum", (), "activation", inputs=[difference])
             loss = b.small("Mean", 1, "activation", [per_example])
+            b.fetched.append(loss)  # the trainer fetches the loss: TensorFlow holds it to the step's end
         with b.scope("backward"):
             scale = b.new("Mean_grad", (1,), "gradient", inputs=[loss])
             error = b.new("mul", (self.classes,), "gradient", inputs=[backprop, scale], in_place=[backprop])

@@ -18,7 +18,7 @@ from functools import cached_property
 
 from planning.chain_costs import chain_costs
 from planning.checkpoint_plan import leaf
-from planning.checkpoint_search import plan_time, search
+from planning.checkpoint_search import search
 
 #: The approximate algorithms a researcher might fall back to, named (never chosen) when no plan fits.
 APPROXIMATE_FALLBACKS = ("DFAMEM", "DRTP")
@@ -28,7 +28,7 @@ APPROXIMATE_FALLBACKS = ("DFAMEM", "DRTP")
 class BudgetPlan:
     plan: object  # Segment
     prediction: object  # planning.model.Prediction of BPCKPT under the plan
-    recompute_fraction: float  # forward time recomputed / one BP step's (forward and backward) time
+    recompute_fraction: float  # forward FLOPs recomputed / one BP step's (planning/recompute.py)
     budget_bytes: int
 
     def summary(self):
@@ -76,7 +76,7 @@ class BudgetPlanner:
         for plan in self.candidates:
             prediction = self.predict(plan)
             if prediction.total_bytes <= budget_bytes:
-                return BudgetPlan(plan, prediction, self.recompute_fraction(plan), int(budget_bytes))
+                return BudgetPlan(plan, prediction, prediction.recompute_fraction, int(budget_bytes))
         raise InfeasibleBudget(int(budget_bytes), self.smallest_bytes(), self.fitting_fallbacks(budget_bytes))
 
     def smallest_bytes(self):
@@ -86,12 +86,6 @@ class BudgetPlanner:
     def fitting_fallbacks(self, budget_bytes):
         return [kind for kind in APPROXIMATE_FALLBACKS
                 if self.model.predict(kind, self.batch_size).total_bytes <= budget_bytes]
-
-    def recompute_fraction(self, plan):
-        """Forward time recomputed over one BP step's, the step taken as its forward's time three
-        times (a backward costs about two forwards: an input and a weight gradient per layer)."""
-        forward = plan_time(leaf(0, len(self.costs)), self.costs)
-        return (plan_time(plan, self.costs) - forward) / (3 * forward) if forward else 0.0
 
 
 def plan_for_budget(model, batch_size, budget_bytes):

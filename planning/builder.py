@@ -18,6 +18,7 @@ class ProgramBuilder:
         self.lingering_filter_buffer = 0  # the last conv filter gradient's buffer in this block's backward
         self.ops = []
         self.external = []
+        self.fetched = []  # tensors the session returns (the loss): alive to the end of the step
         self._scope = []
         self._count = 0
 

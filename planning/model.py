@@ -59,35 +59,38 @@ class MemoryModel:
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
         self.threads = threads or os.cpu_count() or 1
 
-    def predict(self, algorithm, batch_size, feedback=None, lanes=None):
+    def predict(self, algorithm, batch_size, feedback=None, lanes=None, plan=None):
         """lanes: inter-op threads running ops side by side (default: two, or one on one core);
-        lanes=1 is the step with nothing overlapping, the low end of the executor's races."""
+        lanes=1 is the step with nothing overlapping, the low end of the executor's races.
+        plan: BPCKPT's plan for this prediction (default: the model's checkpoint_plan)."""
         feedback = feedback or self.feedback
         lanes = lanes or min(2, self.threads)
-        builder = getattr(self._program(batch_size, feedback, lanes), algorithm.lower())()
-        result = simulate(builder.ops, external=builder.external, threads=lanes)
+        plan = plan or self.checkpoint_plan
+        builder = getattr(self._program(batch_size, feedback, lanes, plan), algorithm.lower())()
+        result = simulate(builder.ops, external=builder.external, keep=builder.fetched, threads=lanes)
         persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback,
                                           self.global_step)
         return Prediction(self.name, self.sequence, algorithm, int(batch_size), result.peak_bytes,
                           sum(persistent.values()), result.peak_op, result.by_category_at_peak, persistent,
-                          self.recompute_fraction(algorithm, feedback))
+                          self.recompute_fraction(algorithm, feedback, plan))
 
-    def recompute_fraction(self, algorithm, feedback=None):
+    def recompute_fraction(self, algorithm, feedback=None, plan=None):
         """The forward FLOPs the algorithm's step runs again over one BP step's FLOPs (planning/recompute.py).
 
         Counted on the step with nothing side by side (there, two gradients that run together are
         one op with one op's FLOPs) and at batch 1: every count is proportional to the batch.
         """
-        key = (algorithm, feedback or self.feedback)
+        plan = plan or self.checkpoint_plan
+        key = (algorithm, feedback or self.feedback, str(plan) if algorithm == "BPCKPT" else None)
         if key not in self._fractions:
-            ops = getattr(self._program(1, key[1], lanes=1), algorithm.lower())().ops
-            bp_ops = self._program(1, key[1], lanes=1).bp().ops if recomputed_forward_flops(ops) else ()
+            ops = getattr(self._program(1, key[1], 1, plan), algorithm.lower())().ops
+            bp_ops = self._program(1, key[1], 1, plan).bp().ops if recomputed_forward_flops(ops) else ()
             self._fractions[key] = recompute_fraction(ops, bp_ops) if bp_ops else 0.0
         return self._fractions[key]
 
-    def _program(self, batch_size, feedback, lanes):
+    def _program(self, batch_size, feedback, lanes, plan):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                           self.segment_size, self.threads, lanes, plan=self.checkpoint_plan)
+                           self.segment_size, self.threads, lanes, plan=plan)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

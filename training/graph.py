@@ -15,6 +15,7 @@ import tensorflow as tf
 from training.algorithms import get_algorithm
 from training.blocks import forward_blocks
 from training.losses import COST_FUNCTIONS
+from training.memory_budget import plan_run
 from training.optimizers import make_optimizer
 from training.preflight import build_sequence
 
@@ -43,6 +44,8 @@ class TrainingGraph:
     init_op: tf.Operation
     global_step: tf.Variable
     increment_step: tf.Operation
+    config: object = None  # the config the graph was built for: with memory_budget, its plan set
+    memory_plan: object = None  # training.memory_budget.RunPlan, with memory_budget
 
 
 def build_training_graph(config, dataset):
@@ -80,6 +83,8 @@ def build_training_graph(config, dataset):
             one_hot = tf.one_hot(batch_labels, dataset.num_classes)
 
         blocks = build_sequence(config, dataset)  # ConfigError, naming the layer, if the shapes do not fit
+        # With memory_budget, BPCKPT's plan is chosen from these blocks (ConfigError if none fits).
+        config, memory_plan = plan_run(config, blocks, dataset)
         loss_fn = COST_FUNCTIONS[config.cost_function]
         algorithm = get_algorithm(config)
         step = algorithm.build(blocks, batch_features, one_hot, loss_fn, lambda: make_optimizer(config))
@@ -99,7 +104,8 @@ def build_training_graph(config, dataset):
         init_op = tf.compat.v1.global_variables_initializer()
     return TrainingGraph(graph, blocks, step, features, labels, stats, features_in, labels_in, shuffle_seed,
                          train_iterator.initializer, skip_batches, resume_init, eval_iterator.initializer,
-                         eval_loss_sum, eval_correct, count, batch_correct, init_op, global_step, increment_step)
+                         eval_loss_sum, eval_correct, count, batch_correct, init_op, global_step, increment_step,
+                         config, memory_plan)
 
 
 def epoch_shuffle_seed(seed, epoch):

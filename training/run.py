@@ -50,7 +50,7 @@ def run_experiment(config, output_dir, data_dir=None, run_id=None, log=print, pr
         run_dir = create_run_dir(output_dir, config.name, config.type, run_id)
         try:
             clear_previous_run(run_dir)
-            write_config(run_dir, config)
+            write_config(run_dir, trainer.config)  # with memory_budget, the plan chosen for it
         except OSError as error:
             raise OutputError(f"cannot write the run directory: {describe_os_error(error)}") from None
     except BaseException:
@@ -147,6 +147,8 @@ def _train(trainer, config, run_dir, resume):
     finally:
         trainer.close()
     result.update(network=config.name, type=config.type, seed=config.seed, dataset=config.dataset_name)
+    if trainer.model.memory_plan is not None:
+        result["memory_plan"] = trainer.model.memory_plan.to_dict()
     try:
         write_result(run_dir, result)
     except OSError as error:

@@ -42,6 +42,10 @@ class Trainer:
         self._bar = None
         np.random.seed(config.seed)
         self.model = build_training_graph(config, dataset)
+        # With memory_budget the graph's config has the plan chosen for it: config.json records it.
+        self.config = self.model.config
+        if self.model.memory_plan is not None:
+            self.log(self.model.memory_plan.line())
         with self.model.graph.as_default():
             self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
             self.checkpoint_saver = checkpoints.make_saver()
@@ -301,6 +305,9 @@ class Trainer:
         out_dir = memory_dir(self.run_dir)
         values, summary = self._step_restarting_epochs(self._fetches(), out_dir, others=others)
         self._say(describe(summary, out_dir))
+        plan = self.model.memory_plan
+        if plan is not None:
+            self._say(plan.measured_line(summary["peak_bytes"], summary["persistent_bytes"]))
         accuracy, loss = self.evaluate()
         return {"status": "memory_only", "epochs_completed": 0, "accuracy": accuracy, "loss": loss,
                 "iterations": self.iteration, "train_seconds": 0.0, "peak_bytes": summary["peak_bytes"],

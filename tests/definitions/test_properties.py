@@ -109,6 +109,12 @@ PLAN = (st.one_of(st.none(), PLAN_TEXT, st.integers(1, 10**6)),
         lambda v: str(v) if isinstance(v, int) else v)
 
 
+MEMORY_SIZE = (st.one_of(st.none(), st.integers(1, 2**50), st.sampled_from(["300MiB", "2GiB", "1.5GB", "512 KiB", "3e8"])),
+               st.one_of(st.booleans(), st.integers(max_value=0), st.lists(st.integers(1, 4), max_size=2),
+                         st.sampled_from(["", "MiB", "300 parsecs", "-1GiB", "0", "nan"])),
+               lambda v: v)
+
+
 def _one_placement(network):
     """segment_size and checkpoint_plan both place BPCKPT's checkpoints: a network sets one at most."""
     if network.get("checkpoint_plan") is not None and network.get("segment_size") is not None:
@@ -145,6 +151,7 @@ SPEC = {
     "checkpoint_steps": _integer(0, INT32_MAX, optional=True),
     "segment_size": _integer(1, INT32_MAX, optional=True),
     "checkpoint_plan": PLAN,
+    "memory_budget": MEMORY_SIZE,
     "save_model": BOOLEAN,
     "save_model_path": PATH,
     "restore_model": BOOLEAN,

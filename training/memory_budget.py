@@ -1,0 +1,92 @@
+"""`memory_budget`: a run's BPCKPT plan, chosen before its graph is built, from its own blocks.
+
+With memory_budget alone, the budget planner (planning.budget_plan) searches the plan; with
+checkpoint_plan or segment_size also set, that plan is checked against the budget instead (a
+resumed run's config.json holds the plan it was given, so it resumes with the same one). A
+budget no plan meets is a ConfigError: exit code 2 before anything is trained, naming the
+smallest budget that exact gradients need and the approximate algorithms that would fit —
+never a silent switch to one of them.
+"""
+from dataclasses import dataclass
+
+from definitions.errors import ConfigError
+from definitions.sizes import format_size, parse_size
+from planning.budget_plan import BudgetPlanner, InfeasibleBudget
+from planning.checkpoint_plan import parse, uniform
+from planning.model import MemoryModel
+from planning.segments import default_segment_size
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run with a budget records (result.json's `memory_plan`) and prints."""
+
+    checkpoint_plan: str
+    description: str
+    budget_bytes: int
+    predicted_peak_bytes: int
+    predicted_persistent_bytes: int
+    predicted_total_bytes: int
+    recompute_fraction: float
+    searched: bool  # False: the config's own plan, checked
+
+    def line(self):
+        how = "planned" if self.searched else "given"
+        return (f"memory budget {format_size(self.budget_bytes)}: BPCKPT plan {self.checkpoint_plan} ({how}; "
+                f"{self.description}), predicted total {format_size(self.predicted_total_bytes)} "
+                f"(transient {format_size(self.predicted_peak_bytes)} + persistent "
+                f"{format_size(self.predicted_persistent_bytes)}), recomputation +"
+                f"{100 * self.recompute_fraction:.0f}% of a BP step")
+
+    def measured_line(self, peak_bytes, persistent_bytes):
+        """After a memory_only trace: the measured total next to the budget."""
+        total = peak_bytes + persistent_bytes
+        verdict = "within" if total <= self.budget_bytes else "OVER"
+        return (f"measured total {format_size(total)} {verdict} the budget of {format_size(self.budget_bytes)} "
+                f"(predicted {format_size(self.predicted_total_bytes)}, {total / self.predicted_total_bytes - 1:+.1%})")
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+def budget_model(config, blocks, dataset, threads=None):
+    return MemoryModel(blocks, dataset.input_shape, dataset.num_classes, name=config.name, sequence=config.sequence,
+                       optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
+                       threads=threads)
+
+
+def plan_run(config, blocks, dataset, threads=None):
+    """(config with checkpoint_plan set, RunPlan) for a config with memory_budget; (config, None) without."""
+    if config.memory_budget is None:
+        return config, None
+    if config.type != "BPCKPT":
+        raise ConfigError(f"config key 'memory_budget' plans BPCKPT's recomputation, but type is {config.type}: "
+                          f"set type BPCKPT, or compare the types against a budget with "
+                          f"`experiment plan --budget {config.memory_budget}`")
+    budget = parse_size(config.memory_budget, "config key 'memory_budget'")
+    model = budget_model(config, blocks, dataset, threads)
+    planner = BudgetPlanner(model, config.batch_size)
+    given = _given_plan(config, len(blocks))
+    if given is None:
+        try:
+            found = planner.plan(budget)
+        except InfeasibleBudget as error:
+            raise ConfigError(str(error)) from None
+        plan, prediction = found.plan, found.prediction
+    else:
+        plan, prediction = given, planner.predict(given)
+        if prediction.total_bytes > budget:
+            raise ConfigError(f"checkpoint plan {plan} is predicted to need {format_size(prediction.total_bytes)}, "
+                              f"more than memory_budget {format_size(budget)}: leave checkpoint_plan and "
+                              f"segment_size unset to have a plan searched for the budget")
+    run_plan = RunPlan(str(plan), plan.describe(), budget, prediction.peak_bytes, prediction.persistent_bytes,
+                       prediction.total_bytes, prediction.recompute_fraction, given is None)
+    return config.replace(checkpoint_plan=str(plan), segment_size=None), run_plan
+
+
+def _given_plan(config, num_blocks):
+    if config.checkpoint_plan is not None:
+        return parse(config.checkpoint_plan, num_blocks)
+    if config.segment_size is not None:
+        return uniform(num_blocks, config.segment_size or default_segment_size(num_blocks))
+    return None
