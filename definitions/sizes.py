@@ -30,8 +30,8 @@ def parse_size(text, what="size"):
         value = float(match.group(1)) * 10 ** exponent
         unit = match.group(3).lower()
     size = value * UNITS[unit]
-    if not math.isfinite(size) or size <= 0:
-        raise ConfigError(f"{what} must be positive, got {text!r}")
+    if not math.isfinite(size) or size < 1:
+        raise ConfigError(f"{what} must be at least one byte, got {text!r}")
     if size >= 2**63:
         raise ConfigError(f"{what} is too large: {text!r}")
     return int(size)

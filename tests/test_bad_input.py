@@ -104,6 +104,8 @@ def documented_key_value(key, value):
         return value in sequence_names()
     if rule.startswith("a plan written as in "):
         return written_plan(value)
+    if rule.startswith("a size: "):
+        return documented_size(value)
     if key == "minimum_accuracy":
         epoch, percent = re.findall(_INTERVAL, rule)
         return isinstance(value, list) and all(
@@ -120,6 +122,22 @@ def documented_key_value(key, value):
     choices = re.findall(r"`([^`]+)`", rule)
     assert choices and rule == " ".join(f"`{c}`" for c in choices), f"no rule for {key!r}: {rule!r}"
     return value in choices
+
+
+def documented_size(value):
+    """README: bytes, or a number and a unit (KB/MB/GB/TB powers of 1000, KiB/MiB/GiB/TiB of 1024,
+    any case), at least one byte."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    number, unit = value, "b"
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,2})?)\s*([a-zA-Z]*)\s*", value)
+        if not match:
+            return False
+        number, unit = float(match.group(1)), (match.group(2) or "b").lower()
+    scale = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+             "tib": 2**40}.get(unit)
+    return scale is not None and math.isfinite(number * scale) and 1 <= number * scale < 2**63
 
 
 def written_plan(value):
@@ -374,6 +392,11 @@ CROSS_CASES = [
     cross_case("--type", "BPCKPT", "--set", "segment_size=1", "--checkpoint_plan", "1|1|1"),
     Case("experiment plan", experiment_main, ("plan", "--checkpoint_plan", "(2|2"), False),
     Case("experiment plan", experiment_main, ("plan", "--checkpoint_plan", "1|1"), False),
+    # A memory budget: not a size, for another type (a budget below every plan's need is found from the
+    # built blocks, in the trainer: tests/training/test_memory_budget.py).
+    cross_case("--type", "BPCKPT", "--memory_budget", "lots"),
+    cross_case("--type", "DFAMEM", "--memory_budget", "1GiB"),
+    Case("experiment plan", experiment_main, ("plan", "--memory_budget", "1MiB", "--budget", "2MiB"), False),
 ]
 CASES = [case for sub in SUBCOMMANDS for case in param_cases(sub)] + list(set_cases()) + CROSS_CASES
 

@@ -55,14 +55,19 @@ def budget_model(config, blocks, dataset, threads=None):
                        threads=threads)
 
 
+def check_memory_budget(config):
+    """Before anything is built: a budget is BPCKPT's (the other types have no plan to choose)."""
+    if config.memory_budget is not None and config.type != "BPCKPT":
+        raise ConfigError(f"config key 'memory_budget' plans BPCKPT's recomputation, but type is {config.type}: "
+                          f"set type BPCKPT, or compare the types against a budget with "
+                          f"`experiment plan --budget {config.memory_budget}`")
+
+
 def plan_run(config, blocks, dataset, threads=None):
     """(config with checkpoint_plan set, RunPlan) for a config with memory_budget; (config, None) without."""
     if config.memory_budget is None:
         return config, None
-    if config.type != "BPCKPT":
-        raise ConfigError(f"config key 'memory_budget' plans BPCKPT's recomputation, but type is {config.type}: "
-                          f"set type BPCKPT, or compare the types against a budget with "
-                          f"`experiment plan --budget {config.memory_budget}`")
+    check_memory_budget(config)
     budget = parse_size(config.memory_budget, "config key 'memory_budget'")
     model = budget_model(config, blocks, dataset, threads)
     planner = BudgetPlanner(model, config.batch_size)

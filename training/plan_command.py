@@ -54,11 +54,24 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
         from definitions.registry import get_network
         from training.run import resolve_config
         config = resolve_config(get_network(name), name, merge_settings(settings, given_options(overrides)))
+        budget_bytes = _budget(budget_bytes, config)
         from training.plan_report import plan
         plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo)
     except ZppMemError as error:
         click.echo(cli_input.one_line(f"Error: {error}"), err=True)
         ctx.exit(EXIT_BAD_INPUT)
+
+
+def _budget(budget_bytes, config):
+    """--budget, or the network's memory_budget (a run's budget is the plan's too); both must agree."""
+    if config.memory_budget is None:
+        return budget_bytes
+    from definitions.sizes import parse_size
+    configured = parse_size(config.memory_budget, "config key 'memory_budget'")
+    if budget_bytes is not None and budget_bytes != configured:
+        raise ConfigError(f"--budget ({budget_bytes} bytes) and config key 'memory_budget' ({config.memory_budget}) "
+                          f"disagree: give one of them")
+    return configured
 
 
 def parse_types(text):

@@ -8,7 +8,9 @@ from definitions.sizes import format_size
 CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
                "predicted_total_bytes", "peak_activation_bytes", "peak_gradient_bytes", "peak_input_bytes",
                "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes"]
-BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size"]
+BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size", "planned_for_budget", "checkpoint_plan",
+                  "recompute_fraction"]
+PLANNED = "BPCKPT planned"  # the table's name for BPCKPT with the plan searched for the budget
 VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
 
 
@@ -41,19 +43,63 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
         largest = {kind: model.largest_batch(kind, budget_bytes) for kind in types}
         for row in rows:
             row.update(budget_bytes=budget_bytes, fits=row["predicted_total_bytes"] <= budget_bytes,
-                       largest_batch_size=largest[row["type"]])
+                       largest_batch_size=largest[row["type"]], planned_for_budget=False,
+                       checkpoint_plan=_plan_of(model, row), recompute_fraction=round(model.recompute_fraction(
+                           row["type"], plan=model.checkpoint_plan), 4))
+        if "BPCKPT" in types:
+            rows = _with_planned_rows(rows, model, sizes, budget_bytes, config)
     for line in header(config, model, budget_bytes):
         echo(line)
-    table = batch_table(rows, types, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
+    labels = list(types) + ([PLANNED] if any(row.get("planned_for_budget") for row in rows) else [])
+    table = batch_table(rows, labels, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
     for line in table:
         echo(line)
     if csv_path:
         atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
         echo(f"rows: {csv_path}")
     if png:
-        atomic_write_bytes(png, figure(rows, types, budget_bytes, f"{config.name}: predicted memory of one step"))
+        atomic_write_bytes(png, figure(rows, labels, budget_bytes, f"{config.name}: predicted memory of one step"))
         echo(f"figure: {png}")
     return rows
+
+
+def _plan_of(model, row):
+    if row["type"] != "BPCKPT":
+        return None
+    from planning.checkpoint_plan import plan_for
+    return str(model.checkpoint_plan or plan_for(len(model.blocks), None, model.segment_size))
+
+
+def _with_planned_rows(rows, model, sizes, budget_bytes, config):
+    """After each batch size's BPCKPT row, BPCKPT with the plan the budget planner finds (or why none)."""
+    from planning.budget_plan import BudgetPlanner, InfeasibleBudget
+    result = []
+    for row in rows:
+        result.append(row)
+        if row["type"] != "BPCKPT":
+            continue
+        planner = BudgetPlanner(model, row["batch_size"])
+        planned = dict(row, planned_for_budget=True, largest_batch_size=None)
+        try:
+            found = planner.plan(budget_bytes)
+        except InfeasibleBudget as error:
+            # No plan: no predicted figures (the note names the smallest budget that has one).
+            planned.update({column: None for column in CSV_COLUMNS[4:]}, fits=False, checkpoint_plan=None,
+                           recompute_fraction=None, infeasible=str(error))
+        else:
+            prediction = found.prediction
+            planned.update(fits=True, checkpoint_plan=str(found.plan), recompute_fraction=round(found.recompute_fraction, 4),
+                           description=found.plan.describe(), predicted_peak_bytes=prediction.peak_bytes,
+                           predicted_total_bytes=prediction.total_bytes,
+                           peak_activation_bytes=prediction.peak_by_category.get("activation", 0),
+                           peak_gradient_bytes=prediction.peak_by_category.get("gradient", 0),
+                           peak_input_bytes=prediction.peak_by_category.get("input", 0))
+            if "measured_peak_bytes" in row:
+                planned.update(_measured(config.replace(type="BPCKPT", batch_size=row["batch_size"],
+                                                        checkpoint_plan=str(found.plan), segment_size=None),
+                                         prediction))
+        result.append(planned)
+    return result
 
 
 def _measured(config, prediction):
@@ -80,12 +126,23 @@ def type_table(rows, budget_bytes, verify, model):
         columns += ["fits", "largest batch that fits"]
     if verify:
         columns += ["measured peak", "measured persistent", "peak error", "total error"]
-    cells = []
+    cells, notes = [], []
     for row in rows:
-        line = [row["type"], str(row["batch_size"]), format_size(row["predicted_peak_bytes"]),
+        if row.get("planned_for_budget"):
+            if row.get("infeasible"):
+                cells.append([PLANNED, str(row["batch_size"])] + ["-"] * (len(columns) - 2))
+                notes.append(f"{PLANNED}, batch {row['batch_size']}: {row['infeasible']}")
+                continue
+            notes.append(f"{PLANNED}, batch {row['batch_size']}: plan {row['checkpoint_plan']} "
+                         f"({row['description']}), recomputation +{100 * row['recompute_fraction']:.0f}% "
+                         f"of a BP step")
+        line = [label(row), str(row["batch_size"]),
+                format_size(row["predicted_peak_bytes"]),
                 format_size(row["peak_activation_bytes"]), format_size(row["predicted_persistent_bytes"]),
                 format_size(row["predicted_total_bytes"])]
-        if budget_bytes is not None:
+        if budget_bytes is not None and row.get("planned_for_budget"):
+            line += ["yes", "-"]
+        elif budget_bytes is not None:
             largest = row["largest_batch_size"]
             if largest is None:
                 one = model.predict(row["type"], 1).total_bytes
@@ -97,14 +154,19 @@ def type_table(rows, budget_bytes, verify, model):
             line += [format_size(row["measured_peak_bytes"]), format_size(row["measured_persistent_bytes"]),
                      f"{row['peak_relative_error']:+.1%}", f"{row['total_relative_error']:+.1%}"]
         cells.append(line)
-    return aligned(columns, cells)
+    return aligned(columns, cells) + ([""] + notes if notes else [])
 
 
-def batch_table(rows, types, sizes):
-    """Predicted total per type (rows) and batch size (columns)."""
-    totals = {(row["type"], row["batch_size"]): row["predicted_total_bytes"] for row in rows}
+def label(row):
+    return PLANNED if row.get("planned_for_budget") else row["type"]
+
+
+def batch_table(rows, labels, sizes):
+    """Predicted total per type (rows) and batch size (columns); '-' where no plan meets the budget."""
+    totals = {(label(row), row["batch_size"]): row["predicted_total_bytes"] for row in rows}
     columns = ["type"] + [f"batch {size}" for size in sizes]
-    cells = [[kind] + [format_size(totals[kind, size]) for size in sizes] for kind in types]
+    cells = [[kind] + [format_size(totals[kind, size]) if totals[kind, size] is not None else "-" for size in sizes]
+             for kind in labels]
     return aligned(columns, cells) + ["", "predicted total: transient peak + persistent"]
 
 
@@ -123,7 +185,7 @@ def csv_text(rows, with_budget, verify):
     return buffer.getvalue()
 
 
-def figure(rows, types, budget_bytes, title):
+def figure(rows, labels, budget_bytes, title):
     """PNG bytes: predicted total against batch size, one line per type, the budget as a line."""
     import matplotlib
     matplotlib.use("Agg")
@@ -133,8 +195,9 @@ def figure(rows, types, budget_bytes, title):
     fig = Figure(figsize=(6.4, 4.2))
     FigureCanvasAgg(fig)
     axis = fig.add_subplot()
-    for kind in types:
-        points = sorted((row["batch_size"], row["predicted_total_bytes"] / 2**20) for row in rows if row["type"] == kind)
+    for kind in labels:
+        points = sorted((row["batch_size"], row["predicted_total_bytes"] / 2**20) for row in rows
+                        if label(row) == kind and row["predicted_total_bytes"] is not None)
         axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=kind)
     if budget_bytes is not None:
         axis.axhline(budget_bytes / 2**20, color="black", linestyle="--", label=f"budget {format_size(budget_bytes)}")

@@ -94,9 +94,11 @@ def _prepare(config, data_dir, log, progress):
                           f"training examples of {config.dataset_name}")
     # Imports TensorFlow: after the cheap checks. The trainer builds its graph here, before the run
     # directory exists, and a sequence that does not fit is a ConfigError (training/preflight.py).
+    from training.memory_budget import check_memory_budget
     from training.preflight import check_checkpoint_plan
     from training.trainer import Trainer
     check_checkpoint_plan(config, dataset.num_classes)
+    check_memory_budget(config)
     return dataset, Trainer(config, dataset, run_dir=None, log=log, progress=progress)
 
 

@@ -81,7 +81,10 @@ def test_batch_sweep_table_and_figure(tmp_path):
     assert "batch 4" in result.output and "batch 16" in result.output
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 5000
     rows = rows_of(tmp_path / "s.csv")
-    assert sorted({int(row["batch_size"]) for row in rows}) == [4, 8, 16] and len(rows) == 3 * len(TRAINING_TYPES)
+    # Every type, and BPCKPT planned for the budget, at each batch size.
+    assert sorted({int(row["batch_size"]) for row in rows}) == [4, 8, 16] and len(rows) == 3 * (len(TRAINING_TYPES) + 1)
+    assert [row["batch_size"] for row in rows if row["planned_for_budget"] == "True"] == ["4", "8", "16"]
+    assert "BPCKPT planned" in result.output
 
 
 def test_verify_traces_each_row_and_reports_signed_errors(tmp_path):
@@ -122,3 +125,47 @@ def test_bad_input_is_one_error_line_and_exit_2(args, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+LONG = ["--name", "default_network", "--dataset_name", "synthetic", "--sequence", "long_fc",
+        "--set", "synthetic_shape=[64]", "--batch_size", "64", "--optimizer", "momentum"]
+
+
+def test_budget_lists_bpckpt_planned_for_it_beside_the_types(tmp_path):
+    from planning.budget_plan import BudgetPlanner
+    config = validate({"sequence": "long_fc", "dataset_name": "synthetic", "synthetic_shape": [64], "batch_size": 64,
+                       "optimizer": "momentum", "name": "default_network"})
+    planner = BudgetPlanner(memory_model(config), 64)
+    uniform_total = planner.model.predict("BPCKPT", 64).total_bytes
+    budget = uniform_total + 400_000  # room for a faster plan than the uniform one
+    result = CliRunner().invoke(main, ["plan", *LONG, "--types", "BPCKPT,DFAMEM", "--budget", str(budget),
+                                       "--csv", str(tmp_path / "plan.csv")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    expected = planner.plan(budget)
+    assert f"BPCKPT planned, batch 64: plan {expected.plan} (" in result.output
+    rows = rows_of(tmp_path / "plan.csv")
+    assert [(row["type"], row["planned_for_budget"]) for row in rows] == \
+        [("BPCKPT", "False"), ("BPCKPT", "True"), ("DFAMEM", "False")]
+    planned, uniform = rows[1], rows[0]
+    assert planned["checkpoint_plan"] == str(expected.plan)
+    assert int(planned["predicted_total_bytes"]) == expected.prediction.total_bytes <= budget
+    # Faster than the uniform plan, which also fits: less recomputation.
+    assert float(planned["recompute_fraction"]) < float(uniform["recompute_fraction"])
+    assert uniform["checkpoint_plan"] == "4|4|4|4|4"
+
+
+def test_a_budget_no_plan_meets_says_the_smallest_and_has_no_figures(tmp_path):
+    result = CliRunner().invoke(main, ["plan", *LONG, "--types", "BPCKPT", "--budget", "30MiB",
+                                       "--csv", str(tmp_path / "plan.csv")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "BPCKPT planned, batch 64: no checkpointing plan fits a memory budget of 30.0 MiB" in result.output
+    planned = rows_of(tmp_path / "plan.csv")[1]
+    assert planned["fits"] == "False" and planned["predicted_total_bytes"] == "" and planned["checkpoint_plan"] == ""
+
+
+def test_memory_budget_is_the_plan_s_budget_too_and_must_agree_with_budget():
+    given = CliRunner().invoke(main, ["plan", *LONG, "--types", "BPCKPT", "--memory_budget", "37MiB"],
+                               catch_exceptions=False)
+    assert given.exit_code == 0 and "budget 37.0 MiB (38797312 bytes)" in given.output
+    both = CliRunner().invoke(main, ["plan", *LONG, "--memory_budget", "37MiB", "--budget", "38MiB"])
+    assert both.exit_code == 2 and "disagree" in both.output
