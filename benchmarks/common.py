@@ -83,12 +83,13 @@ def session_config(threads=None):
 
 
 def make_config(network, algorithm, batch_size=BATCH_SIZE, seed=0, segment_size=None, optimizer="momentum",
-                learning_rate=0.01, data_size=1000, feedback="stored"):
+                learning_rate=0.01, data_size=1000, feedback="stored", checkpoint_plan=None):
     return validate({"name": network.name, "type": algorithm, "dataset_name": "synthetic",
                      "sequence": network.family, "batch_size": batch_size, "seed": seed,
                      "optimizer": optimizer, "learning_rate": learning_rate, "segment_size": segment_size,
                      "synthetic_shape": list(network.input_shape), "synthetic_classes": network.classes,
-                     "synthetic_size": max(data_size, batch_size), "feedback": feedback})
+                     "synthetic_size": max(data_size, batch_size), "feedback": feedback,
+                     "checkpoint_plan": checkpoint_plan})
 
 
 class Bench:

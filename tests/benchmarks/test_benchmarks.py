@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from benchmarks import accuracy, common, memory_vs_depth, step_time, time_x_memory, versus_keras
+from benchmarks import accuracy, budget, common, memory_vs_depth, step_time, time_x_memory, versus_keras
 
 TINY = [common.mlp(2, width=8), common.mlp(3, width=8)]
 
@@ -101,3 +101,29 @@ def test_accuracy_rows_targets_and_files(tmp_path):
     assert (tmp_path / "demo.txt").read_text() == "demo line\n"
     assert read_csv(tmp_path / "accuracy.csv")[0]["type"] == "BP"
     assert "| seed | BP | DFA | DFAMEM |" in (tmp_path / "accuracy.md").read_text()
+
+
+def test_uniform_sizes_are_one_per_number_of_segments():
+    assert budget.uniform_sizes(10) == [1, 2, 3, 4, 5, 10]  # 10, 5, 4, 3, 2 and 1 segments
+    assert budget.uniform_sizes(1) == [1]
+
+
+def test_budget(tmp_path):
+    """A plan for every budget that has one, its graph traced within the budget, compared with the
+    uniform plans that fit; the report's targets and figure."""
+    network = common.Network("long_fc_6", "long_fc", 6, (8, 8, 1), width=64)
+    rows = budget.measure(network, shares=(0.3, 1.0), steps=2, warmup=1, traces=1, log=lambda *_: None)
+    planned = [row for row in rows if row["kind"] == "planned"]
+    assert [row["share"] for row in planned] == [0.3, 1.0]
+    for row in planned:
+        if row["plan"] != "none":
+            assert row["measured_total_bytes"] <= row["budget_bytes"]
+            assert row["predicted_total_bytes"] <= row["budget_bytes"]
+            assert row["time_ratio"] is None or row["time_ratio"] > 0
+    assert planned[1]["plan"] != "none"  # all of BP's peak on top of the persistent bytes always fits
+    kinds = {row["kind"] for row in rows}
+    assert {"BP", "DFAMEM", "DRTP", "uniform 1", "uniform 6"} <= kinds
+    budget.report(rows, tmp_path, log=lambda *_: None)
+    assert (tmp_path / "budget.png").stat().st_size > 0
+    assert "planned cases whose measured total exceeds the budget" in (tmp_path / "budget.md").read_text()
+    assert budget.measured_rows(tmp_path / "budget.csv")[0]["network"] == "long_fc_6"

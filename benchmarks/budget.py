@@ -1,0 +1,226 @@
+"""Budgeted BPCKPT: the planned plan's measured total against its budget, and its speed against
+the uniform segments that fit the same budget.
+
+    python -m benchmarks.budget [--quick] [--fresh]
+
+For long_fc (30 blocks), long_conv (20), vgg_16 and resnet_18 on synthetic 32x32x3, batch 32,
+momentum SGD, budgets = persistent + {5, 10, 25, 50, 75}% of BP's traced transient peak:
+the budget planner's plan (planning.budget_plan, on the memory model of the benchmark's graph)
+is built, traced (median of three steps after warm-up) and timed, beside BP, every uniform
+segment_size (one per number of segments), DFAMEM and DRTP. Every session of a network is
+timed in turns (common.interleaved_step_times), so the ratios hold on a loaded machine.
+Targets: the measured total <= the budget in every case; the planned step time <= that of the
+fastest uniform plan whose measured total fits the same budget.
+Each network's rows are written to the CSV when measured; a rerun measures only the networks
+the CSV lacks. Writes results/budget.{csv,md,png}.
+"""
+import csv
+import os
+import statistics
+
+from benchmarks import common
+from benchmarks.prediction import memory_model
+
+NAME = "budget"
+SHARES = (0.05, 0.10, 0.25, 0.50, 0.75)
+BATCH = 32
+COLUMNS = ["network", "kind", "share", "budget_bytes", "plan", "predicted_total_bytes", "measured_total_bytes",
+           "margin_bytes", "median_step_ms", "fastest_fitting_uniform", "uniform_step_ms", "time_ratio"]
+
+
+def networks(quick=False):
+    shape = (32, 32, 3)
+    if quick:
+        return [common.Network("long_fc_8", "long_fc", 8, (16, 16, 1), width=128)]
+    return [common.Network("long_fc_30", "long_fc", 30, shape), common.Network("long_conv_20", "long_conv", 20, shape,
+                                                                               width=32),
+            common.named("vgg_16", shape), common.named("resnet_18", shape)]
+
+
+def uniform_sizes(blocks):
+    """The smallest segment_size for each number of segments: every distinct uniform plan."""
+    by_count = {}
+    for size in range(1, blocks + 1):
+        by_count.setdefault(-(-blocks // size), size)
+    return sorted(by_count.values())
+
+
+def measure(network, shares=SHARES, steps=12, warmup=3, traces=3, threads=None, log=print):
+    from planning.budget_plan import BudgetPlanner, InfeasibleBudget
+    from planning.checkpoint_plan import uniform
+
+    benches = {}
+    try:
+        benches["BP"] = common.Bench(network, "BP", threads=threads, batch_size=BATCH)
+        model = memory_model(network, benches["BP"].blocks, "stored", threads)
+        planner = BudgetPlanner(model, BATCH)
+        totals = {}
+
+        def traced(key):
+            bench = benches[key]
+            bench.run(warmup)
+            totals[key] = int(statistics.median(bench.trace() for _ in range(traces))) + bench.persistent_bytes()
+            return totals[key]
+
+        bp_peak = traced("BP") - benches["BP"].persistent_bytes()
+        uniform_keys = {}  # plan as written -> its bench: a planned plan that is uniform is that graph
+        for size in uniform_sizes(len(model.blocks)):
+            benches[f"uniform {size}"] = common.Bench(network, "BPCKPT", threads=threads, batch_size=BATCH,
+                                                      segment_size=size)
+            uniform_keys[str(uniform(len(model.blocks), size))] = f"uniform {size}"
+            traced(f"uniform {size}")
+        persistent = benches[f"uniform {size}"].persistent_bytes()
+        plans = {}
+        for share in shares:
+            budget = persistent + int(share * bp_peak)
+            try:
+                found = planner.plan(budget)
+            except InfeasibleBudget as error:
+                plans[share] = (budget, None, error.smallest_bytes)
+                log(f"{network.name} {share:.0%}: no plan ({error})")
+                continue
+            key = uniform_keys.get(str(found.plan), f"planned {share:.0%}")
+            if key not in benches:
+                benches[key] = common.Bench(network, "BPCKPT", threads=threads, batch_size=BATCH,
+                                            checkpoint_plan=str(found.plan))
+                traced(key)
+            plans[share] = (budget, found, key)
+            log(f"{network.name} {share:.0%}: budget {budget / common.MIB:.1f} MiB, plan {found.plan}, measured "
+                f"{totals[key] / common.MIB:.1f} MiB ({key})")
+        for kind in ("DFAMEM", "DRTP"):
+            benches[kind] = common.Bench(network, kind, threads=threads, batch_size=BATCH)
+            traced(kind)
+        times = common.interleaved_step_times(benches, steps, warmup=warmup)
+    finally:
+        for bench in benches.values():
+            bench.close()
+    step_ms = {key: common.median_ms(value) for key, value in times.items()}
+    return rows_of(network, plans, totals, step_ms)
+
+
+def rows_of(network, plans, totals, step_ms):
+    rows = []
+    for key, total in totals.items():  # every graph measured, the planned ones that are not uniform too
+        rows.append(dict(_blank(network), kind=key, measured_total_bytes=total, median_step_ms=step_ms[key]))
+    for share, (budget, found, key) in plans.items():
+        row = dict(_blank(network), kind="planned", share=share, budget_bytes=budget)
+        fitting = [key for key in totals if key.startswith("uniform") and totals[key] <= budget]
+        fastest = min(fitting, key=lambda key: step_ms[key]) if fitting else None
+        row.update(fastest_fitting_uniform=fastest, uniform_step_ms=step_ms[fastest] if fastest else None)
+        if found is None:
+            row.update(plan="none", predicted_total_bytes=key)  # key: the smallest feasible budget
+        else:
+            planned_ms, measured = step_ms[key], totals[key]
+            row.update(plan=str(found.plan), predicted_total_bytes=found.prediction.total_bytes,
+                       measured_total_bytes=measured, margin_bytes=budget - measured, median_step_ms=planned_ms,
+                       time_ratio=planned_ms / step_ms[fastest] if fastest else None)
+        rows.append(row)
+    return rows
+
+
+def _blank(network):
+    return {column: None for column in COLUMNS} | {"network": network.name}
+
+
+def report(rows, out_dir=None, log=print):
+    planned = [row for row in rows if row["kind"] == "planned"]
+    fitted = [row for row in planned if row["measured_total_bytes"] is not None]
+    ratios = [row["time_ratio"] for row in fitted if row["time_ratio"] is not None]
+    table_rows = [{"network": row["network"], "share": f"{row['share']:.0%}",
+                   "budget": f"{row['budget_bytes'] / common.MIB:.1f}",
+                   "plan": row["plan"] if len(str(row["plan"])) <= 40 else str(row["plan"])[:37] + "...",
+                   "measured": "-" if row["measured_total_bytes"] is None else
+                   f"{row['measured_total_bytes'] / common.MIB:.1f}",
+                   "margin": "-" if row["margin_bytes"] is None else f"{row['margin_bytes'] / common.MIB:+.2f}",
+                   "uniform": row["fastest_fitting_uniform"] or "none fits",
+                   "ratio": "-" if row["time_ratio"] is None else f"{row['time_ratio']:.2f}"} for row in planned]
+    table = common.markdown_table(list(table_rows[0]), table_rows, {
+        "share": "budget: persistent + share of BP's peak", "budget": "budget MiB", "measured": "measured total MiB",
+        "margin": "budget - measured MiB", "uniform": "fastest uniform that fits", "ratio": "step time / uniform's"})
+    over = sum(row["measured_total_bytes"] > row["budget_bytes"] for row in fitted)
+    checks = [("planned cases whose measured total exceeds the budget", over, 0, over == 0)]
+    if ratios:
+        checks += [("planned step time / fastest fitting uniform's: median", statistics.median(ratios), 1.0,
+                    statistics.median(ratios) <= 1.0),
+                   ("planned step time / fastest fitting uniform's: largest", max(ratios), 1.0, max(ratios) <= 1.0)]
+    notes = f"""{common.targets_markdown(checks)}
+
+Batch {BATCH}, synthetic 32x32x3 (long_fc: its 30 blocks of 500 units), momentum SGD. "none fits": no
+uniform segment_size's measured total fits the budget (where nesting is the only exact option).
+Infeasible budgets show plan "none" (the planner names the smallest feasible budget).
+
+![budget](budget.png)
+
+Regenerate: `python -m benchmarks.budget`
+"""
+    common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
+    common.write_markdown(common.result_path(NAME, "md", out_dir), "A memory budget in, a checkpointing plan out",
+                          table, notes)
+    plot(rows, common.result_path(NAME, "png", out_dir))
+    log(table + "\n" + notes)
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(row["network"] for row in rows))
+    figure, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.0), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        mine = [row for row in rows if row["network"] == name and row["measured_total_bytes"] is not None]
+        styles = {"BP": ("s", "C0"), "DFAMEM": ("^", "C2"), "DRTP": ("v", "C3")}
+        for row in mine:
+            if row["kind"].startswith("planned "):
+                continue  # drawn from its share's row
+            x, y = row["median_step_ms"], row["measured_total_bytes"] / common.MIB
+            if row["kind"] == "planned":
+                axis.plot(x, y, "*", color="C1", markersize=11, label="planned BPCKPT")
+                axis.annotate(f"{row['share']:.0%}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+                axis.axhline(row["budget_bytes"] / common.MIB, color="C1", alpha=0.25, linewidth=0.8)
+            elif row["kind"].startswith("uniform"):
+                axis.plot(x, y, "o", color="C7", label="uniform BPCKPT")
+                axis.annotate(row["kind"].split()[1], (x, y), fontsize=6, xytext=(3, -8), textcoords="offset points")
+            else:
+                marker, color = styles[row["kind"]]
+                axis.plot(x, y, marker, color=color, markersize=8, label=row["kind"])
+        handles, labels = axis.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        axis.legend(unique.values(), unique.keys(), fontsize=7)
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel("median step time (ms)")
+        axis.set_ylabel("measured total (MiB)")
+        axis.grid(alpha=0.3)
+    figure.suptitle("budgets (lines) and what each plan measured", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def measured_rows(path):
+    if not os.path.exists(path):
+        return []
+    numbers = {"share": float, "budget_bytes": int, "predicted_total_bytes": int, "measured_total_bytes": int,
+               "margin_bytes": int, "median_step_ms": float, "uniform_step_ms": float, "time_ratio": float}
+    with open(path, newline="") as handle:
+        return [{key: (numbers[key](value) if key in numbers and value != "" else (value or None))
+                 for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def main(argv=None):
+    parser = common.argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="measure every network again")
+    args = parser.parse_args(argv)
+    common.quiet_tensorflow()
+    path = common.result_path(NAME, "csv", args.out)
+    rows = [] if args.fresh else measured_rows(path)
+    for network in networks(args.quick):
+        if any(row["network"] == network.name for row in rows):
+            continue
+        rows += measure(network, threads=args.threads)
+        common.write_csv(path, COLUMNS, rows)
+    report(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
