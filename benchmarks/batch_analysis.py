@@ -93,8 +93,17 @@ def report(rows, out_dir=None, log=print):
     table = common.markdown_table(["network"] + list(dict.fromkeys(r["type"] for r in rows)), by_batch,
                                   {"network": "batch"})
     errors = [abs(row["total_relative_error"]) for row in rows]
+    by_type = [{"type": kind, "median": statistics.median(abs(r["total_relative_error"]) for r in rows if r["type"] == kind),
+                "largest": max(abs(r["total_relative_error"]) for r in rows if r["type"] == kind)}
+               for kind in dict.fromkeys(r["type"] for r in rows)]
+    by_type.append({"type": "all", "median": statistics.median(errors), "largest": max(errors)})
+    error_table = common.markdown_table(["type", "median", "largest"], by_type,
+                                        {"median": "total: median absolute relative error",
+                                         "largest": "total: largest absolute relative error"})
     notes = f"""Cells: measured / predicted total MiB (transient peak + persistent). Largest absolute
-relative error of the total: {max(errors):.3f}, median {statistics.median(errors):.3f}.
+relative error of the total: {max(errors):.3f}, median {statistics.median(errors):.3f}. Per type:
+
+{error_table}
 {rows[0]['network']} on 32x32x3 synthetic input, momentum SGD, two intra-op and inter-op threads.
 
 ![batch analysis]({NAME}.png)
@@ -122,6 +131,7 @@ def _by_batch(shown):
 def main(argv=None):
     parser = common.argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="measure every row again")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the CSV, measuring nothing")
     args = parser.parse_args(argv)
     common.quiet_tensorflow()
     if args.quick:
@@ -130,6 +140,9 @@ def main(argv=None):
         network, batch_sizes, types = common.named("resnet_152"), (2, 4, 8, 16), common.TYPES
     path = common.result_path(NAME, "csv", args.out)
     done = [] if args.fresh else measured_rows(path, network.name)
+    if args.report_only:
+        report(done, args.out)
+        return
     rows = measure(network, batch_sizes, types, threads=args.threads, done=done,
                    on_row=lambda rows: common.write_csv(path, COLUMNS, rows))
     report(rows, args.out)
