@@ -111,7 +111,7 @@ def test_network_options_and_set_reach_the_plan(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--budget", "lots"], "--budget must be a size"),
-    (["--budget", "0"], "--budget must be positive"),
+    (["--budget", "0"], "--budget must be at least one byte"),
     (["--budget", "-1GiB"], "--budget must be"),
     (["--batch_sizes", "0,4"], "--batch_sizes must be positive"),
     (["--batch_sizes", "four"], "--batch_sizes must be positive integers"),
