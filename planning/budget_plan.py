@@ -31,13 +31,6 @@ class BudgetPlan:
     recompute_fraction: float  # forward FLOPs recomputed / one BP step's (planning/recompute.py)
     budget_bytes: int
 
-    def summary(self):
-        """One line: the plan, the predicted total against the budget, the predicted overhead."""
-        from definitions.sizes import format_size
-        return (f"BPCKPT plan {self.plan} ({self.plan.describe()}): predicted total "
-                f"{format_size(self.prediction.total_bytes)} of {format_size(self.budget_bytes)}, "
-                f"recomputation +{100 * self.recompute_fraction:.0f}% of a BP step")
-
 
 class InfeasibleBudget(Exception):
     def __init__(self, budget_bytes, smallest_bytes, fitting):
