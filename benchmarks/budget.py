@@ -128,7 +128,9 @@ def report(rows, out_dir=None, log=print):
     ratios = [row["time_ratio"] for row in fitted if row["time_ratio"] is not None]
     table_rows = [{"network": row["network"], "share": f"{row['share']:.0%}",
                    "budget": f"{row['budget_bytes'] / common.MIB:.1f}",
-                   "plan": row["plan"] if len(str(row["plan"])) <= 40 else str(row["plan"])[:37] + "...",
+                   # A plan's '|' would cut the markdown cell.
+                   "plan": (row["plan"] if len(str(row["plan"])) <= 40 else str(row["plan"])[:37] + "...")
+                   .replace("|", "\\|"),
                    "measured": "-" if row["measured_total_bytes"] is None else
                    f"{row['measured_total_bytes'] / common.MIB:.1f}",
                    "margin": "-" if row["margin_bytes"] is None else f"{row['margin_bytes'] / common.MIB:+.2f}",
