@@ -10,8 +10,6 @@ Each row is written to the CSV as soon as it is measured, and a rerun measures o
 the CSV lacks: resnet_152's graphs take minutes each to build on two cores, so the whole run
 (about three hours there) may span several sittings. `--fresh` starts over.
 """
-import csv
-import os
 import statistics
 
 from benchmarks import common
@@ -52,13 +50,8 @@ def measure(network, batch_sizes, types=common.TYPES, warmup=2, traces=3, thread
 
 def measured_rows(path, network_name):
     """The rows of an earlier run of the same network, typed as measure() makes them."""
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["network"] == network_name]
-    floats = ("total_relative_error",)
-    return [{key: (float(value) if key in floats else value if key in ("network", "type") else int(value))
-             for key, value in row.items()} for row in rows]
+    types = {column: int for column in COLUMNS if column not in ("network", "type")} | {"total_relative_error": float}
+    return [row for row in common.read_rows(path, types) if row["network"] == network_name]
 
 
 def plot(rows, path, title):

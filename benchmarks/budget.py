@@ -14,8 +14,6 @@ fastest uniform plan whose measured total fits the same budget.
 Each network's rows are written to the CSV when measured; a rerun measures only the networks
 the CSV lacks. Writes results/budget.{csv,md,png}.
 """
-import csv
-import os
 import statistics
 
 from benchmarks import common
@@ -200,13 +198,9 @@ def plot(rows, path):
 
 
 def measured_rows(path):
-    if not os.path.exists(path):
-        return []
-    numbers = {"share": float, "budget_bytes": int, "predicted_total_bytes": int, "measured_total_bytes": int,
-               "margin_bytes": int, "median_step_ms": float, "uniform_step_ms": float, "time_ratio": float}
-    with open(path, newline="") as handle:
-        return [{key: (numbers[key](value) if key in numbers and value != "" else (value or None))
-                 for key, value in row.items()} for row in csv.DictReader(handle)]
+    return common.read_rows(path, {"share": float, "budget_bytes": int, "predicted_total_bytes": int,
+                                   "measured_total_bytes": int, "margin_bytes": int, "median_step_ms": float,
+                                   "uniform_step_ms": float, "time_ratio": float})
 
 
 def main(argv=None):

@@ -215,6 +215,16 @@ def write_csv(path, columns, rows):
     _write(path, buffer.getvalue())
 
 
+def read_rows(path, types):
+    """The rows of a CSV that write_csv wrote, typed again: `types` maps a column to int or float;
+    an empty cell is None. [] when there is no file (a resumable benchmark's first run)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as handle:
+        return [{key: (types[key](value) if key in types else value) if value != "" else None
+                 for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
 def markdown_table(columns, rows, headers=None):
     headers = headers or {}
     lines = ["| " + " | ".join(headers.get(c, c) for c in columns) + " |",

@@ -47,6 +47,15 @@ class StepProgram:
                 grads = layer_grads + grads
         return dy, grads
 
+    def first_pass(self, weights):
+        """The forward pass over every block, keeping what each backward reads: (logits, outputs, saved)."""
+        x, outputs, saved = self.features, [], []
+        for block, block_weights in zip(self.blocks, weights):
+            x, block_saved = self.forward_block(block, x, block_weights)
+            outputs.append(x)
+            saved.append(block_saved)
+        return x, outputs, saved
+
     def labels(self):
         return self.b.new("input/one_hot", (self.classes,), "input")
 
@@ -92,11 +101,8 @@ class StepProgram:
         """BP (all updates after the last gradient) or FA (each block's update when ready)."""
         weights = [self.weights(block, feedback_kernels) for block in self.blocks]
         one_hot = self.labels()
-        x, saved = self.features, []
-        for block, block_weights in zip(self.blocks, weights):
-            x, block_saved = self.forward_block(block, x, block_weights)
-            saved.append(block_saved)
-        _, gradient = self.loss_and_error(x, one_hot)
+        logits, _, saved = self.first_pass(weights)
+        _, gradient = self.loss_and_error(logits, one_hot)
         held = []
         for block in reversed(self.blocks):
             gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=block.index > 0)
@@ -129,11 +135,8 @@ class StepProgram:
         predicts DFA as the median over several orders: planning.model)."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
-        x, saved = self.features, []
-        for block, block_weights in zip(self.blocks, weights):
-            x, block_saved = self.forward_block(block, x, block_weights)
-            saved.append(block_saved)
-        _, error = self.loss_and_error(x, one_hot)
+        logits, _, saved = self.first_pass(weights)
+        _, error = self.loss_and_error(logits, one_hot)
 
         def lane(block):
             def run():
@@ -217,12 +220,8 @@ class StepProgram:
         each segment of the plan is differentiated as `differentiate` describes."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
-        x, outputs, saved = self.features, [], []
-        for block, block_weights in zip(self.blocks, weights):
-            x, block_saved = self.forward_block(block, x, block_weights)
-            outputs.append(x)
-            saved.append(block_saved)
-        _, gradient = self.loss_and_error(x, one_hot)
+        logits, outputs, saved = self.first_pass(weights)
+        _, gradient = self.loss_and_error(logits, one_hot)
         self.differentiate(self.plan, weights, self.features, outputs, saved, gradient, need_dx=False)
         return self.b
 

@@ -7,14 +7,13 @@ budget no plan meets is a ConfigError: exit code 2 before anything is trained, n
 smallest budget that exact gradients need and the approximate algorithms that would fit —
 never a silent switch to one of them.
 """
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from definitions.errors import ConfigError
 from definitions.sizes import format_size, parse_size
 from planning.budget_plan import BudgetPlanner, InfeasibleBudget
-from planning.checkpoint_plan import parse, uniform
-from planning.model import MemoryModel
-from planning.segments import default_segment_size
+from training.memory_model import model_of
+from training.preflight import checkpoint_plan
 
 
 @dataclass(frozen=True)
@@ -46,13 +45,7 @@ class RunPlan:
                 f"(predicted {format_size(self.predicted_total_bytes)}, {total / self.predicted_total_bytes - 1:+.1%})")
 
     def to_dict(self):
-        return dict(self.__dict__)
-
-
-def budget_model(config, blocks, dataset, threads=None):
-    return MemoryModel(blocks, dataset.input_shape, dataset.num_classes, name=config.name, sequence=config.sequence,
-                       optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
-                       threads=threads)
+        return asdict(self)
 
 
 def check_memory_budget(config):
@@ -69,9 +62,10 @@ def plan_run(config, blocks, dataset, threads=None):
         return config, None
     check_memory_budget(config)
     budget = parse_size(config.memory_budget, "config key 'memory_budget'")
-    model = budget_model(config, blocks, dataset, threads)
+    model = model_of(config, blocks, dataset.input_shape, dataset.num_classes, threads)
     planner = BudgetPlanner(model, config.batch_size)
-    given = _given_plan(config, len(blocks))
+    # A plan the config gives (checkpoint_plan or segment_size) is checked, not searched.
+    given = checkpoint_plan(config, len(blocks)) if config.checkpoint_plan or config.segment_size else None
     if given is None:
         try:
             found = planner.plan(budget)
@@ -88,10 +82,3 @@ def plan_run(config, blocks, dataset, threads=None):
                        prediction.total_bytes, prediction.recompute_fraction, given is None)
     return config.replace(checkpoint_plan=str(plan), segment_size=None), run_plan
 
-
-def _given_plan(config, num_blocks):
-    if config.checkpoint_plan is not None:
-        return parse(config.checkpoint_plan, num_blocks)
-    if config.segment_size is not None:
-        return uniform(num_blocks, config.segment_size or default_segment_size(num_blocks))
-    return None

@@ -25,6 +25,11 @@ def memory_model(config, threads=None):
     input_shape, classes = dataset_shape(config)
     with tf.Graph().as_default():
         blocks = build_sequence(config, DatasetShape(config.dataset_name, input_shape, classes))
+    return model_of(config, blocks, input_shape, classes, threads)
+
+
+def model_of(config, blocks, input_shape, classes, threads=None):
+    """The MemoryModel of a config's built blocks (a run's own, for memory_budget)."""
     return MemoryModel(blocks, input_shape, classes, name=config.name, sequence=config.sequence,
                        optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
                        checkpoint_plan=checkpoint_plan(config, len(blocks)), threads=threads)

@@ -18,7 +18,8 @@ from training.blocks import split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
 from tests.training.algorithms.harness import batch, run_steps
-from tests.training.algorithms.test_bpckpt import conv_bn_residual, gradients, sigmoid_mlp, traced_peak
+from tests.training.algorithms.test_bpckpt import (assert_same_gradients, conv_bn_residual, gradients, sigmoid_mlp,
+                                                   traced_peak)
 
 BLOCKS = 5
 NETWORKS = {"sigmoid_mlp": (sigmoid_mlp(BLOCKS), (5,)), "conv_bn_residual": (conv_bn_residual, (6, 6, 2))}
@@ -59,9 +60,7 @@ def test_gradients_equal_bp(name, plan):
     x, y = batch(shape, size=8)
     want, initial = gradients(BP, make_layers, x, y)
     got, _ = gradients(bpckpt(plan), make_layers, x, y, initial)
-    assert sorted(got) == sorted(want) and len(got) == len(initial)
-    for key in want:
-        np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-7 * np.abs(want[key]).max(), err_msg=key)
+    assert_same_gradients(got, want, initial)
 
 
 @functools.lru_cache(maxsize=None)
