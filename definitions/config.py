@@ -14,7 +14,7 @@ from definitions.names import check_name, suggestion
 # The one list of each. training/algorithms and training/losses tie their implementations to
 # TRAINING_TYPES and COST_FUNCTIONS at import; the names stay here, importable without TensorFlow.
 TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
-DATASETS = ("digits", "mnist", "cifar10", "cifar100", "synthetic")
+DATASETS = ("digits", "mnist5k", "mnist", "cifar10", "cifar100", "synthetic")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FEEDBACK_MODES = ("stored", "regenerate")

