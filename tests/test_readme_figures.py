@@ -22,7 +22,7 @@ def test_each_figure_block_is_its_committed_result(source, index, body):
 def test_the_benchmarks_the_readme_cites_have_blocks():
     sources = {source for source, _, _ in readme_figures.blocks(README)}
     assert {"demo.txt", "accuracy.md", "memory_vs_depth.md", "step_time.md", "time_x_memory.md",
-            "versus_keras.md"} <= sources
+            "versus_keras.md", "mnist5k.md"} <= sources
 
 
 def test_prose_quotes_no_figure_of_its_own():

@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from benchmarks import accuracy, budget, common, memory_vs_depth, step_time, time_x_memory, versus_keras
+from benchmarks import accuracy, budget, common, memory_vs_depth, mnist5k, step_time, time_x_memory, versus_keras
 
 TINY = [common.mlp(2, width=8), common.mlp(3, width=8)]
 
@@ -127,3 +127,26 @@ def test_budget(tmp_path):
     assert (tmp_path / "budget.png").stat().st_size > 0
     assert "planned cases whose measured total exceeds the budget" in (tmp_path / "budget.md").read_text()
     assert budget.measured_rows(tmp_path / "budget.csv")[0]["network"] == "long_fc_6"
+
+
+def test_mnist5k_rows_resume_and_report(tmp_path, capsys):
+    """Two runs on the real digits, the CSV written per row; a second invocation runs nothing."""
+    argv = ["--quick", "--out", str(tmp_path)]
+    mnist5k.main(argv)
+    rows = read_csv(tmp_path / "mnist5k.csv")
+    assert [(r["network"], r["type"], r["epochs"], r["status"]) for r in rows] == \
+        [("exp_mnist_fc", "BP", "1", "completed"), ("exp_mnist_fc", "DFA", "1", "completed")]
+    assert all(float(r["accuracy"]) > 50 for r in rows)  # real digits, learnt: far above guessing's 10%
+    assert "| network | epochs | BP | DFA |" in (tmp_path / "mnist5k.md").read_text()
+    capsys.readouterr()
+    mnist5k.main(argv)
+    assert "(completed" not in capsys.readouterr().out  # no run's line: every row was there
+    assert read_csv(tmp_path / "mnist5k.csv") == rows
+
+
+def test_mnist5k_cell_says_why_a_run_stopped():
+    assert mnist5k.cell({"status": "completed", "accuracy": 91.0, "epochs_completed": 20}) == "91.00"
+    assert mnist5k.cell({"status": "below_minimum_accuracy", "accuracy": 40.0, "epochs_completed": 2}) == \
+        "40.00 (below the minimum, stopped after epoch 2)"
+    assert mnist5k.cell({"status": "diverged", "accuracy": float("nan"), "epochs_completed": 0}) == \
+        "diverged in epoch 1"
