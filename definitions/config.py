@@ -83,6 +83,9 @@ class NetworkConfig:
     memory_budget: str = _field(None, checks.memory_size,
                                 "BPCKPT: the most memory a step may hold in total (persistent + transient), "
                                 "e.g. '300MiB'; the run plans its checkpoints to fit (null: no budget)")
+    budget_profile: str = _field(None, checks.optional_string,
+                                 "with memory_budget: a traced run's directory or blocks.csv whose measured "
+                                 "block times rank the plans (null: FLOP counts)")
     save_model: bool = _field(False, checks.boolean, "save the trained model")
     save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
     restore_model: bool = _field(False, checks.boolean, "start from a saved model")

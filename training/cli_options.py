@@ -37,6 +37,7 @@ def network_options(with_type):
             _override("checkpoint_steps", int),
             _override("checkpoint_plan", str),
             _override("memory_budget", str),
+            _override("budget_profile", str),
             click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                          help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
                               "(VALUE is JSON, else a string). Repeatable."),

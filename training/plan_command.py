@@ -65,6 +65,9 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
 def _budget(budget_bytes, config):
     """--budget, or the network's memory_budget (a run's budget is the plan's too); both must agree."""
     if config.memory_budget is None:
+        if budget_bytes is None and config.budget_profile is not None:
+            raise ConfigError("config key 'budget_profile' gives the budget planner measured block times: "
+                              "give --budget too")
         return budget_bytes
     from definitions.sizes import parse_size
     configured = parse_size(config.memory_budget, "config key 'memory_budget'")
