@@ -46,9 +46,10 @@ def nesting_lanes(intervals):
 def metadata(kind, pid, value, tid=None):
     """A metadata event ("M"): process_name, process_sort_index, thread_name or thread_sort_index."""
     key = "name" if kind.endswith("_name") else "sort_index"
-    event = {"ph": "M", "name": kind, "pid": pid, "args": {key: value}}
+    event = {"ph": "M", "name": kind, "pid": pid}
     if tid is not None:
         event["tid"] = tid
+    event["args"] = {key: value}
     return event
 
 
