@@ -227,6 +227,7 @@ EXPERIMENT_RULES = {
 COMPARE_RULES = {
     "run_dirs": Rule(never_valid),  # none holds a memory report
     "output": PATH,
+    "trace_path": PATH,
     "title": Rule(lambda value: True, runs_ok(lambda: experiment_main,
                                               lambda text: ["compare", RUN, "-o", OUT + "/fig.png", "--title", text])),
 }
