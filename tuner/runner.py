@@ -232,7 +232,7 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
 
 def _progress(run, result):
     resumed = "" if result["resumed_from_epoch"] is None else \
-        f"  (resumed at iteration {result['resumed_from_iteration']})"
+        f"  (resumed from epoch {result['resumed_from_epoch']}, iteration {result['resumed_from_iteration']})"
     if result["status"] == "completed":
         loss = "n/a" if result["loss"] is None else f"{result['loss']:.4g}"
         return (f"completed {run.run_id}  accuracy {result['accuracy']:.2f}%  loss {loss}  "

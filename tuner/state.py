@@ -100,18 +100,17 @@ def write_result(directory, result, stdout, stderr, resumed=False):
 
 
 def _complete_log(path, text, resumed):
-    """Make the log at `path` end with `text`, unless the worker already wrote it there.
+    """Make the log at `path` this attempt's output (after the earlier ones' when it resumed).
 
     A worker on this machine (or on a shared filesystem) wrote the log as the run went: it is
-    kept as it is. A worker elsewhere left it to be written here from what it sent back,
-    after the earlier attempts' output when the run resumed.
+    kept as it is. A worker elsewhere left it to be written here from what it sent back.
     """
     try:
         with open(path, "rb") as handle:
             earlier = handle.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         earlier = None
-    if earlier is not None and earlier.endswith(text):
+    if earlier is not None and (earlier.endswith(text) if resumed else earlier == text):
         return
     atomic_write_text(path, ((earlier or "") if resumed else "") + text)
 

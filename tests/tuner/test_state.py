@@ -115,3 +115,5 @@ def test_logs_the_worker_wrote_are_kept_and_others_completed(tmp_path):
     assert (tmp_path / "stdout.log").read_text() == "attempt 1\nattempt 2\nattempt 3\n"
     state.write_result(tmp_path, result(), "afresh\n", "", resumed=False)
     assert (tmp_path / "stdout.log").read_text() == "afresh\n"
+    state.write_result(tmp_path, result(), "", "", resumed=False)
+    assert (tmp_path / "stdout.log").read_text() == ""
