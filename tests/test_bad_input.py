@@ -198,7 +198,7 @@ def runs_ok(cli, argv_for):
 
 def dry_run(argv_for):
     def accept(value, text, paths):
-        result = runs_ok(lambda: tuner_main, lambda text: [*argv_for(text), "--dry-run"])(value, text, paths)
+        result = runs_ok(lambda: tuner_main, lambda text: [*argv_for(text), "--dry_run"])(value, text, paths)
         assert all(state.name_problem(line.split()[0]) is None for line in result.output.splitlines())
     return accept
 
