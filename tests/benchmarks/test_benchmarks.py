@@ -127,3 +127,12 @@ def test_budget(tmp_path):
     assert (tmp_path / "budget.png").stat().st_size > 0
     assert "planned cases whose measured total exceeds the budget" in (tmp_path / "budget.md").read_text()
     assert budget.measured_rows(tmp_path / "budget.csv")[0]["network"] == "long_fc_6"
+
+
+def test_prediction_types_again_replaces_only_their_rows():
+    from benchmarks.prediction import replace_rows
+    row = lambda kind, batch, peak: {"network": "n", "type": kind, "feedback": "stored", "batch_size": batch,  # noqa
+                                     "measured_peak_bytes": peak}
+    old = [row("BP", 8, 1), row("BPCKPT", 8, 2), row("BP", 16, 3), row("BPCKPT", 16, 4)]
+    merged = replace_rows(old, [row("BPCKPT", 16, 40), row("BPCKPT", 8, 20)])
+    assert [r["measured_peak_bytes"] for r in merged] == [1, 20, 3, 40]
