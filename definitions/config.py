@@ -50,6 +50,9 @@ def _definitions_check(key, value):
             not all(isinstance(path, str) and path and "\0" not in path for path in paths):
         checks._fail(key, "a path of a Python file or a list of them", value)
     paths = tuple(dict.fromkeys(os.path.abspath(path) for path in paths))
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ConfigError(f"config key {key!r}: {path!r} is not a file")
     load_definitions(paths, check_network=validate)
     return paths
 

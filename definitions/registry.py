@@ -78,8 +78,9 @@ def load_definitions(paths, check_network):
             _restore_shipped_networks(shipped, loaded)
             _add(loaded)
         for path in new:
-            for name, network in user_files.networks_of(_loaded.files[path].module, _SHIPPED["network"].values()).items():
-                _check(_loaded.files[path], name, network, check_network)
+            loaded = _loaded.files[path]
+            for name, network in user_files.networks_of(loaded.module, _SHIPPED["network"].values()).items():
+                _check(loaded, name, network, check_network)
     except BaseException:
         _loaded.files, _loaded.owners = saved
         raise
@@ -143,22 +144,24 @@ def _import_sequence(path):
     """`package.module:function` imported; anything wrong is one ConfigError."""
     module_name, _, function_name = path.partition(":")
     if not all(part.isidentifier() for part in module_name.split(".")) or not function_name.isidentifier():
-        raise ConfigError(f"sequence {path!r}: write a function of an importable module as 'package.module:function'")
+        raise ConfigError(f"unknown sequence {path!r}: write a function of an importable module as "
+                          f"'package.module:function'")
     try:
         spec = importlib.util.find_spec(module_name)
     except ModuleNotFoundError:
         spec = None
     except (Exception, SystemExit) as error:  # a parent package failed to import
-        raise ConfigError(f"sequence {path!r}: {user_files.failure(None, error)}") from None
+        raise ConfigError(f"unknown sequence {path!r}: {user_files.failure(None, error)}") from None
     if spec is None:
-        raise ConfigError(f"sequence {path!r}: no module named {module_name!r} (is its directory on PYTHONPATH?)")
+        raise ConfigError(f"unknown sequence {path!r}: no module named {module_name!r} "
+                          f"(is its directory on PYTHONPATH?)")
     try:
         module = importlib.import_module(module_name)
     except (Exception, SystemExit) as error:
-        raise ConfigError(f"sequence {path!r}: {user_files.failure(spec.origin, error)}") from None
+        raise ConfigError(f"unknown sequence {path!r}: {user_files.failure(spec.origin, error)}") from None
     function = getattr(module, function_name, None)
     if not callable(function):
         known = sorted(user_files.sequences_of(module))
-        raise ConfigError(f"sequence {path!r}: module {module_name!r} has no function {function_name!r}"
+        raise ConfigError(f"unknown sequence {path!r}: module {module_name!r} has no function {function_name!r}"
                           f"{suggestion(function_name, known)}")
     return function

@@ -5,11 +5,11 @@
     experiment --resume runs/default_network_BP_001
 
 Multi-word options are written as the network-dict keys are, with underscores (--output_dir);
-the hyphenated spelling (--output-dir) is accepted too. Options left out keep the value of the network dict; a key given both as its option and through
---set must have the same value. Exit codes: 0 done, 1 a write failed mid-run (disk full; continue
-with --resume), 2 bad input (a short message, no traceback; includes an output directory that
-cannot be written), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted (Ctrl-C;
-continue with --resume).
+the hyphenated spelling (--output-dir) is accepted too. Options left out keep the value of the
+network dict; a key given both as its option and through --set must have the same value. Exit
+codes: 0 done, 1 a write failed mid-run (disk full; continue with --resume), 2 bad input (a short
+message, no traceback; includes an output directory that cannot be written), 3 diverged (NaN or
+Inf in the loss or the weights), 130 interrupted (Ctrl-C; continue with --resume).
 """
 import json
 import os

@@ -2,6 +2,7 @@
 `sequence: "module:function"`. In process, through the real commands; the run and --resume of a
 user's network are in tests/training/test_cli_definitions.py."""
 import csv
+import os
 import sys
 import textwrap
 
@@ -42,10 +43,7 @@ same_as_default = dict(default_network, sequence="tanh_copy")
 """
 
 
-@pytest.fixture(autouse=True)
-def own_registry(monkeypatch):
-    """Each test loads its files into an empty registry: no name leaks into another test's lists."""
-    monkeypatch.setattr(registry, "_loaded", registry._Loaded())
+pytestmark = pytest.mark.usefixtures("own_registry")  # tests/conftest.py
 
 
 def write(path, text):
@@ -141,7 +139,8 @@ def test_a_network_that_fails_validation_names_the_line_of_its_key_and_the_close
 
 
 def test_a_sequence_the_file_does_not_have_is_named_like_any_unknown_sequence(tmp_path):
-    path = write(tmp_path / "seq.py", "mine = {'sequence': 'narow_mlp'}\n\n\ndef narrow_mlp(output_size):\n    return []\n")
+    path = write(tmp_path / "seq.py", "mine = {'sequence': 'narow_mlp'}\n\n\n"
+                                      "def narrow_mlp(output_size):\n    return []\n")
     assert one_error(experiment("--definitions", path, "--list")).startswith(
         f"Error: {path}:1: network 'mine': unknown sequence 'narow_mlp' (did you mean 'narrow_mlp'?)")
 
@@ -219,4 +218,16 @@ def test_a_dotted_sequence_runs_and_is_listed_with_its_module(package, tmp_path)
 def test_a_bad_dotted_sequence_is_one_clear_error(package, sequence, message):
     with pytest.raises(ConfigError) as error:
         validate({"sequence": sequence})
-    assert str(error.value).startswith(f"sequence {sequence!r}: ") and str(error.value).endswith(message)
+    assert str(error.value).startswith(f"unknown sequence {sequence!r}: ") and str(error.value).endswith(message)
+
+
+def test_the_readmes_example_file_defines_what_it_says(tmp_path):
+    readme = open(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "README.md"), encoding="utf-8").read()
+    [example] = [block for block in readme.split("```python\n")[1:] if block.startswith("# my_nets.py")]
+    path = write(tmp_path / "my_nets.py", example.split("```")[0])
+    result = experiment("--definitions", path, "--list")
+    assert result.exit_code == 0, result.output
+    assert f"networks from {path}: my_network" in result.output.splitlines()
+    assert f"sequences from {path}: wide_mlp" in result.output.splitlines()
+    config = validate(dict(registry.get_network("my_network"), definitions=[path]))
+    assert (config.sequence, config.learning_rate, config.epochs) == ("wide_mlp", 0.005, 5)
