@@ -75,7 +75,7 @@ def load_definitions(paths, check_network):
     try:
         for path in new:
             loaded = user_files.load(path)
-            _restore_shipped_networks(shipped, loaded)
+            _refuse_changes_to_shipped_networks(shipped, loaded)
             _add(loaded)
         for path in new:
             loaded = _loaded.files[path]
@@ -112,7 +112,7 @@ def _add(loaded):
         _loaded.owners[kind].update(dict.fromkeys(names, loaded))
 
 
-def _restore_shipped_networks(before, loaded):
+def _refuse_changes_to_shipped_networks(before, loaded):
     """A file that changes a shipped dict in place (`mine = default_network; mine.update(...)`)
     would change the shipped network under its own name: refused, and the dict put back."""
     for name, network in _SHIPPED["network"].items():
