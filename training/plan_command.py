@@ -14,12 +14,12 @@ from definitions import cli_input
 from definitions.config import TRAINING_TYPES
 from definitions.errors import ConfigError, ZppMemError
 from definitions.names import suggestion
-from training.cli_options import given_options, merge_settings, network_options
+from training.cli_options import given_options, merge_settings, network_config, network_options
 
 EXIT_BAD_INPUT = 2
 
 
-@click.command("plan")
+@click.command("plan", context_settings=cli_input.SPELLING)
 @network_options(with_type=False)
 @click.option("--types", default=",".join(TRAINING_TYPES), show_default=True, metavar="T1,T2",
               help="The training types to predict, comma-separated.")
@@ -51,9 +51,7 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
             raise ConfigError("--png draws memory against batch size: give --batch_sizes too")
         from training.quiet_import import import_tensorflow_quietly
         import_tensorflow_quietly()
-        from definitions.registry import get_network
-        from training.run import resolve_config
-        config = resolve_config(get_network(name), name, merge_settings(settings, given_options(overrides)))
+        config = network_config(name, merge_settings(settings, given_options(overrides)))
         budget_bytes = _budget(budget_bytes, config)
         from training.plan_report import plan
         plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo)

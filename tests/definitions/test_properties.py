@@ -128,6 +128,12 @@ SPEC = {
     "type": _choice(config_module.TRAINING_TYPES),
     "dataset_name": _choice(config_module.DATASETS),
     "sequence": _choice(tuple(sequence_names())),
+    # Files of the user's that exist are run (tests/definitions/test_user_definitions.py); here none is named.
+    "definitions": (st.sampled_from([[], ()]),
+                    st.one_of(st.booleans(), st.integers(), st.none(), st.floats(), st.sampled_from(["", "a\0b"]),
+                              st.lists(st.one_of(st.integers(), st.none(), st.just("")), min_size=1, max_size=2),
+                              st.sampled_from(["/", ["/nonexistent-zppmem-dir/nets.py"]])),
+                    list),
     "cost_function": _choice(config_module.COST_FUNCTIONS),
     "learning_rate": _number(0, 10, low_open=True),
     "optimizer": _choice(config_module.OPTIMIZERS),
