@@ -158,6 +158,7 @@ SPEC = {
     "segment_size": _integer(1, INT32_MAX, optional=True),
     "checkpoint_plan": PLAN,
     "memory_budget": MEMORY_SIZE,
+    "budget_profile": PATH,
     "save_model": BOOLEAN,
     "save_model_path": PATH,
     "restore_model": BOOLEAN,
