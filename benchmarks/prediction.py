@@ -8,7 +8,8 @@ the median of three traced steps), the transient peak and the total (peak + pers
 signed relative errors (predicted / measured - 1). Also writes the table of the original
 architectures (measured peak and persistent per type at one batch size, ratio to BP).
 Writes results/prediction.{csv,md} and results/architectures.md. `--predict-only` keeps the
-measurements and predicts again (for changes to the model).
+measurements and predicts again (for changes to the model); `--types BPCKPT,...` traces those
+types again and keeps the other rows (for a change to one algorithm's graph).
 """
 import statistics
 
@@ -67,6 +68,14 @@ def repredict(rows, networks, threads=None):
                    total_relative_error=prediction.total_bytes / row["measured_total_bytes"] - 1,
                    predict_ms=1000 * (time.perf_counter() - started))
     return rows
+
+
+def replace_rows(rows, fresh):
+    """rows with each row of `fresh` in the place of the row it measures again (same network,
+    type, feedback and batch size)."""
+    key = lambda row: (row["network"], row["type"], row["feedback"], int(row["batch_size"]))  # noqa: E731
+    by_key = {key(row): row for row in fresh}
+    return [by_key.get(key(row), row) for row in rows]
 
 
 def read_rows(path):
@@ -183,10 +192,16 @@ def main(argv=None):
     parser = common.argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--predict-only", action="store_true",
                         help="keep the measurements of results/prediction.csv, predict again with the current model")
+    parser.add_argument("--types", default=None, metavar="T1,T2",
+                        help="trace only these types again, keeping the other rows of results/prediction.csv")
     args = parser.parse_args(argv)
     common.quiet_tensorflow()
     if args.predict_only:
         rows = repredict(read_rows(common.result_path(NAME, "csv", args.out)), zoo(args.quick), args.threads)
+    elif args.types:
+        kinds = {kind.strip().upper() for kind in args.types.split(",") if kind.strip()}
+        fresh = measure(zoo(args.quick), [variant for variant in VARIANTS if variant[0] in kinds], threads=args.threads)
+        rows = replace_rows(read_rows(common.result_path(NAME, "csv", args.out)), fresh)
     else:
         rows = measure(zoo(args.quick), threads=args.threads)
     report(rows, args.out)

@@ -19,3 +19,14 @@ class Path(click.Path):
 def one_line(text, keep=""):
     """`text` with its control characters (a newline in a file name, say) written as escapes."""
     return "".join(char if char.isprintable() or char in keep else repr(char)[1:-1] for char in str(text))
+
+
+def snake_case(option):
+    """`output-dir` -> `output_dir`: click normalises option names with it (`SPELLING`), so both
+    spellings of a multi-word option reach the same parameter while help shows the snake_case one,
+    the spelling of the network-dict keys."""
+    return option.replace("-", "_")
+
+
+#: context_settings of a command that accepts --output-dir for --output_dir.
+SPELLING = {"token_normalize_func": snake_case}

@@ -5,11 +5,12 @@ help. An unknown key is an error that names the closest valid key (nanoGPT's rul
 such as `learning_reate` must never be silently ignored).
 """
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 from definitions import checks
 from definitions.errors import ConfigError
-from definitions.names import check_name, suggestion
+from definitions.names import suggestion
 
 # The one list of each. training/algorithms and training/losses tie their implementations to
 # TRAINING_TYPES and COST_FUNCTIONS at import; the names stay here, importable without TensorFlow.
@@ -33,10 +34,27 @@ def _field(default, check, help_text):
 
 def _sequence_check(key, value):
     # Sequences are built from layers, which import TensorFlow: only when a sequence is checked.
-    from definitions.registry import sequence_names
+    from definitions.registry import get_sequence
     if not isinstance(value, str):
-        raise ConfigError(f"config key {key!r} must be a sequence name, got {value!r}")
-    return check_name("sequence", value, sequence_names())
+        raise ConfigError(f"config key {key!r} must be a sequence name or 'module:function', got {value!r}")
+    get_sequence(value)
+    return value
+
+
+def _definitions_check(key, value):
+    """The user's files, absolute (a relative path is the launch directory's: config.json then
+    resumes from anywhere), loaded with their networks validated like the shipped ones."""
+    from definitions.registry import load_definitions
+    paths = [value] if isinstance(value, str) else value
+    if not isinstance(paths, (list, tuple)) or \
+            not all(isinstance(path, str) and path and "\0" not in path for path in paths):
+        checks._fail(key, "a path of a Python file or a list of them", value)
+    paths = tuple(dict.fromkeys(os.path.abspath(path) for path in paths))
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ConfigError(f"config key {key!r}: {path!r} is not a file")
+    load_definitions(paths, check_network=validate)
+    return paths
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,10 @@ class NetworkConfig:
                        "name of the network dict")
     type: str = _field("BP", checks.one_of(TRAINING_TYPES), "training algorithm")
     dataset_name: str = _field("digits", checks.one_of(DATASETS), "dataset to train on")
-    sequence: str = _field("fcReLu", _sequence_check, "architecture: a function in definitions/sequences.py")
+    sequence: str = _field("fcReLu", _sequence_check,
+                           "architecture: a sequence (shipped or of a definitions file) or 'module:function'")
+    definitions: tuple = _field((), _definitions_check,
+                                "your own Python files of sequences and network dicts (kept absolute)")
     cost_function: str = _field("softmax_cross_entropy", checks.one_of(COST_FUNCTIONS), "loss on the output")
     learning_rate: float = _field(0.01, checks.number(0, 10, low_open=True), "optimizer step size")
     optimizer: str = _field("sgd", checks.one_of(OPTIMIZERS), "sgd, momentum or adam")
@@ -83,6 +104,9 @@ class NetworkConfig:
     memory_budget: str = _field(None, checks.memory_size,
                                 "BPCKPT: the most memory a step may hold in total (persistent + transient), "
                                 "e.g. '300MiB'; the run plans its checkpoints to fit (null: no budget)")
+    budget_profile: str = _field(None, checks.optional_string,
+                                 "with memory_budget: a traced run's directory or blocks.csv whose measured "
+                                 "block times rank the plans (null: FLOP counts)")
     save_model: bool = _field(False, checks.boolean, "save the trained model")
     save_model_path: str = _field(None, checks.optional_string, "where to save (default: <run dir>/model)")
     restore_model: bool = _field(False, checks.boolean, "start from a saved model")
@@ -111,7 +135,8 @@ def validate(network):
         raise ConfigError(f"a network must be a dict, got {type(network).__name__}")
     known = {f.name: f for f in dataclasses.fields(NetworkConfig)}
     values = {}
-    for key, value in network.items():
+    # `definitions` first: its files add the sequences the `sequence` key may name.
+    for key, value in sorted(network.items(), key=lambda item: item[0] != "definitions"):
         if key not in known:
             raise ConfigError(f"unknown config key {key!r}{suggestion(key, list(known))}")
         values[key] = known[key].metadata["check"](key, value)

@@ -1,7 +1,8 @@
 """Architectures as layer sequences.
 
 Each public function of this module takes `output_size` and returns a list of layers; its name
-is the `sequence` of a network dict. To add an architecture, write such a function here.
+is the `sequence` of a network dict. To add an architecture, write such a function here, or in
+a file of your own (`--definitions`, definitions/user_files.py) without editing the package.
 """
 from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, MaxPool, ReLu,
                     ResidualLayer, Sigmoid, Tanh)

@@ -28,7 +28,7 @@ APPROXIMATE_FALLBACKS = ("DFAMEM", "DRTP")
 class BudgetPlan:
     plan: object  # Segment
     prediction: object  # planning.model.Prediction of BPCKPT under the plan
-    recompute_fraction: float  # forward FLOPs recomputed / one BP step's (planning/recompute.py)
+    recompute_fraction: float  # forward FLOPs (or, with a profile, time) recomputed / one BP step's
     budget_bytes: int
 
 
@@ -45,11 +45,15 @@ class InfeasibleBudget(Exception):
 class BudgetPlanner:
     """The candidate plans of one network at one batch size, predicted once each, on demand."""
 
-    def __init__(self, model, batch_size, costs=None):
-        self.model, self.batch_size = model, int(batch_size)
+    def __init__(self, model, batch_size, costs=None, profile=None):
+        """profile: a planning.block_profile.BlockProfile whose measured forward times rank the
+        plans and give the recomputation overhead, instead of FLOP counts."""
+        self.model, self.batch_size, self.profile = model, int(batch_size), profile
         lanes = min(2, model.threads)
         self.costs = costs or chain_costs(model.blocks, model.classes, batch_size, model.cost_function,
                                           model.threads, lanes)
+        if profile is not None:
+            self.costs = self.costs.with_forward_times(profile.forward_time_us)
         self._predictions = {}
 
     @cached_property
@@ -69,8 +73,12 @@ class BudgetPlanner:
         for plan in self.candidates:
             prediction = self.predict(plan)
             if prediction.total_bytes <= budget_bytes:
-                return BudgetPlan(plan, prediction, prediction.recompute_fraction, int(budget_bytes))
+                return BudgetPlan(plan, prediction, self.recompute_fraction(plan), int(budget_bytes))
         raise InfeasibleBudget(int(budget_bytes), self.smallest_bytes(), self.fitting_fallbacks(budget_bytes))
+
+    def recompute_fraction(self, plan):
+        """Forward time run again over one BP step's: measured with a profile, else in FLOPs."""
+        return self.profile.recompute_fraction(plan) if self.profile else self.predict(plan).recompute_fraction
 
     def smallest_bytes(self):
         """The smallest budget any candidate meets: below it, plan() raises."""
@@ -81,5 +89,5 @@ class BudgetPlanner:
                 if self.model.predict(kind, self.batch_size).total_bytes <= budget_bytes]
 
 
-def plan_for_budget(model, batch_size, budget_bytes):
-    return BudgetPlanner(model, batch_size).plan(budget_bytes)
+def plan_for_budget(model, batch_size, budget_bytes, profile=None):
+    return BudgetPlanner(model, batch_size, profile=profile).plan(budget_bytes)

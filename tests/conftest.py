@@ -1,4 +1,14 @@
 import os
 
+import pytest
+
 # Quiet TensorFlow's C++ logging in test output; must be set before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def own_registry(monkeypatch):
+    """A test that loads users' files (`--definitions`) loads them into an empty registry: no name of
+    theirs leaks into another test's lists of names."""
+    from definitions import registry
+    monkeypatch.setattr(registry, "_loaded", registry._Loaded())

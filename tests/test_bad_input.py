@@ -11,6 +11,7 @@ run-id rule), so the README is what this test holds the code to. Another subcomm
 collection of this file, so a new option cannot go untested.
 """
 import dataclasses
+import importlib
 import json
 import math
 import os
@@ -100,8 +101,11 @@ def documented_key_value(key, value):
             (isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS)
     if rule == "a path":
         return isinstance(value, str) and value != "" and "\0" not in value
-    if rule == "a function of `definitions/sequences.py`":
-        return value in sequence_names()
+    if rule == "a sequence's name (`experiment --list`) or `module:function`":
+        return value in sequence_names() or importable_function(value)
+    if rule == "a path of a Python file, or a list of them":
+        paths = [value] if isinstance(value, str) else value
+        return isinstance(paths, list) and all(isinstance(path, str) and python_file(path) for path in paths)
     if rule.startswith("a plan written as in "):
         return written_plan(value)
     if rule.startswith("a size: "):
@@ -122,6 +126,27 @@ def documented_key_value(key, value):
     choices = re.findall(r"`([^`]+)`", rule)
     assert choices and rule == " ".join(f"`{c}`" for c in choices), f"no rule for {key!r}: {rule!r}"
     return value in choices
+
+
+def importable_function(value):
+    """README: `module:function`, a function of an importable module."""
+    if not isinstance(value, str) or ":" not in value:
+        return False
+    module, _, function = value.partition(":")
+    try:
+        return callable(getattr(importlib.import_module(module), function, None))
+    except (ImportError, ValueError, TypeError):
+        return False
+
+
+def python_file(path):
+    """README: a path of a Python file (that compiles; running it is the accept's business)."""
+    try:
+        with open(path, "rb") as handle:
+            compile(handle.read(), path, "exec")
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return True
 
 
 def documented_size(value):
@@ -198,7 +223,7 @@ def runs_ok(cli, argv_for):
 
 def dry_run(argv_for):
     def accept(value, text, paths):
-        result = runs_ok(lambda: tuner_main, lambda text: [*argv_for(text), "--dry-run"])(value, text, paths)
+        result = runs_ok(lambda: tuner_main, lambda text: [*argv_for(text), "--dry_run"])(value, text, paths)
         assert all(state.name_problem(line.split()[0]) is None for line in result.output.splitlines())
     return accept
 
@@ -227,6 +252,7 @@ EXPERIMENT_RULES = {
 COMPARE_RULES = {
     "run_dirs": Rule(never_valid),  # none holds a memory report
     "output": PATH,
+    "trace_path": PATH,
     "title": Rule(lambda value: True, runs_ok(lambda: experiment_main,
                                               lambda text: ["compare", RUN, "-o", OUT + "/fig.png", "--title", text])),
 }

@@ -3,7 +3,8 @@
 A run directory is one with memory/summary.json and memory/timeline.txt (what the trainer
 writes); a memory directory itself (summary.json beside timeline.txt, e.g. one traced
 iteration of gather_stats) is accepted too. Ratios are to the first run given, so put the
-baseline (usually BP) first.
+baseline (usually BP) first. With a trace file, the runs' trace.json files become one Chrome
+trace, a process per run.
 """
 import json
 import os
@@ -11,17 +12,27 @@ from dataclasses import dataclass
 
 import click
 
-from definitions import cli_input
-from definitions.files import atomic_write_bytes
+from definitions import cli_input, networks
+from definitions.files import atomic_write_bytes, atomic_write_text
 
+from tracing.chrome_trace import TRACE_FILE, trace_text
 from tracing.plots import compare_png, format_bytes
 from tracing.timeline import parse_timeline
+from tracing.trace_merge import NotATrace, check_events, runs_side_by_side
 
 MEMORY_DIR = "memory"
 
 
 class MemoryReportError(ValueError):
     """A run directory without readable files of write_memory_report."""
+
+
+class CannotWrite(OSError):
+    """An output of compare could not be written; `option` names where the user gave its path."""
+
+    def __init__(self, option, path, reason):
+        super().__init__(f"cannot write {path}: {reason}")
+        self.option = option
 
 
 @dataclass(frozen=True)
@@ -46,35 +57,70 @@ def load_run(run_dir):
     timeline_path = os.path.join(directory, "timeline.txt")
     if not os.path.isfile(timeline_path):
         raise MemoryReportError(f"{directory} has summary.json but no timeline.txt")
-    try:
-        with open(os.path.join(directory, "summary.json"), encoding="utf-8") as handle:
-            summary = json.load(handle)
-        with open(timeline_path, encoding="utf-8") as handle:
-            points = parse_timeline(handle.read())
-    except ValueError as error:  # json.JSONDecodeError is one
-        raise MemoryReportError(f"{directory}: {error}") from error
-    except OSError as error:
-        raise MemoryReportError(f"cannot read {error.filename}: {error.strerror}") from error
+    summary = _read(os.path.join(directory, "summary.json"), json.load)
+    points = _read(timeline_path, lambda handle: parse_timeline(handle.read()))
     if not isinstance(summary, dict) or isinstance(summary.get("peak_bytes"), bool) or \
             not isinstance(summary.get("peak_bytes"), int):
         raise MemoryReportError(f"{directory}/summary.json has no integer peak_bytes")
     return RunMemory(run_dir, summary, points)
 
 
-def _name(run):
-    parts = [str(run.summary.get(key)) for key in ("network", "algorithm") if run.summary.get(key) is not None]
+def load_trace(run):
+    """The run's trace.json as a dict; MemoryReportError for a run traced before trace.json existed."""
+    path = os.path.join(memory_dir_of(run.run_dir), TRACE_FILE)
+    if not os.path.isfile(path):
+        raise MemoryReportError(f"{os.path.dirname(path)} has no {TRACE_FILE} (traced before trace export): "
+                                "trace the run again, or leave out --trace")
+    trace = _read(path, json.load)
+    try:
+        check_events(trace)
+    except NotATrace as error:
+        raise MemoryReportError(f"{path}: {error}") from error
+    return trace
+
+
+def _read(path, parse):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse(handle)
+    except ValueError as error:  # json.JSONDecodeError is one
+        raise MemoryReportError(f"{path}: {error}") from error
+    except OSError as error:
+        raise MemoryReportError(f"cannot read {error.filename}: {error.strerror}") from error
+
+
+def default_sequence(network):
+    """The sequence a shipped network dict names, or None for a network this package does not ship."""
+    value = getattr(networks, network, None) if isinstance(network, str) and not network.startswith("_") else None
+    return value.get("sequence") if isinstance(value, dict) else None
+
+
+def _described(run):
+    """(network, sequence, algorithm, batch size) of a run's summary; None where it does not say."""
+    summary = run.summary
+    return tuple(summary.get(key) for key in ("network", "sequence", "algorithm", "batch_size"))
+
+
+def run_name(run):
+    """'network, sequence, algorithm, batch N': the sequence only where it is not the network's own."""
+    network, sequence, algorithm, batch_size = _described(run)
+    if sequence is not None and sequence == default_sequence(network):
+        sequence = None
+    parts = [str(part) for part in (network, sequence, algorithm) if part is not None]
+    parts += [f"batch {batch_size}"] if batch_size is not None else []
     return ", ".join(parts) or os.path.basename(os.path.normpath(run.run_dir))
 
 
+def run_names(runs):
+    """run_name per run; the directory is added where names repeat."""
+    names = [run_name(run) for run in runs]
+    return [f"{name} ({os.path.basename(os.path.normpath(run.run_dir))})" if names.count(name) > 1 else name
+            for run, name in zip(runs, names)]
+
+
 def legend_labels(runs):
-    """'network, algorithm, peak X' per run; the directory is added where names repeat."""
-    names = [_name(run) for run in runs]
-    labels = []
-    for run, name in zip(runs, names):
-        if names.count(name) > 1:
-            name = f"{name} ({os.path.basename(os.path.normpath(run.run_dir))})"
-        labels.append(f"{name}, peak {format_bytes(run.summary['peak_bytes'])}")
-    return labels
+    """'network, [sequence,] algorithm, batch N, peak X' per run."""
+    return [f"{name}, peak {format_bytes(run.summary['peak_bytes'])}" for run, name in zip(runs, run_names(runs))]
 
 
 def _ratio(value, baseline):
@@ -83,7 +129,8 @@ def _ratio(value, baseline):
 
 def comparison_table(runs):
     """Peaks of each run and their ratios to the first run, as aligned text."""
-    header = ("run", "network", "algorithm", "peak_bytes", "persistent_bytes", "peak_ratio", "total_ratio")
+    header = ("run", "network", "sequence", "algorithm", "batch_size", "peak_bytes", "persistent_bytes",
+              "peak_ratio", "total_ratio")
     first = runs[0].summary
     first_total = first["peak_bytes"] + first.get("persistent_bytes", 0)
     rows = [header]
@@ -92,8 +139,7 @@ def comparison_table(runs):
         persistent = run.summary.get("persistent_bytes", 0)
         rows.append((
             os.path.basename(os.path.normpath(run.run_dir)),
-            str(run.summary.get("network")),
-            str(run.summary.get("algorithm")),
+            *("-" if value is None else str(value) for value in _described(run)),
             str(peak),
             str(persistent),
             _ratio(peak, first["peak_bytes"]),
@@ -110,17 +156,32 @@ def _literal(text):
     return cli_input.one_line(text, keep="\n").replace("$", r"\$")
 
 
-def compare_runs(run_dirs, out_png, title=None):
-    """Overlay the runs' timelines in out_png and return the table of peaks and ratios."""
+def compare_runs(run_dirs, out_png, title=None, trace_path=None):
+    """Overlay the runs' timelines in out_png and return the table of peaks and ratios.
+
+    trace_path: also write the runs' trace.json files there as one trace, a process per run.
+    Every run is read before anything is written.
+    """
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
     runs = [load_run(run_dir) for run_dir in run_dirs]
+    traces = [load_trace(run) for run in runs] if trace_path is not None else None
     title = title or f"Memory allocated during one training step, {len(runs)} run(s)"
     # A `$` in a title or a run's name would start matplotlib's math mode (and `$$` fail in it).
     labels = [_literal(label) for label in legend_labels(runs)]
     png = compare_png(list(zip(labels, [run.points for run in runs])), _literal(title))
-    atomic_write_bytes(out_png, png)
+    _write("'-o' / '--output'", out_png, lambda: atomic_write_bytes(out_png, png))
+    if traces is not None:
+        merged = runs_side_by_side(list(zip(run_names(runs), traces)))
+        _write("'--trace'", trace_path, lambda: atomic_write_text(trace_path, trace_text(merged)))
     return comparison_table(runs)
+
+
+def _write(option, path, write):
+    try:
+        write()
+    except OSError as error:
+        raise CannotWrite(option, path, error.strerror) from None
 
 
 @click.command("compare")
@@ -129,18 +190,24 @@ def compare_runs(run_dirs, out_png, title=None):
 @click.option("-o", "--output", default="memory_compare.png", show_default=True,
               type=cli_input.Path(dir_okay=False), help="PNG file to write the overlaid timelines to.")
 @click.option("--title", default=None, help="Title of the figure (default: names the number of runs).")
-def compare_command(run_dirs, output, title):
+@click.option("--trace", "trace_path", default=None, metavar="FILE", type=cli_input.Path(dir_okay=False),
+              help="Also write the runs' memory/trace.json as one Chrome trace (ui.perfetto.dev, "
+                   "chrome://tracing), one process per run.")
+def compare_command(run_dirs, output, title, trace_path):
     """Overlay the traced memory timelines of RUN_DIR... in one PNG and print their peaks.
 
-    Each RUN_DIR needs memory/summary.json and memory/timeline.txt (written by a traced run).
-    Ratios are to the first RUN_DIR.
+    Each RUN_DIR needs memory/summary.json and memory/timeline.txt (written by a traced run),
+    and memory/trace.json with --trace. Ratios are to the first RUN_DIR.
     """
+    if trace_path is not None and os.path.realpath(trace_path) == os.path.realpath(output):
+        raise click.BadParameter(f"{trace_path} is also the figure's file (-o)", param_hint="'--trace'")
     try:
-        table = compare_runs(list(run_dirs), output, title)
+        table = compare_runs(list(run_dirs), output, title, trace_path)
     except MemoryReportError as error:
         raise click.BadParameter(cli_input.one_line(error), param_hint="RUN_DIR") from error
-    except OSError as error:
-        raise click.BadParameter(cli_input.one_line(f"cannot write {output}: {error.strerror}"),
-                                 param_hint="'-o' / '--output'") from None
+    except CannotWrite as error:
+        raise click.BadParameter(cli_input.one_line(error), param_hint=error.option) from None
     click.echo(table, nl=False)
     click.echo(f"figure: {output}")
+    if trace_path is not None:
+        click.echo(f"trace: {trace_path}")

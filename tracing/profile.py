@@ -1,10 +1,11 @@
 """What a checkpoint planner reads from a trace: per-block costs and the cost of recomputing.
 
 blocks.csv, one row per block (the algorithms name their scopes .../block_<i>/...):
-  block, forward_time_us, backward_time_us (run times of the block's forward and backward
-  nodes), output_bytes (what the block's last allocating forward node allocated: its output),
-  kept_for_backward_bytes (the block's rows of activations.csv: what its backward reads),
-  weight_bytes (the block's trainable variables, model/block_<i>/...).
+  block, forward_time_us, backward_time_us (run times of the block's nodes in its first forward
+  pass, and of its backward nodes: a recomputed pass is not counted again), output_bytes (what
+  the block's last allocating node of that pass allocated: its output), kept_for_backward_bytes
+  (the block's rows of activations.csv: what its backward reads), weight_bytes (the block's
+  trainable variables, model/block_<i>/...).
 activations.csv gains recomp_time_us and recomp_memory_bytes: the run time and allocations of
 the block's forward nodes from the block's first one up to the activation's own, i.e. what
 recomputing it from the block's stored input costs.
@@ -67,12 +68,16 @@ def block_rows(node_rows, activations, weight_bytes=None):
         if block is None or row.phase not in ("forward", "backward"):
             continue
         entry = blocks.setdefault(block, {"forward": 0, "backward": 0, "output": 0, "first_pass": None})
-        entry[row.phase] += row.run_time_us
-        if row.phase == "forward" and row.bytes_allocated:
-            # The first forward pass names the block's output (recomputations repeat it).
-            pass_of_row = _pass(row.node_name)
-            if entry["first_pass"] in (None, pass_of_row):
-                entry["first_pass"] = pass_of_row
+        if row.phase == "backward":
+            entry["backward"] += row.run_time_us
+            continue
+        # The first forward pass is the block's forward: recomputations repeat it (their costs
+        # are activations.csv's), so they count neither in its time nor in its output.
+        if entry["first_pass"] is None:
+            entry["first_pass"] = _pass(row.node_name)
+        if _pass(row.node_name) == entry["first_pass"]:
+            entry["forward"] += row.run_time_us
+            if row.bytes_allocated:
                 entry["output"] = row.bytes_allocated
     return [BlockRow(block, entry["forward"], entry["backward"], entry["output"], kept.get(block, 0),
                      weight_bytes.get(block, 0)) for block, entry in sorted(blocks.items())]

@@ -35,7 +35,10 @@ class OutputSlot:
 
 @dataclass(frozen=True)
 class NodeStat:
-    """Timing of one executed node; op_type is the runtime kernel (e.g. _MklMatMul), or ''."""
+    """Timing of one executed node; op_type is the runtime kernel (e.g. _MklMatMul), or ''.
+
+    thread_id is the executor thread that ran it, as step stats number them (0 when unknown).
+    """
 
     name: str
     device: str
@@ -43,6 +46,7 @@ class NodeStat:
     all_start_micros: int
     run_time_us: int
     outputs: tuple = ()
+    thread_id: int = 0
 
     @property
     def end_micros(self):
@@ -105,6 +109,7 @@ def node_stats_from_step_stats(step_stats):
                     all_start_micros=int(node.all_start_micros),
                     run_time_us=int(node.all_end_rel_micros),
                     outputs=outputs,
+                    thread_id=int(node.thread_id),
                 )
             )
     return nodes

@@ -1,8 +1,8 @@
 """Write the memory files of one traced step into a directory.
 
 Files: timeline.txt (busiest device), timeline_<device>.txt (the others), nodes.csv,
-activations.csv, blocks.csv, timeline.png, and summary.json last, so that a summary.json on
-disk means the whole report is there.
+activations.csv, blocks.csv, timeline.png, trace.json (Chrome/Perfetto), and summary.json
+last, so that a summary.json on disk means the whole report is there.
 """
 import csv
 import dataclasses
@@ -13,6 +13,7 @@ import statistics
 from definitions.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 from tracing.categories import Classifier
+from tracing.chrome_trace import TRACE_FILE, step_trace, trace_text
 from tracing.graph_facts import facts_from_graph
 from tracing.liveness import ACTIVATION_COLUMNS, activation_rows
 from tracing.node_table import NODE_COLUMNS, executed_nodes, node_rows
@@ -111,6 +112,10 @@ def write_memory_report(records, out_dir, *, graph=None, node_stats=None, meta=N
     png = timeline_png(_plot_series(per_device_points, busiest), persistent_bytes,
                        peak_index(busiest_points), _title(meta))
     atomic_write_bytes(os.path.join(out_dir, "timeline.png"), png)
+    # The chosen step as it ran, like the timelines (nodes.csv's medians mix steps).
+    trace = step_trace(nodes, rows[chosen], per_device_points, origin=origin, busiest=busiest,
+                       persistent_bytes=int(persistent_bytes), meta=meta)
+    atomic_write_text(os.path.join(out_dir, TRACE_FILE), trace_text(trace))
 
     summary = build_summary(
         per_device_records=split_by_device(records),

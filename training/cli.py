@@ -4,11 +4,12 @@
 
     experiment --resume runs/default_network_BP_001
 
-Options left out keep the value of the network dict; a key given both as its option and through
---set must have the same value. Exit codes: 0 done, 1 a write failed mid-run (disk full; continue
-with --resume), 2 bad input (a short message, no traceback; includes an output directory that
-cannot be written), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted (Ctrl-C;
-continue with --resume).
+Multi-word options are written as the network-dict keys are, with underscores (--output_dir);
+the hyphenated spelling (--output-dir) is accepted too. Options left out keep the value of the
+network dict; a key given both as its option and through --set must have the same value. Exit
+codes: 0 done, 1 a write failed mid-run (disk full; continue with --resume), 2 bad input (a short
+message, no traceback; includes an output directory that cannot be written), 3 diverged (NaN or
+Inf in the loss or the weights), 130 interrupted (Ctrl-C; continue with --resume).
 """
 import json
 import os
@@ -22,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from definitions.config import DATASETS, TRAINING_TYPES
 from definitions.errors import ZppMemError
 from definitions import cli_input
-from training.cli_options import given_options, merge_settings, network_options
+from training.cli_options import given_options, load_definitions, merge_settings, network_config, network_options
 from training.quiet_import import import_tensorflow_quietly
 from training.run_dir import WriteFailed, check_path, check_run_id, describe_os_error
 
@@ -45,7 +46,8 @@ class _Experiment(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_Experiment, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Experiment, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], **cli_input.SPELLING})
 @network_options(with_type=True)
 @click.option("--id", "run_id", default=None, help="Name of the run directory (default: <network>_<type>_<NNN>).")
 @click.option("--output_dir", default="runs", show_default=True, type=cli_input.Path(file_okay=False),
@@ -62,9 +64,6 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
     """Train a network dict with the algorithm of --type and report its accuracy."""
     if ctx.invoked_subcommand is not None:
         return
-    if list_all:
-        _print_lists()
-        return
     overrides = given_options(overrides)
     if resume_dir is not None:
         _reject_with_resume(ctx, settings, overrides)
@@ -76,14 +75,16 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
             check_run_id(run_id)
         import_tensorflow_quietly()
         values = merge_settings(settings, overrides)
+        if list_all:
+            _print_lists(values)
+            return
         _determinism_from_env()
         from training.progress import terminal_bars
-        from training.run import final_line, resolve_config, resume_experiment, run_experiment
+        from training.run import final_line, resume_experiment, run_experiment
         if resume_dir is not None:
             run_dir, result = resume_experiment(resume_dir, data_dir, log=_echo, progress=terminal_bars())
         else:
-            from definitions.registry import get_network
-            config = resolve_config(get_network(name), name, values)
+            config = network_config(name, values)
             run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo,
                                              progress=terminal_bars(),
                                              started=lambda path: started.update(run_dir=path))
@@ -133,10 +134,14 @@ def _echo(line):
     sys.stdout.flush()
 
 
-def _print_lists():
-    from definitions.registry import network_names, sequence_names
-    click.echo("networks:  " + ", ".join(network_names()))
-    click.echo("sequences: " + ", ".join(sequence_names()))
+def _print_lists(values):
+    """Every name, and where each comes from: shipped, a --definitions file, a module."""
+    from definitions.registry import SHIPPED, origins
+    load_definitions(values)
+    for kind in ("network", "sequence"):
+        for origin, names in origins(kind):
+            label = f"{kind}s:" if origin == SHIPPED else f"{kind}s from {origin}:"
+            click.echo(f"{label:<10} {', '.join(names)}")
     click.echo("datasets:  " + ", ".join(DATASETS))
     click.echo("types:     " + ", ".join(TRAINING_TYPES))
 

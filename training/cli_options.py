@@ -3,6 +3,7 @@ import json
 
 import click
 
+from definitions import cli_input
 from definitions.config import COST_FUNCTIONS, DATASETS, OPTIMIZERS, TRAINING_TYPES, field_help, validate
 from definitions.errors import ConfigError
 
@@ -17,7 +18,11 @@ def network_options(with_type):
     def decorate(function):
         decorators = [
             click.option("--name", default="default_network", show_default=True,
-                         help="Network dict from definitions/networks.py."),
+                         help="Network dict: a shipped one (definitions/networks.py) or one of --definitions."),
+            click.option("--definitions", multiple=True, metavar="FILE.py",
+                         type=cli_input.Path(exists=True, dir_okay=False),
+                         help="Your own Python file: its functions of output_size are sequences, its dicts "
+                              "networks. Repeatable."),
             *([_override("type", click.Choice(TRAINING_TYPES, case_sensitive=False), "Training algorithm.")]
               if with_type else []),
             _override("learning_rate", float),
@@ -37,6 +42,7 @@ def network_options(with_type):
             _override("checkpoint_steps", int),
             _override("checkpoint_plan", str),
             _override("memory_budget", str),
+            _override("budget_profile", str),
             click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                          help="Set any network-dict key, e.g. --set memory_warmup=5 --set 'minimum_accuracy=[[1, 50]]' "
                               "(VALUE is JSON, else a string). Repeatable."),
@@ -48,8 +54,9 @@ def network_options(with_type):
 
 
 def given_options(overrides):
-    """The network-dict options the user gave (click leaves the others None), --type upper-cased."""
-    given = {key: value for key, value in overrides.items() if value is not None}
+    """The network-dict options the user gave (click leaves the others None, or () if repeatable),
+    --type upper-cased."""
+    given = {key: value for key, value in overrides.items() if value is not None and value != ()}
     if given.get("type"):
         given["type"] = given["type"].upper()
     return given
@@ -74,6 +81,23 @@ def merge_settings(settings, options):
     return values
 
 
+def network_config(name, values):
+    """The network dict `name` with `values` (merge_settings' dict) applied, validated.
+
+    The files of `definitions` are loaded first: --name may be a network of theirs.
+    """
+    from definitions.registry import get_network
+    from training.run import resolve_config
+    load_definitions(values)
+    return resolve_config(get_network(name), name, values)
+
+
+def load_definitions(values):
+    """Load the files of the `definitions` in `values`, if any: their names become known."""
+    if "definitions" in values:
+        _checked("definitions", values["definitions"])
+
+
 def parse_setting(item):
     """`KEY=VALUE` of --set as (key, value): VALUE is JSON, else the string itself."""
     key, sep, raw = item.partition("=")
@@ -91,6 +115,8 @@ def _checked(key, value):
 
 
 def _show(value):
+    if isinstance(value, tuple):  # a repeatable option
+        return " ".join(map(str, value))
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 

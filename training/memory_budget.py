@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from definitions.errors import ConfigError
 from definitions.sizes import format_size, parse_size
+from planning.block_profile import read_block_profile
 from planning.budget_plan import BudgetPlanner, InfeasibleBudget
 from training.memory_model import model_of
 from training.preflight import checkpoint_plan
@@ -28,6 +29,7 @@ class RunPlan:
     predicted_total_bytes: int
     recompute_fraction: float
     searched: bool  # False: the config's own plan, checked
+    time_source: str = "FLOPs"  # what recompute_fraction counts: FLOPs, or a profile's blocks.csv
 
     def line(self):
         how = "planned" if self.searched else "given"
@@ -35,7 +37,7 @@ class RunPlan:
                 f"{self.description}), predicted total {format_size(self.predicted_total_bytes)} "
                 f"(transient {format_size(self.predicted_peak_bytes)} + persistent "
                 f"{format_size(self.predicted_persistent_bytes)}), recomputation +"
-                f"{100 * self.recompute_fraction:.0f}% of a BP step")
+                f"{100 * self.recompute_fraction:.0f}% of a BP step ({self.time_source})")
 
     def measured_line(self, peak_bytes, persistent_bytes):
         """After a memory_only trace: the measured total next to the budget."""
@@ -49,7 +51,11 @@ class RunPlan:
 
 
 def check_memory_budget(config):
-    """Before anything is built: a budget is BPCKPT's (the other types have no plan to choose)."""
+    """Before anything is built: a budget is BPCKPT's (the other types have no plan to choose),
+    and a profile is read only to plan for a budget."""
+    if config.budget_profile is not None and config.memory_budget is None:
+        raise ConfigError("config key 'budget_profile' gives the budget planner measured block times, but "
+                          "memory_budget is not set: set memory_budget too, or leave budget_profile out")
     if config.memory_budget is not None and config.type != "BPCKPT":
         raise ConfigError(f"config key 'memory_budget' plans BPCKPT's recomputation, but type is {config.type}: "
                           f"set type BPCKPT, or compare the types against a budget with "
@@ -63,7 +69,8 @@ def plan_run(config, blocks, dataset, threads=None):
     check_memory_budget(config)
     budget = parse_size(config.memory_budget, "config key 'memory_budget'")
     model = model_of(config, blocks, dataset.input_shape, dataset.num_classes, threads)
-    planner = BudgetPlanner(model, config.batch_size)
+    profile = read_block_profile(config.budget_profile, len(blocks)) if config.budget_profile else None
+    planner = BudgetPlanner(model, config.batch_size, profile=profile)
     # A plan the config gives (checkpoint_plan or segment_size) is checked, not searched.
     given = checkpoint_plan(config, len(blocks)) if config.checkpoint_plan or config.segment_size else None
     if given is None:
@@ -79,6 +86,7 @@ def plan_run(config, blocks, dataset, threads=None):
                               f"more than memory_budget {format_size(budget)}: leave checkpoint_plan and "
                               f"segment_size unset to have a plan searched for the budget")
     run_plan = RunPlan(str(plan), plan.describe(), budget, prediction.peak_bytes, prediction.persistent_bytes,
-                       prediction.total_bytes, prediction.recompute_fraction, given is None)
+                       prediction.total_bytes, planner.recompute_fraction(plan), given is None,
+                       f"measured, {profile.path}" if profile else "FLOPs")
     return config.replace(checkpoint_plan=str(plan), segment_size=None), run_plan
 

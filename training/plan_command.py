@@ -14,12 +14,12 @@ from definitions import cli_input
 from definitions.config import TRAINING_TYPES
 from definitions.errors import ConfigError, ZppMemError
 from definitions.names import suggestion
-from training.cli_options import given_options, merge_settings, network_options
+from training.cli_options import given_options, merge_settings, network_config, network_options
 
 EXIT_BAD_INPUT = 2
 
 
-@click.command("plan")
+@click.command("plan", context_settings=cli_input.SPELLING)
 @network_options(with_type=False)
 @click.option("--types", default=",".join(TRAINING_TYPES), show_default=True, metavar="T1,T2",
               help="The training types to predict, comma-separated.")
@@ -51,9 +51,7 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
             raise ConfigError("--png draws memory against batch size: give --batch_sizes too")
         from training.quiet_import import import_tensorflow_quietly
         import_tensorflow_quietly()
-        from definitions.registry import get_network
-        from training.run import resolve_config
-        config = resolve_config(get_network(name), name, merge_settings(settings, given_options(overrides)))
+        config = network_config(name, merge_settings(settings, given_options(overrides)))
         budget_bytes = _budget(budget_bytes, config)
         from training.plan_report import plan
         plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo)
@@ -65,6 +63,9 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
 def _budget(budget_bytes, config):
     """--budget, or the network's memory_budget (a run's budget is the plan's too); both must agree."""
     if config.memory_budget is None:
+        if budget_bytes is None and config.budget_profile is not None:
+            raise ConfigError("config key 'budget_profile' gives the budget planner measured block times: "
+                              "give --budget too")
         return budget_bytes
     from definitions.sizes import parse_size
     configured = parse_size(config.memory_budget, "config key 'memory_budget'")

@@ -4,7 +4,8 @@
     worker.py    runs one command (on any executor)     outcome.py   exit code + stdout -> verdict
     state.py     run directories, result.json checks    runner.py    the driver: plan, run, record
     executors.py local process pool, Dask               summary.py   summarise.csv
-    cli.py       `tuner run`, `tuner summary`
+    resume.py    continuing a run from its checkpoint   cli.py       `tuner run`, `tuner summary`
+    experiment_command.py   what the tuner knows of `experiment`: its keys, options and --resume
 """
 from tuner.grid import cmd_generator, sgen
 

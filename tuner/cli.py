@@ -3,6 +3,9 @@
 Exit codes: 0 every run completed, 1 some run failed (or the disk failed mid-sweep), 2 bad input
 (one line, no traceback; includes an --output that cannot be written), 130 interrupted (Ctrl-C
 or SIGTERM; run the same command again to resume).
+
+Options are spelled in snake_case, like the experiment's and the network-dict keys
+(`--retry_failed`); the kebab-case spelling of each (`--retry-failed`) is accepted too.
 """
 import contextlib
 import math
@@ -19,6 +22,7 @@ from definitions import cli_input
 from training.run_dir import check_writable, describe_os_error
 from tuner import executors, summary
 from tuner.gridfile import load_grid_file, merge_params, parse_grid_option
+from tuner.experiment_command import GridKeyError
 from tuner.grid import expand
 from tuner.runner import run_sweep
 from tuner.state import SweepBusy
@@ -71,7 +75,8 @@ def _check_scheduler(ctx, param, value):
 @main.command()
 @click.argument("grid_file", required=False, type=cli_input.Path(dir_okay=False))
 @click.option("--grid", "grid_options", multiple=True, metavar="KEY=V1,V2", callback=_parse_grid,
-              help="A grid axis: run every value of --KEY. Repeat for more axes; "
+              help="A grid axis: run every value of KEY, any network-dict key (passed as --KEY VALUE, or "
+                   "--set KEY=VALUE where the experiment has no --KEY). Repeat for more axes; "
                    "overrides an axis of the same name in GRID_FILE.")
 @click.option("--prefix", default=None,
               help=f"The command each run starts with; the grid adds --KEY VALUE pairs and "
@@ -85,13 +90,14 @@ def _check_scheduler(ctx, param, value):
               help="local: a process pool on this machine; dask: the workers of --scheduler.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", callback=_check_scheduler,
               help="Address of a running Dask scheduler (with --executor dask).")
-@click.option("--retry-failed", is_flag=True,
-              help="Also run again the runs whose result says failed (completed ones are always skipped).")
+@click.option("--retry_failed", "--retry-failed", "retry_failed", is_flag=True,
+              help="Also run again the runs whose result says failed (completed ones are always skipped): "
+                   "killed and timed-out runs continue from their last checkpoint, others start afresh.")
 @click.option("--timeout", "timeout_s", default=None, type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               callback=_check_timeout,
               help="End a run that takes longer than this and record it as failed (reason timeout). "
                    "Default: no limit.")
-@click.option("--dry-run", is_flag=True, help="Print the commands of the grid and run nothing.")
+@click.option("--dry_run", "--dry-run", "dry_run", is_flag=True, help="Print the commands of the grid and run nothing.")
 @click.pass_context
 def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, scheduler, retry_failed,
         timeout_s, dry_run):
@@ -157,6 +163,9 @@ def _build_runs(grid_file, grid_options, prefix):
         raise click.BadParameter(cli_input.one_line(error), param_hint="--grid") from None
     try:
         return expand(prefix if prefix is not None else (file_prefix or DEFAULT_PREFIX), params)
+    except GridKeyError as error:
+        given = any(param.name == error.key for param in grid_options)
+        raise click.BadParameter(cli_input.one_line(error), param_hint="--grid" if given else "GRID_FILE") from None
     except ValueError as error:
         raise click.BadParameter(cli_input.one_line(error), param_hint="--prefix") from None
 

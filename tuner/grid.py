@@ -3,6 +3,7 @@
 A run is a command prefix plus (name, value) pairs. Its id is derived from the command alone
 (prefix and parameters, sorted), so the same grid maps to the same run directories after a
 restart, whatever order the grid was written in. That is what makes resuming possible.
+When the prefix runs `experiment`, its keys are checked first (tuner/experiment_command.py).
 """
 import dataclasses
 import hashlib
@@ -10,6 +11,8 @@ import itertools
 import json
 import re
 import shlex
+
+from tuner import experiment_command
 
 # Parameter names become command-line options (`--learning_rate`), so keep them option-shaped.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -56,6 +59,8 @@ def format_value(name, value):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, (list, dict)):  # a grid file's value of a list key: synthetic_shape = [[8, 8, 1], [16]]
+        return json.dumps(value)
     if isinstance(value, str):
         if not value.strip():
             raise ValueError(f"grid parameter {name!r} has an empty value")
@@ -71,6 +76,7 @@ class Run:
 
     prefix: tuple
     params: tuple  # ((name, value), ...)
+    settings: frozenset = frozenset()  # the names given as `--set name=value`: no option of their own
 
     @property
     def run_id(self):
@@ -79,7 +85,7 @@ class Run:
     def argv(self, output_dir=None):
         args = list(self.prefix)
         for name, value in self.params:
-            args += ["--" + name, value]
+            args += ["--set", f"{name}={value}"] if name in self.settings else ["--" + name, value]
         if output_dir is not None:
             args += ["--output_dir", str(output_dir)]
         return args
@@ -119,14 +125,24 @@ def split_prefix(prefix):
 
 
 def expand(prefix, params):
-    """The cartesian product of the grid, first parameter varying slowest."""
+    """The cartesian product of the grid, first parameter varying slowest.
+
+    For an experiment prefix every key is checked (experiment_command.GridKeyError names the
+    closest valid one) and the keys without an option of their own become `--set` items.
+    """
     names = [param.name for param in params]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"grid parameter(s) given twice: {', '.join(repeated)}")
     argv = split_prefix(prefix)
+    settings = frozenset()
+    if experiment_command.runs_experiment(argv):
+        experiment_command.check_prefix(argv)
+        for name in names:
+            experiment_command.check_grid_key(name, argv)
+        settings = frozenset(name for name in names if not experiment_command.has_own_option(name))
     combos = itertools.product(*[param.values for param in params])
-    return [Run(argv, tuple(zip(names, combo))) for combo in combos]
+    return [Run(argv, tuple(zip(names, combo)), settings) for combo in combos]
 
 
 class cmd_generator:

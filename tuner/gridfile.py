@@ -20,15 +20,31 @@ FILE_KEYS = ("prefix", "grid")
 
 
 def parse_grid_option(text):
-    """`"type=BP,DFA"` -> Param("type", ("BP", "DFA")); ValueError with the reason otherwise."""
+    """`"type=BP,DFA"` -> Param("type", ("BP", "DFA")); ValueError with the reason otherwise.
+
+    A comma inside brackets does not split: `synthetic_shape=[8,8,1],[16]` is two values.
+    """
     name, sep, values = text.partition("=")
     name = name.strip()
     if not sep or not name:
         raise ValueError(f"--grid {text!r}: expected KEY=V1,V2,... (for example type=BP,DFA)")
-    parts = [value.strip() for value in values.split(",")]
+    parts = [value.strip() for value in _split_outside_brackets(values)]
     if any(not part for part in parts):
         raise ValueError(f"--grid {text!r}: empty value (check for a stray comma)")
     return sgen(name, parts)
+
+
+def _split_outside_brackets(text):
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    return parts + [text[start:]]
 
 
 def load_grid_file(path):

@@ -3,7 +3,8 @@
 The experiment's contract: exit 0 and a last line `total accuracy: 97.22%, loss: 0.1234,
 acc iterations: 144`; exit 2 for bad input; exit 3 when the loss diverged (stdout then says
 `diverged at epoch E, iteration I`); anything else is a crash. A run only counts as
-completed when it exited 0 *and* printed its numbers, because the summary needs them.
+completed when it exited 0 *and* printed its numbers, because the summary needs them. A run
+continued with --resume prints `resuming from DIR (epoch E[, step S], iteration I)` first.
 """
 import math
 import re
@@ -13,9 +14,14 @@ FINAL_LINE = re.compile(
     r"total accuracy:\s*(?P<accuracy>\S+?)\s*%\s*,\s*loss:\s*(?P<loss>[^\s,]+)\s*,"
     r"\s*acc iterations:\s*(?P<iterations>\d+)")
 DIVERGED_LINE = re.compile(r"diverged at epoch \S+, iteration \S+")
+RESUMED_LINE = re.compile(r"^resuming from .* \(epoch (?P<epoch>\d+)(?:, step (?P<step>\d+))?, "
+                          r"iteration (?P<iteration>\d+)\)$", re.M)
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+#: Failures that interrupted a run rather than ended it: --retry_failed continues them from
+#: their last checkpoint; a run that failed for any other reason starts afresh.
+INTERRUPTIONS = ("killed", "timeout")
 
 
 def parse_final_line(stdout):
@@ -29,6 +35,19 @@ def parse_final_line(stdout):
                 "iterations": int(match["iterations"]),
             }
     return None
+
+
+def parse_resumed(stdout):
+    """{resumed_from_epoch, _step, _iteration}: the checkpoint a resumed run continued, else Nones.
+
+    The epoch is the checkpoint's, as in the experiment's own result.json: after epoch E the
+    run goes on with epoch E + 1; after step S of epoch E (a mid-epoch checkpoint) with that
+    epoch's next batch.
+    """
+    matches = list(RESUMED_LINE.finditer(stdout))
+    found = matches[-1] if matches else None
+    return {f"resumed_from_{part}": int(found[part]) if found and found[part] is not None else None
+            for part in ("epoch", "step", "iteration")}
 
 
 def _number(text):
@@ -61,7 +80,7 @@ def judge(raw):
         reason, detail = "killed", f"killed by signal {_signal_name(-code)}"
     else:
         reason, detail = "crashed", _last_line(raw.get("stderr", ""))
-    return {"status": status, "reason": reason, "detail": detail, **numbers}
+    return {"status": status, "reason": reason, "detail": detail, **numbers, **parse_resumed(raw.get("stdout", ""))}
 
 
 def _last_line(text):

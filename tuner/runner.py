@@ -1,9 +1,10 @@
 """The driver: decide what still has to run, run it through any Executor, record the results.
 
-The driver is the only writer of the sweep's files. Workers (a local process pool, Dask
-workers on other machines) just run a command and send back what happened. A run is only
-finished once its result.json is written; everything else about a sweep can be lost and
-rebuilt by running the same command again.
+The driver is the only writer of the sweep's state. Workers (a local process pool, Dask
+workers on other machines) run a command, writing its logs as it goes, and send back what
+happened. A run is only finished once its result.json is written; everything else about a sweep
+can be lost and rebuilt by running the same command again. A run of `experiment` that did not
+finish continues from its last checkpoint (tuner/resume.py); one that failed starts afresh.
 """
 import concurrent.futures
 import dataclasses
@@ -15,8 +16,8 @@ import tempfile
 import threading
 import time
 
-from tuner import state
-from tuner.outcome import judge
+from tuner import experiment_command, state
+from tuner.outcome import INTERRUPTIONS, judge
 from tuner.summary import best_table, write_summary
 from tuner.worker import GRACE_S, StopFile, run_command
 
@@ -48,8 +49,13 @@ def _print_err(message):
 
 
 def plan(runs, sweep_dir, retry_failed=False, warn=_print_err):
-    """Split runs into (to_run, already complete, failed and kept), moving bad results aside."""
-    to_run, complete, kept = [], [], []
+    """Split runs into (to_run, already complete, failed and kept, to run afresh), moving bad results aside.
+
+    A run without a valid result was interrupted and may resume; a failed run that is retried
+    resumes only when an interruption ended it (killed, timeout): the other failures (diverged,
+    crashed, bad input) start afresh, in a new experiment directory beside the failed one.
+    """
+    to_run, complete, kept, afresh = [], [], [], set()
     for run in runs:
         directory = state.run_dir(sweep_dir, run.run_id)
         check = state.read_result(directory, run.run_id)
@@ -63,9 +69,11 @@ def plan(runs, sweep_dir, retry_failed=False, warn=_print_err):
             complete.append(run)
         elif retry_failed:
             to_run.append(run)
+            if check.result["reason"] not in INTERRUPTIONS:
+                afresh.add(run.run_id)
         else:
             kept.append(run)
-    return to_run, complete, kept
+    return to_run, complete, kept, afresh
 
 
 def run_sweep(runs, sweep_dir, executor, *, stop_token=None, interrupt=None, retry_failed=False,
@@ -89,12 +97,12 @@ def run_sweep(runs, sweep_dir, executor, *, stop_token=None, interrupt=None, ret
         stop_token = StopFile(os.path.join(own_token_dir, "stop"))
     try:
         with state.lock_sweep(sweep_dir):
-            to_run, complete, kept = plan(runs, sweep_dir, retry_failed, warn)
+            to_run, complete, kept, afresh = plan(runs, sweep_dir, retry_failed, warn)
             counts = Counts(total=len(runs), skipped=len(complete), failed=len(kept))
-            note = f", {len(kept)} failed earlier (kept; --retry-failed runs them again)" if kept else ""
+            note = f", {len(kept)} failed earlier (kept; --retry_failed runs them again)" if kept else ""
             echo(f"sweep {sweep_dir}: {len(runs)} runs, {len(complete)} already complete{note}, "
                  f"{len(to_run)} to run")
-            _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn)
+            _execute(to_run, afresh, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn)
             path, rows = write_summary(sweep_dir, param_order or _grid_order(runs))
     finally:
         if own_token_dir:
@@ -113,10 +121,10 @@ def _grid_order(runs):
     return [name for name, _ in runs[0].params] if runs else []
 
 
-def _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn):
+def _execute(to_run, afresh, sweep_dir, executor, stop_token, interrupt, timeout_s, counts, echo, warn):
     in_flight = {}
     try:
-        _submit(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, in_flight, counts, warn)
+        _submit(to_run, afresh, sweep_dir, executor, stop_token, interrupt, timeout_s, in_flight, counts, warn)
         _collect(len(to_run), sweep_dir, stop_token, interrupt, in_flight, counts, echo, warn)
         counts.interrupted = interrupt.is_set()
     finally:
@@ -127,7 +135,7 @@ def _execute(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, coun
                 pass
 
 
-def _submit(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, in_flight, counts, warn):
+def _submit(to_run, afresh, sweep_dir, executor, stop_token, interrupt, timeout_s, in_flight, counts, warn):
     # Everything is submitted up front: the executor queues what it cannot start yet, and a
     # stop request empties that queue through the token (queued runs return without starting).
     for run in to_run:
@@ -139,8 +147,9 @@ def _submit(to_run, sweep_dir, executor, stop_token, interrupt, timeout_s, in_fl
             # subdirectory per run), so everything about a run stays in one place.
             argv = run.argv(directory)
             state.write_run_spec(directory, run.run_id, shlex.join(argv), dict(run.params))
+            resume = None if run.run_id in afresh else experiment_command.resume_spec(run.prefix, run.params)
             try:
-                future = executor.submit(run_command, argv, directory, stop_token, timeout_s)
+                future = executor.submit(run_command, argv, directory, stop_token, timeout_s, resume=resume)
             except Exception as error:  # a broken or shut-down executor
                 warn(f"error: could not submit {run.run_id}: {type(error).__name__}: {error}")
                 counts.failed += 1
@@ -204,12 +213,16 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
         "accuracy": verdict["accuracy"],
         "loss": verdict["loss"],
         "iterations": verdict["iterations"],
+        "resumed_from_epoch": verdict["resumed_from_epoch"],
+        "resumed_from_step": verdict["resumed_from_step"],
+        "resumed_from_iteration": verdict["resumed_from_iteration"],
         "duration_s": raw["duration_s"],
         "started_at": raw["started_at"],
         "finished_at": raw["finished_at"],
         "host": raw.get("host"),
     }
-    state.write_result(state.run_dir(sweep_dir, run.run_id), result, raw["stdout"], raw["stderr"])
+    state.write_result(state.run_dir(sweep_dir, run.run_id), result, raw["stdout"], raw["stderr"],
+                       resumed=bool(raw.get("resumed_dir")))
     if result["status"] == "completed":
         counts.completed_now += 1
     else:
@@ -218,12 +231,14 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
 
 
 def _progress(run, result):
+    resumed = "" if result["resumed_from_epoch"] is None else \
+        f"  (resumed from epoch {result['resumed_from_epoch']}, iteration {result['resumed_from_iteration']})"
     if result["status"] == "completed":
         loss = "n/a" if result["loss"] is None else f"{result['loss']:.4g}"
         return (f"completed {run.run_id}  accuracy {result['accuracy']:.2f}%  loss {loss}  "
-                f"{result['duration_s']:.1f} s")
+                f"{result['duration_s']:.1f} s{resumed}")
     detail = f" {result['detail']}" if result["detail"] else ""
     return (f"failed    {run.run_id}  exit {result['exit_code']} [{result['reason']}]{detail}  "
-            f"{result['duration_s']:.1f} s")
+            f"{result['duration_s']:.1f} s{resumed}")
 
 

@@ -1,8 +1,8 @@
 """The durable state of a sweep: one directory per run, and result.json as its commit point.
 
     SWEEP/RUN_ID/command.txt   the exact command, written before the run starts
-    SWEEP/RUN_ID/run.json      run id, command and parameters (read by the summary)
-    SWEEP/RUN_ID/stdout.log    written when the run ends
+    SWEEP/RUN_ID/run.json      run id, command, parameters and their grid order (read by the summary)
+    SWEEP/RUN_ID/stdout.log    written by the worker as the run goes (tuner/worker.py)
     SWEEP/RUN_ID/stderr.log
     SWEEP/RUN_ID/result.json   written last and atomically: a run is finished iff it is valid
     SWEEP/RUN_ID/...           whatever the experiment writes: RUN_ID is its --output_dir
@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from definitions.files import atomic_write_json, atomic_write_text
 from training.run_dir import name_problem
+from tuner.worker import STDERR, STDOUT
 
 try:
     import fcntl
@@ -29,8 +30,6 @@ RESULT = "result.json"
 LOCK = ".tuner.lock"
 RUN_SPEC = "run.json"
 COMMAND = "command.txt"
-STDOUT = "stdout.log"
-STDERR = "stderr.log"
 STATUSES = ("completed", "failed")
 
 # field -> allowed types; a result without one of these is not a result this tuner wrote.
@@ -40,6 +39,11 @@ _FIELDS = {
     "accuracy": (int, float, type(None)), "loss": (int, float, type(None)),
     "iterations": (int, type(None)), "duration_s": (int, float),
     "started_at": (str,), "finished_at": (str,),
+}
+# Fields a result may lack (results written before they existed are still results).
+_OPTIONAL_FIELDS = {
+    "resumed_from_epoch": (int, type(None)), "resumed_from_step": (int, type(None)),
+    "resumed_from_iteration": (int, type(None)),
 }
 
 
@@ -61,9 +65,14 @@ def run_dir(sweep_dir, run_id):
 
 
 def write_run_spec(directory, run_id, command, params):
-    """Record what the run is before it starts, so a sweep can be read even if it dies."""
+    """Record what the run is before it starts, so a sweep can be read even if it dies.
+
+    `params` in grid order: JSON objects are written with sorted keys, so the order is kept
+    as a list of its own (`tuner summary` lists the columns in it).
+    """
     atomic_write_text(os.path.join(directory, COMMAND), command + "\n")
-    atomic_write_json(os.path.join(directory, RUN_SPEC), {"run_id": run_id, "command": command, "params": params})
+    atomic_write_json(os.path.join(directory, RUN_SPEC), {"run_id": run_id, "command": command, "params": params,
+                                                          "param_order": list(params)})
     for stale in glob.glob(os.path.join(glob.escape(directory), "." + RESULT + ".*.tmp")):
         os.unlink(stale)  # left by a driver killed in the middle of an atomic write
 
@@ -77,14 +86,33 @@ def read_run_spec(directory):
     return spec if isinstance(spec, dict) else None
 
 
-def write_result(directory, result, stdout, stderr):
-    """Logs first, result.json last: a crash in between leaves a run that goes again."""
-    atomic_write_text(os.path.join(directory, STDOUT), stdout)
-    atomic_write_text(os.path.join(directory, STDERR), stderr)
+def write_result(directory, result, stdout, stderr, resumed=False):
+    """Logs first, result.json last: a crash in between leaves a run that goes again.
+
+    stdout and stderr are this attempt's output; `resumed`: the attempt continued an earlier one.
+    """
+    for name, text in ((STDOUT, stdout), (STDERR, stderr)):
+        _complete_log(os.path.join(directory, name), text, resumed)
     problem = validate(result, result.get("run_id"))
     if problem:
         raise ValueError(f"refusing to write an invalid result: {problem}")
     atomic_write_json(os.path.join(directory, RESULT), result)
+
+
+def _complete_log(path, text, resumed):
+    """Make the log at `path` this attempt's output (after the earlier ones' when it resumed).
+
+    A worker on this machine (or on a shared filesystem) wrote the log as the run went: it is
+    kept as it is. A worker elsewhere left it to be written here from what it sent back.
+    """
+    try:
+        with open(path, "rb") as handle:
+            earlier = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        earlier = None
+    if earlier is not None and (earlier.endswith(text) if resumed else earlier == text):
+        return
+    atomic_write_text(path, ((earlier or "") if resumed else "") + text)
 
 
 def read_result(directory, run_id=None):
@@ -114,7 +142,8 @@ def validate(result, run_id=None):
     missing = [field for field in _FIELDS if field not in result]
     if missing:
         return f"missing field(s) {', '.join(missing)}"
-    for field, types in _FIELDS.items():
+    present = {field: types for field, types in _OPTIONAL_FIELDS.items() if field in result}
+    for field, types in {**_FIELDS, **present}.items():
         value = result[field]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             return f"field {field!r} has the wrong type ({type(value).__name__})"

@@ -11,7 +11,7 @@ from definitions.files import atomic_write_text
 from tuner import state
 
 CSV_NAME = "summarise.csv"
-RESULT_COLUMNS = ("status", "reason", "accuracy", "loss", "iterations", "duration_s", "exit_code")
+RESULT_COLUMNS = ("status", "reason", "accuracy", "loss", "iterations", "duration_s", "exit_code", "resumed")
 # Rows sort completed (best accuracy first), then failed, then runs with no valid result.
 _STATUS_ORDER = {"completed": 0, "failed": 1, "corrupt": 2, "pending": 3}
 
@@ -25,8 +25,12 @@ def collect(sweep_dir):
         result = check.result if check.kind == "valid" else {}
         params = result.get("params") or spec.get("params") or {}
         row = {"run_id": run_id, "params": {str(k): str(v) for k, v in params.items()}}
+        order = spec.get("param_order")
+        row["order"] = [name for name in order if isinstance(name, str)] if isinstance(order, list) else []
         for column in RESULT_COLUMNS:
             row[column] = result.get(column)
+        # Whether the run continued from a checkpoint (result.json says from where); unknown without a result.
+        row["resumed"] = result.get("resumed_from_epoch") is not None if result else None
         if check.kind == "missing":
             row["status"] = "pending"
         elif check.kind == "invalid":
@@ -43,9 +47,13 @@ def _rank(row):
 
 
 def param_columns(rows, param_order=()):
-    """Grid order where it is known (the run command passes it), then the rest sorted."""
+    """Grid order: the one given (`tuner run` passes its grid's), else the one the runs recorded.
+
+    Names no order mentions (runs recorded before run.json kept one) follow, sorted.
+    """
     names = {name for row in rows for name in row["params"]}
-    ordered = [name for name in param_order if name in names]
+    recorded = [name for row in sorted(rows, key=lambda row: row["run_id"]) for name in row["order"]]
+    ordered = list(dict.fromkeys(name for name in [*param_order, *recorded] if name in names))
     return ordered + sorted(names - set(ordered))
 
 
@@ -59,8 +67,16 @@ def to_csv(rows, param_order=()):
     writer.writerow(["run_id", *headers, *RESULT_COLUMNS])
     for row in rows:
         writer.writerow([row["run_id"], *[row["params"].get(name, "") for name in params],
-                         *["" if row[column] is None else row[column] for column in RESULT_COLUMNS]])
+                         *[_cell(row[column]) for column in RESULT_COLUMNS]])
     return buffer.getvalue()
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as grid values write booleans
+    return value
 
 
 def write_summary(sweep_dir, param_order=()):
@@ -78,8 +94,9 @@ def best_table(rows, top=5):
     best = [row for row in rows if row["status"] == "completed"][:top]
     if best:
         lines.append(f"best {len(best)} by accuracy:")
+    names = param_columns(rows)
     for rank, row in enumerate(best, 1):
-        params = " ".join(f"{name}={value}" for name, value in row["params"].items())
+        params = " ".join(f"{name}={row['params'][name]}" for name in names if name in row["params"])
         loss = "n/a" if row["loss"] is None else f"{row['loss']:.4g}"
         lines.append(f"  {rank}. accuracy {row['accuracy']:.2f}%  loss {loss}  {row['duration_s']:.1f} s  {params}")
     return lines

@@ -1,8 +1,12 @@
 """The function executors run: one command in a subprocess, reported back as plain data.
 
-It writes nothing of the tuner's own: stdout, stderr, exit code and timings travel back to the
-driver, which writes the run's files. So a Dask worker on another machine needs no shared
-filesystem, and a worker that dies leaves no half-written result behind.
+The command's stdout and stderr go straight into OUTPUT_DIR/stdout.log and stderr.log, so they
+grow as the run goes (`tail -f` follows it); the child runs with PYTHONUNBUFFERED=1 so a Python
+program's lines arrive as they are printed. A run that resumes appends to them. Everything else
+(this attempt's output, exit code, timings) travels back to the driver, which writes result.json:
+a Dask worker on another machine needs no shared filesystem (its logs stay on its machine, like
+the experiment's own files, and the driver writes its copy), and a worker that dies leaves no
+result behind.
 
 It must stay a top-level function of a light module: executors pickle it by reference.
 """
@@ -12,6 +16,11 @@ import socket
 import subprocess
 import time
 from datetime import datetime, timezone
+
+from tuner.resume import run_to_resume
+
+STDOUT = "stdout.log"
+STDERR = "stderr.log"
 
 POLL_S = 0.2  # how often a running command checks for a stop request or a lost driver
 GRACE_S = 5.0  # SIGTERM first; SIGKILL only if the command has not ended by then
@@ -47,35 +56,53 @@ def expect_parent(pid):
     _Parent.pid = pid
 
 
-def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE_S):
+def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE_S, resume=None):
     """Run argv, return {exit_code, stdout, stderr, duration_s, started_at, finished_at, ...}.
 
     `ending` is None for a command that ended by itself, "timeout" when it ran past
     timeout_s, and "interrupted" when a stop was requested or the driver went away; the
     driver records no result for an interrupted run, so it runs again next time.
+    `resume` (a tuner.resume.Resume): when output_dir holds the experiment's run directory,
+    run `--resume` on it instead of argv; `resumed_dir` in the report names it.
     """
     report = {"argv": list(argv), "host": socket.gethostname(), "started_at": _now(),
               "exit_code": None, "stdout": "", "stderr": "", "ending": None, "error": None,
-              "timeout_s": timeout_s}
+              "timeout_s": timeout_s, "resumed_dir": None}
     start = time.monotonic()
     if _stop_requested(stop_token) or _Parent.lost():
         # Queued work after Ctrl-C, or after the driver was killed: start nothing.
         return _finish(report, start, ending="interrupted")
+    if resume is not None:
+        report["resumed_dir"] = run_to_resume(output_dir)
+        if report["resumed_dir"]:
+            report["argv"] = resume.argv(report["resumed_dir"])
+    # A resumed run continues its logs; a fresh start begins them again.
+    mode = "ab" if report["resumed_dir"] else "wb"
     try:
         os.makedirs(output_dir, exist_ok=True)
-        # A new session makes the command a process group we can end as a whole, and keeps a
-        # terminal's Ctrl-C away from it: the driver decides how runs end.
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, start_new_session=True)
+        with open(os.path.join(output_dir, STDOUT), mode) as out, open(os.path.join(output_dir, STDERR), mode) as err:
+            offsets = (out.tell(), err.tell())
+            ending, process = _run(report["argv"], out, err, stop_token, timeout_s, grace_s, start)
     except OSError as error:
-        report["error"] = f"could not start {argv[0]!r}: {error.strerror or error}"
+        report["error"] = f"could not start {report['argv'][0]!r}: {error.strerror or error}"
         return _finish(report, start)
+    report["exit_code"] = process.returncode
+    report["stdout"], report["stderr"] = (_read_from(os.path.join(output_dir, name), offset)
+                                          for name, offset in zip((STDOUT, STDERR), offsets))
+    return _finish(report, start, ending=ending)
 
-    ending, out, err = None, b"", b""
+
+def _run(argv, out, err, stop_token, timeout_s, grace_s, start):
+    """Start argv writing into the open files `out` and `err`; return (ending, the ended process)."""
+    # A new session makes the command a process group we can end as a whole, and keeps a
+    # terminal's Ctrl-C away from it: the driver decides how runs end.
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+                               env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    ending = None
     try:
         while True:
             try:
-                out, err = process.communicate(timeout=POLL_S)
+                process.wait(timeout=POLL_S)
                 break
             except subprocess.TimeoutExpired:
                 pass
@@ -86,7 +113,7 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
             elif timeout_s is not None and time.monotonic() - start > timeout_s:
                 ending = "timeout"
             if ending:
-                out, err = _end_group(process, grace_s)
+                _end_group(process, grace_s)
                 break
     finally:
         # Any exception here (KeyboardInterrupt, SystemExit from SIGTERM) must not leave
@@ -94,21 +121,22 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
         if process.poll() is None:
             _signal_group(process, signal.SIGKILL)
             process.wait()
-    report["exit_code"] = process.returncode
-    report["stdout"] = out.decode("utf-8", errors="replace")
-    report["stderr"] = err.decode("utf-8", errors="replace")
-    return _finish(report, start, ending=ending)
+    return ending, process
+
+
+def _read_from(path, offset):
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def _end_group(process, grace_s):
     _signal_group(process, signal.SIGTERM)
     try:
-        # communicate, not wait: keep draining the pipes so a command that prints on its way
-        # out cannot block on a full pipe.
-        return process.communicate(timeout=grace_s)
+        process.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         _signal_group(process, signal.SIGKILL)
-        return process.communicate()
+        process.wait()
 
 
 def _signal_group(process, sig):

@@ -150,3 +150,12 @@ def test_mnist5k_cell_says_why_a_run_stopped():
         "40.00 (below the minimum, stopped after epoch 2)"
     assert mnist5k.cell({"status": "diverged", "accuracy": float("nan"), "epochs_completed": 0}) == \
         "diverged in epoch 1"
+
+
+def test_prediction_types_again_replaces_only_their_rows():
+    from benchmarks.prediction import replace_rows
+    row = lambda kind, batch, peak: {"network": "n", "type": kind, "feedback": "stored", "batch_size": batch,  # noqa
+                                     "measured_peak_bytes": peak}
+    old = [row("BP", 8, 1), row("BPCKPT", 8, 2), row("BP", 16, 3), row("BPCKPT", 16, 4)]
+    merged = replace_rows(old, [row("BPCKPT", 16, 40), row("BPCKPT", 8, 20)])
+    assert [r["measured_peak_bytes"] for r in merged] == [1, 20, 3, 40]

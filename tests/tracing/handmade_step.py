@@ -38,6 +38,9 @@ DW1 = "backward/gradients/forward/block_1/MatMul_grad/MatMul_1"
 APPLY_W1 = "update/GradientDescent/update_model/w1/ResourceApplyGradientDescent"
 INPUT = "input/IteratorGetNext"
 
+# The executor thread of each node as step stats number them: the iterator runs on its own.
+MAIN_THREAD, INPUT_THREAD = 1, 2
+
 # (name, runtime op type, start, run time, outputs as (slot, bytes, ptr), records as (t, delta))
 _NODES = [
     ("_SOURCE", "NoOp", 0, 1, [], []),
@@ -77,7 +80,8 @@ CONSUMERS = {
 def node_stats(device=CPU):
     return [
         NodeStat(name, device, op_type, T0 + start, run,
-                 tuple(OutputSlot(slot, size, size, ptr) for slot, size, ptr in outputs))
+                 tuple(OutputSlot(slot, size, size, ptr) for slot, size, ptr in outputs),
+                 INPUT_THREAD if name == INPUT else MAIN_THREAD)
         for name, op_type, start, run, outputs, _ in _NODES
     ]
 

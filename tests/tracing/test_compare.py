@@ -23,16 +23,35 @@ def runs(tmp_path_factory):
                         persistent_bytes=100)
     write_memory_report(_halved(step.records()), root / "dfa" / "memory", meta={"network": "mlp", "algorithm": "DFA"},
                         persistent_bytes=100)
+    # default_network's own sequence is fcTanh: the other three are named in the legend.
+    for sequence in ("fcTanh", "fcReLu", "fcSigmoid", "long_fc"):
+        write_memory_report(step.records(), root / sequence / "memory", meta={
+            "network": "default_network", "sequence": sequence, "algorithm": "DFA", "batch_size": 100})
     return root
 
 
 def test_table_has_peaks_and_ratios_to_the_first_run(runs, tmp_path):
     table = compare_runs([runs / "bp", runs / "dfa"], tmp_path / "fig.png")
     lines = table.splitlines()
-    assert lines[0].split() == ["run", "network", "algorithm", "peak_bytes", "persistent_bytes", "peak_ratio", "total_ratio"]
-    assert lines[1].split() == ["bp", "mlp", "BP", "404", "100", "1.000", "1.000"]
-    assert lines[2].split() == ["dfa", "mlp", "DFA", "202", "100", f"{202 / 404:.3f}", f"{302 / 504:.3f}"]
+    assert lines[0].split() == ["run", "network", "sequence", "algorithm", "batch_size", "peak_bytes",
+                                "persistent_bytes", "peak_ratio", "total_ratio"]
+    # Summaries that do not say (written before the sequence was recorded) show a dash.
+    assert lines[1].split() == ["bp", "mlp", "-", "BP", "-", "404", "100", "1.000", "1.000"]
+    assert lines[2].split() == ["dfa", "mlp", "-", "DFA", "-", "202", "100", f"{202 / 404:.3f}", f"{302 / 504:.3f}"]
     check_png(tmp_path / "fig.png", COMPARE_FIGURE_SIZE)
+
+
+def test_runs_of_one_network_with_different_sequences_are_told_apart(runs, tmp_path):
+    from tracing.compare import legend_labels, load_run
+    sequences = ("fcTanh", "fcReLu", "fcSigmoid", "long_fc")
+    labels = legend_labels([load_run(runs / sequence) for sequence in sequences])
+    assert labels == ["default_network, DFA, batch 100, peak 404 bytes",
+                      "default_network, fcReLu, DFA, batch 100, peak 404 bytes",
+                      "default_network, fcSigmoid, DFA, batch 100, peak 404 bytes",
+                      "default_network, long_fc, DFA, batch 100, peak 404 bytes"]
+    table = compare_runs([runs / sequence for sequence in sequences], tmp_path / "fig.png").splitlines()
+    assert [line.split()[1:5] for line in table[1:5]] == [
+        ["default_network", sequence, "DFA", "100"] for sequence in sequences]
 
 
 def test_cli_writes_png_and_prints_table(runs, tmp_path):
@@ -82,4 +101,5 @@ def test_duplicate_names_get_their_directory_in_the_legend(runs, tmp_path):
     from tracing.compare import legend_labels, load_run
     labels = legend_labels([load_run(runs / "bp"), load_run(runs / "bp")])
     assert labels[0] == "mlp, BP (bp), peak 404 bytes"
+    assert legend_labels([load_run(runs / "bp"), load_run(runs / "dfa")])[0] == "mlp, BP, peak 404 bytes"
     json.loads((runs / "bp" / "memory" / "summary.json").read_text())

@@ -5,7 +5,7 @@ from tracing.records import is_pseudo_device, node_stats_from_step_stats, op_typ
 GPU = "/job:localhost/replica:0/task:0/device:GPU:0"
 
 
-def _node(name, records, allocator="GPU_0_bfc", label=None):
+def _node(name, records, allocator="GPU_0_bfc", label=None, thread_id=3):
     output = NS(slot=0, tensor_description=NS(allocation_description=NS(allocated_bytes=256, requested_bytes=200, ptr=77)))
     return NS(
         node_name=name,
@@ -15,6 +15,7 @@ def _node(name, records, allocator="GPU_0_bfc", label=None):
         memory=[NS(allocator_name=allocator,
                    allocation_records=[NS(alloc_micros=t, alloc_bytes=b) for t, b in records])],
         output=[output],
+        thread_id=thread_id,
     )
 
 
@@ -24,7 +25,7 @@ STEP_STATS = NS(dev_stats=[
     NS(device="/device:GPU:0/stream:7", node_stats=[_node("forward/MatMul", [(101, 256)])]),
     NS(device="/device:GPU:0/memcpy", node_stats=[_node("forward/MatMul", [(101, 256)])]),
     NS(device="/job:localhost/replica:0/task:0/device:CPU:0",
-       node_stats=[_node("input/IteratorGetNext", [(90, 8)], allocator="cpu", label="")]),
+       node_stats=[_node("input/IteratorGetNext", [(90, 8)], allocator="cpu", label="", thread_id=11)]),
 ])
 
 
@@ -42,6 +43,7 @@ def test_node_stats_carry_timing_type_and_output_addresses():
     assert (first.op_type, first.all_start_micros, first.run_time_us, first.end_micros) == ("MatMul", 100, 9, 109)
     assert first.outputs[0].ptr == 77 and first.outputs[0].allocated_bytes == 256
     assert nodes[1].op_type == ""
+    assert [n.thread_id for n in nodes] == [3, 11]  # the executor threads, for trace.json's tids
 
 
 def test_labels_and_pseudo_devices():

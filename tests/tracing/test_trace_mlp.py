@@ -2,11 +2,14 @@
 
 One graph, one session and one report for the whole module: TensorFlow is slow to start.
 """
+import json
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
 
+from tests.tracing.chrome_trace_checks import read_trace, slice_counts
 from tests.tracing.report_checks import (
     ISSUE_ACTIVATION_COLUMNS,
     ISSUE_NODE_COLUMNS,
@@ -16,6 +19,7 @@ from tests.tracing.report_checks import (
 )
 from tracing import persistent_breakdown, persistent_bytes, trace, write_memory_report
 from tracing.buffers import pair_buffers
+from tracing.chrome_trace import STEP_COUNTER, TOTAL_COUNTER
 from tracing.graph_facts import facts_from_graph
 
 tf = pytest.importorskip("tensorflow")
@@ -162,3 +166,27 @@ def test_activations_csv_liveness_is_ordered(traced):
 
 def test_png_opens(traced):
     check_png(traced[2] / "timeline.png")
+
+
+def test_trace_json_has_the_slices_of_tensorflow_own_chrome_trace(traced):
+    """TensorFlow's own Chrome trace exporter (client/timeline.py) reads the same step stats."""
+    from tensorflow.python.client import timeline
+    result, summary, out, _, _ = traced
+    ours = read_trace(out / "trace.json")
+    theirs = json.loads(timeline.Timeline(result.run_metadata.step_stats).generate_chrome_trace_format())
+    origin = summary["step_start_unix_us"]
+    tf_ops = [(event["args"]["name"], event["ts"] - origin, event["dur"])
+              for event in theirs["traceEvents"] if event.get("ph") == "X" and event.get("cat") == "Op"]
+    assert sorted((event["name"], event["ts"], event["dur"]) for event in ours.slices) == sorted(tf_ops)
+    assert slice_counts(ours) == Counter(row["node_name"] for row in read_csv(out / "nodes.csv", ISSUE_NODE_COLUMNS))
+
+
+def test_trace_json_counters_and_peak_are_the_summary(traced):
+    _, summary, out, _, _ = traced
+    trace = read_trace(out / "trace.json")
+    [pid] = trace.process_names
+    assert trace.counter_max(pid, f"{STEP_COUNTER} bytes") == summary["peak_bytes"] == \
+        max(timeline_column(out / "timeline.txt", 1))
+    assert trace.counter_max(pid, f"{TOTAL_COUNTER} bytes") == summary["peak_total_bytes"]
+    [peak] = trace.instants
+    assert (peak["args"]["op"], peak["ts"]) == (summary["peak_op"], summary["peak_time_us"])

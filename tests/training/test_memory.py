@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 import tracing
 from layers import FullyConnected, Sigmoid
+from tests.tracing.chrome_trace_checks import read_trace, slice_counts
+from tracing.chrome_trace import STEP_COUNTER
 from training.algorithms import BP, DFAMEM
 from training.blocks import split_into_blocks
 from training.cli import main
@@ -26,7 +28,7 @@ def test_memory_only_writes_the_files_and_stops(tmp_path):
     run_dir, result = run_experiment(config, str(tmp_path), log=lines.append)
     memory = os.path.join(run_dir, "memory")
     assert sorted(os.listdir(memory)) == ["activations.csv", "blocks.csv", "nodes.csv", "summary.json",
-                                          "timeline.png", "timeline.txt"]
+                                          "timeline.png", "timeline.txt", "trace.json"]
     assert result["status"] == "memory_only" and result["iterations"] == 5  # 2 warm-up steps + 3 traced
     assert lines[0].startswith("memory peak: ")
     summary = json.load(open(os.path.join(memory, "summary.json")))
@@ -37,6 +39,12 @@ def test_memory_only_writes_the_files_and_stops(tmp_path):
     assert summary["peak_bytes"] == max(in_use) == result["peak_bytes"]
     # Three traced steps: the report is the one with the median peak.
     assert summary["traced_steps"] == 3 and sorted(summary["peak_bytes_per_step"])[1] == summary["peak_bytes"]
+    # trace.json shows that median step too, and names the run.
+    trace = read_trace(os.path.join(memory, "trace.json"))
+    [pid] = trace.process_names
+    assert trace.counter_max(pid, f"{STEP_COUNTER} bytes") == summary["peak_bytes"]
+    assert [event["args"]["op"] for event in trace.instants] == [summary["peak_op"]]
+    assert json.load(open(os.path.join(memory, "trace.json")))["otherData"]["sequence"] == "fcTanh"
     assert in_use[-1] == sum(row[2] for row in rows)  # bytes_in_use is the running sum
     assert summary["algorithm"] == "DFA" and summary["iteration"] == 5
     # Persistent memory: weights 16x256 + 256x256 + 256x4 (+ biases), DFA matrices (SGD: no slots).
@@ -64,10 +72,16 @@ def test_experiment_compare_overlays_runs(tmp_path):
     for kind in ("BP", "DFAMEM"):
         config = resolve_config(MLP, "mlp", {"memory_only": True, "type": kind})
         dirs.append(run_experiment(config, str(tmp_path / "runs"), log=lambda line: None)[0])
-    figure = tmp_path / "fig.png"
-    result = CliRunner().invoke(main, ["compare", *dirs, "-o", str(figure)])
+    figure, both = tmp_path / "fig.png", tmp_path / "both.json"
+    result = CliRunner().invoke(main, ["compare", *dirs, "-o", str(figure), "--trace", str(both)])
     assert result.exit_code == 0, result.output
     assert figure.stat().st_size > 10_000 and "DFAMEM" in result.output and "BP" in result.output
+    merged = read_trace(both)
+    assert list(merged.process_names.values()) == ["mlp, fcTanh, BP, batch 32", "mlp, fcTanh, DFAMEM, batch 32"]
+    for pid, run_dir in zip(merged.process_names, dirs):
+        summary = json.load(open(os.path.join(run_dir, "memory", "summary.json")))
+        assert merged.counter_max(pid, f"{STEP_COUNTER} bytes") == summary["peak_bytes"]
+        assert sum(slice_counts(merged, pid).values()) == summary["nodes"]
     bad = CliRunner().invoke(main, ["compare", str(tmp_path), "-o", str(figure)])
     assert bad.exit_code == 2
 

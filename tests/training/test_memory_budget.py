@@ -91,3 +91,29 @@ def test_bad_budgets_are_one_line_and_exit_2(tmp_path, args, message):
 def _measured_total(run_dir):
     summary = json.loads((run_dir / "memory" / "summary.json").read_text())
     return summary["peak_bytes"] + summary["persistent_bytes"]
+
+
+def test_a_traced_profile_ranks_the_plans_and_gives_the_overhead(tmp_path):
+    """budget_profile: a memory_only run's blocks.csv, its measured block times in the plan line and record."""
+    traced = invoke(tmp_path, "--memory_only", "true", "--type", "BP", run_id="profiled")
+    assert traced.exit_code == 0, traced.output
+    result = invoke(tmp_path, "--memory_budget", "4GiB", "--budget_profile", str(tmp_path / "profiled"))
+    assert result.exit_code == 0, result.output
+    blocks_csv = tmp_path / "profiled" / "memory" / "blocks.csv"
+    assert f"(measured, {blocks_csv})" in result.output
+    recorded = json.loads((tmp_path / "run" / "result.json").read_text())["memory_plan"]
+    assert recorded["time_source"] == f"measured, {blocks_csv}"
+    assert recorded["recompute_fraction"] == 0.0  # BP's schedule recomputes nothing
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["budget_profile"] == str(tmp_path / "profiled")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget_profile", "nowhere"], "budget_profile' gives the budget planner measured block times, but "
+                                      "memory_budget is not set"),
+    (["--memory_budget", "4GiB", "--budget_profile", "nowhere"], "no blocks.csv at 'nowhere'"),
+], ids=["without_a_budget", "missing"])
+def test_a_profile_that_cannot_be_used_is_one_line_and_exit_2(tmp_path, args, message):
+    result = invoke(tmp_path, *args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()

@@ -1,36 +1,59 @@
 """Bad input in a user's sequence: exit code 2, one line naming the sequence, the layer and the shapes.
 
-The sequences are added to definitions.sequences for the test, as a user adds one.
+The sequences are in a file of the user's, given with --definitions, as a user adds one.
 """
 import pytest
 from click.testing import CliRunner
 
-from definitions import sequences
-from layers import ConvolutionalLayer, FullyConnected, MaxPool, ReLu
 from training.cli import main
 
-
-def _sequence(name, function):
-    function.__name__ = name
-    function.__module__ = sequences.__name__  # the registry lists the module's own functions
-    return function
+USER_SEQUENCES = """\
+from layers import ConvolutionalLayer, FullyConnected, MaxPool, ReLu
 
 
-USER_SEQUENCES = {
-    "bad_setting": lambda n: [FullyConnected(-3), ReLu(), FullyConnected(n)],
-    "misspelt_keyword": lambda n: [FullyConnected(16, flaten=True), FullyConnected(n)],
-    "class_not_layer": lambda n: [FullyConnected(16, flatten=True), ReLu, FullyConnected(n)],
-    "pool_too_big": lambda n: [ConvolutionalLayer(3, 4), MaxPool(9, padding="VALID"), FullyConnected(n, flatten=True)],
-    "wrong_output": lambda n: [FullyConnected(16, flatten=True), ReLu(), FullyConnected(n + 2)],
-    "image_output": lambda n: [ConvolutionalLayer(3, n)],
-    "no_layers": lambda n: [],
-}
+def bad_setting(output_size):
+    return [FullyConnected(-3), ReLu(), FullyConnected(output_size)]
+
+
+def misspelt_keyword(output_size):
+    return [FullyConnected(16, flaten=True), FullyConnected(output_size)]
+
+
+def class_not_layer(output_size):
+    return [FullyConnected(16, flatten=True), ReLu, FullyConnected(output_size)]
+
+
+def pool_too_big(output_size):
+    return [ConvolutionalLayer(3, 4), MaxPool(9, padding="VALID"), FullyConnected(output_size, flatten=True)]
+
+
+def wrong_output(output_size):
+    return [FullyConnected(16, flatten=True), ReLu(), FullyConnected(output_size + 2)]
+
+
+def image_output(output_size):
+    return [ConvolutionalLayer(3, output_size)]
+
+
+def no_layers(output_size):
+    return []
+
+
+calls = []
+
+
+def counted(output_size):
+    calls.append(output_size)
+    return [FullyConnected(8, flatten=True), ReLu(), FullyConnected(output_size)]
+"""
 
 
 @pytest.fixture
-def user_sequences(monkeypatch):
-    for name, function in USER_SEQUENCES.items():
-        monkeypatch.setattr(sequences, name, _sequence(name, function), raising=False)
+def user_sequences(tmp_path, own_registry):
+    """`--definitions FILE` of the sequences above."""
+    path = tmp_path / "user_sequences.py"
+    path.write_text(USER_SEQUENCES)
+    return ["--definitions", str(path)]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -56,24 +79,20 @@ def user_sequences(monkeypatch):
      "channels) but got a rank-2 input of shape (batch, 16)"),
 ])
 def test_bad_sequences_exit_2_with_one_line_before_anything_is_made(user_sequences, tmp_path, args, message):
-    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--output_dir", str(tmp_path)])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [*user_sequences, *args, "--epochs", "1", "--output_dir", str(out)])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
-    assert not any(tmp_path.iterdir())  # the run directory is never created
+    assert not out.exists()  # the run directory is never created
 
 
-def test_a_run_builds_and_checks_its_sequence_once(monkeypatch, tmp_path):
+def test_a_run_builds_and_checks_its_sequence_once(user_sequences, tmp_path):
     # Checking the shapes in a scratch graph and then building the run's graph built every layer
     # twice (about 1.5 s more for resnet_152): the check is now the build itself.
-    calls = []
-
-    def counted(output_size):
-        calls.append(output_size)
-        return [FullyConnected(8, flatten=True), ReLu(), FullyConnected(output_size)]
-
-    monkeypatch.setattr(sequences, "counted", _sequence("counted", counted), raising=False)
-    result = CliRunner().invoke(main, ["--sequence", "counted", "--dataset_name", "synthetic", "--set", "synthetic_size=20",
-                                       "--epochs", "1", "--output_dir", str(tmp_path)])
+    result = CliRunner().invoke(main, [*user_sequences, "--sequence", "counted", "--dataset_name", "synthetic",
+                                       "--set", "synthetic_size=20", "--epochs", "1",
+                                       "--output_dir", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert calls == [10]
+    from definitions.registry import get_sequence
+    assert get_sequence("counted").__globals__["calls"] == [10]  # the list of the user's file

@@ -1,6 +1,7 @@
 import os
 import shlex
 import sys
+import time
 
 import pytest
 
@@ -30,3 +31,14 @@ def alive(pid):
             return handle.read().rsplit(") ", 1)[-1][0] != "Z"
     except OSError:
         return True
+
+
+def wait_for(condition, timeout=20.0, what="condition", process=None):
+    """Poll `condition` until it holds; fail after `timeout` s, or as soon as `process` has ended."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process ended early: {process.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)

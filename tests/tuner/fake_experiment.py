@@ -9,7 +9,8 @@ Takes any `--key value` pairs. --output_dir is required (the tuner adds it). Beh
   --mode hang      sleep until killed
   --mode stubborn  ignore SIGTERM, sleep until killed
   --sleep S        sleep S seconds first
-  --wait_for PATH  wait until PATH exists first ("none": do not wait)
+  --wait_for PATH  wait until PATH exists first ("none": do not wait), saying so on stdout
+                   (unflushed) and stderr
 Every start appends a line to OUTPUT_DIR/ran.txt and writes OUTPUT_DIR/pid, so tests can
 count runs and check that a stopped run's process is gone.
 Accuracy is a deterministic function of --learning_rate and --batch_size.
@@ -43,6 +44,10 @@ def main(argv):
     mode = opts.get("mode", "ok")
     print("starting", " ".join(f"{k}={v}" for k, v in sorted(opts.items())), flush=True)
     wait_for = opts.get("wait_for", "none")
+    if wait_for != "none":
+        # Not flushed: only an unbuffered child (the tuner sets PYTHONUNBUFFERED) shows it at once.
+        print(f"waiting for {wait_for}")
+        print(f"fake_experiment: waiting for {wait_for}", file=sys.stderr)
     while wait_for != "none" and not os.path.exists(wait_for):
         time.sleep(0.05)
     time.sleep(float(opts.get("sleep", 0)))

@@ -1,9 +1,11 @@
 """The command line: exit codes, messages, the default process pool, `python tuner.py`."""
 import json
 import os
+import re
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -49,7 +51,7 @@ def test_grid_file_and_summary_command(tmp_path, fake_prefix):
 def test_dry_run_prints_commands_and_runs_nothing(tmp_path):
     out = tmp_path / "sweep"
     result = invoke("run", "--grid", "type=BP,DFA", "--prefix", "python experiment.py", "--output", str(out),
-                    "--dry-run")
+                    "--dry_run")
     assert result.exit_code == 0
     assert "python experiment.py --type DFA" in result.output
     assert not out.exists()
@@ -72,6 +74,10 @@ def test_dry_run_prints_commands_and_runs_nothing(tmp_path):
      "--jobs only applies"),
     (["run", "--grid", "type=BP", "--timeout", "0"], "--timeout"),
     (["summary", "no-such-dir"], "does not exist"),
+    (["run", "--grid", "learning_reate=0.1"], "Invalid value for --grid: grid key 'learning_reate' is not a "
+                                              "network-dict key (did you mean 'learning_rate'?)"),
+    (["run", "--grid", "epochs=1", "--prefix", "python experiment.py --epochs 2"], "also set by the prefix"),
+    (["run", "--grid", "epochs=1", "--prefix", "python experiment.py --resume x"], "must not contain --resume"),
 ])
 def test_bad_input_exits_2_with_one_clear_line(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
@@ -80,6 +86,41 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, monkeypatch, args, mess
     assert message in result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert os.listdir(tmp_path) == []  # nothing launched, not even the sweep directory
+
+
+def test_an_unknown_key_in_a_grid_file_stops_the_sweep_before_it_starts(tmp_path):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"prefix": "python experiment.py", "grid": {"type": ["BP"], "epoch": [1]}}))
+    result = CliRunner().invoke(main, ["run", str(grid), "--output", str(tmp_path / "sweep")])
+    assert result.exit_code == 2
+    (error,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert error.startswith("Error: Invalid value for GRID_FILE: grid key 'epoch'") and "'epochs'" in error
+    assert not (tmp_path / "sweep").exists()
+
+
+def multi_word_options():
+    """(command, option) for every option of the tuner spelled with more than one word."""
+    for command in main.commands.values():
+        for param in command.params:
+            if isinstance(param, click.Option) and any(re.search(r"\w[-_]\w", opt) for opt in param.opts):
+                yield pytest.param(command, param, id=f"{command.name} {param.name}")
+
+
+@pytest.mark.parametrize("command, option", list(multi_word_options()))
+def test_every_multi_word_option_is_snake_case_first_and_takes_its_kebab_spelling(command, option):
+    snake = option.opts[0]
+    assert snake.startswith("--") and "-" not in snake[2:], option.opts  # the one help shows first
+    kebab = "--" + snake[2:].replace("_", "-")
+    assert kebab in option.opts
+    words = [] if option.is_flag else [option.type.choices[0] if isinstance(option.type, click.Choice) else "1"]
+    parsed = [command.make_context(command.name, [spelling, *words], resilient_parsing=True).params[option.name]
+              for spelling in (snake, kebab)]
+    assert parsed[0] == parsed[1] and parsed[0] not in (None, False)
+
+
+def test_the_tuner_has_multi_word_options():
+    assert {param.values[1].name for param in multi_word_options()} >= {"retry_failed", "dry_run"}
 
 
 def test_summary_of_a_directory_without_runs(tmp_path):
@@ -98,7 +139,7 @@ def test_tuner_py_is_the_same_command():
     result = subprocess.run([sys.executable, "tuner.py", "run", "--help"], cwd=REPO,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
-    assert "--retry-failed" in result.stdout and "--executor [local|dask]" in result.stdout
+    assert "--retry_failed, --retry-failed" in result.stdout and "--executor [local|dask]" in result.stdout
 
 
 def test_a_second_tuner_on_the_same_sweep_is_refused(tmp_path, fake_prefix):

@@ -1,8 +1,10 @@
 import itertools
+import re
 
 import pytest
 from hypothesis import given, strategies as st
 
+from tuner.experiment_command import GridKeyError
 from tuner.grid import Param, cmd_generator, expand, run_id, sgen, split_prefix
 
 
@@ -49,10 +51,10 @@ def test_run_id_is_stable_across_processes_and_releases():
 
 
 def test_run_id_depends_on_the_command_not_on_grid_order():
-    a = expand("python experiment.py", [sgen("type", ["BP", "DFA"]), sgen("lr", [0.1, 0.2])])
-    b = expand("python experiment.py", [sgen("lr", [0.2, 0.1]), sgen("type", ["DFA", "BP"])])
+    a = expand("python experiment.py", [sgen("type", ["BP", "DFA"]), sgen("learning_rate", [0.1, 0.2])])
+    b = expand("python experiment.py", [sgen("learning_rate", [0.2, 0.1]), sgen("type", ["DFA", "BP"])])
     assert sorted(run.run_id for run in a) == sorted(run.run_id for run in b)
-    other_prefix = expand("python other.py", [sgen("type", ["BP", "DFA"]), sgen("lr", [0.1, 0.2])])
+    other_prefix = expand("python other.py", [sgen("type", ["BP", "DFA"]), sgen("learning_rate", [0.1, 0.2])])
     assert not {run.run_id for run in a} & {run.run_id for run in other_prefix}
 
 
@@ -98,3 +100,30 @@ def test_product_size():
     runs = expand("x", params)
     assert [tuple(v for _, v in run.params) for run in runs] == list(
         itertools.product(*[p.values for p in params]))
+
+
+def test_experiment_keys_without_an_option_of_their_own_go_through_set():
+    (run,) = expand("python experiment.py", [sgen("type", ["DFA"]), sgen("memory_warmup", [5]),
+                                             sgen("synthetic_shape", ["[16]"])])
+    assert run.argv("/r") == ["python", "experiment.py", "--type", "DFA", "--set", "memory_warmup=5",
+                              "--set", "synthetic_shape=[16]", "--output_dir", "/r"]
+    # Another command takes its grid as it is: only the experiment's keys are known.
+    (other,) = expand("python other.py", [sgen("memory_warmup", [5])])
+    assert other.argv() == ["python", "other.py", "--memory_warmup", "5"]
+
+
+@pytest.mark.parametrize("prefix, name, message", [
+    ("python experiment.py", "learning_reate", "not a network-dict key (did you mean 'learning_rate'?)"),
+    ("experiment --name vgg_16", "lr", "'lr' is not a network-dict key"),
+    ("python -m training.cli --epochs 2", "epochs", "also set by the prefix (--epochs 2)"),
+    ("python experiment.py --set memory_warmup=3", "memory_warmup", "also set by the prefix (--set memory_warmup=3)"),
+])
+def test_an_experiment_grid_key_is_checked_before_anything_runs(prefix, name, message):
+    with pytest.raises(GridKeyError, match=re.escape(message)):
+        expand(prefix, [sgen(name, ["1"])])
+
+
+@pytest.mark.parametrize("prefix", ["python experiment.py --resume runs/x", "experiment --list"])
+def test_an_experiment_prefix_leaves_resume_to_the_tuner(prefix):
+    with pytest.raises(ValueError, match="the prefix must not contain"):
+        expand(prefix, [sgen("epochs", ["1"])])

@@ -73,3 +73,11 @@ def test_options_override_file_axes_and_add_new_ones():
     assert merged == [Param("type", ("BP", "DFA")), Param("epochs", ("1",)), Param("seed", ("1", "2"))]
     with pytest.raises(ValueError, match="given twice for epochs"):
         merge_params([], [sgen("epochs", [1]), sgen("epochs", [2])])
+
+
+def test_commas_inside_brackets_do_not_split_values(tmp_path):
+    assert parse_grid_option("synthetic_shape=[8,8,1],[16]").values == ("[8,8,1]", "[16]")
+    assert parse_grid_option("minimum_accuracy=[[1, 50]], [[2, 60]]").values == ("[[1, 50]]", "[[2, 60]]")
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps({"grid": {"synthetic_shape": [[8, 8, 1], [16]]}}))
+    assert load_grid_file(path)[1] == [Param("synthetic_shape", ("[8, 8, 1]", "[16]"))]

@@ -38,3 +38,16 @@ def test_judge_details_say_what_happened():
         "diverged at epoch 2, iteration 17"
     assert judge(raw(exit_code=1, stderr="Traceback\nRuntimeError: boom\n"))["detail"] == "RuntimeError: boom"
     assert judge(raw(exit_code=-9))["detail"] == "killed by signal SIGKILL"
+
+
+def test_a_resumed_run_says_from_which_checkpoint():
+    # The line training/checkpoints.py prints, after an epoch and inside one.
+    after_epoch = "resuming from /s/r/n_BP_001/checkpoints/epoch_2 (epoch 2, iteration 800)\n" + FINAL
+    inside = "resuming from /s/r/n_BP_001/checkpoints/epoch_3_step_5 (epoch 3, step 5, iteration 805)\n" + FINAL
+    assert judge(raw(stdout=after_epoch))["resumed_from_epoch"] == 2
+    verdict = judge(raw(stdout=inside))
+    assert (verdict["resumed_from_epoch"], verdict["resumed_from_step"], verdict["resumed_from_iteration"]) == \
+        (3, 5, 805)
+    fresh = judge(raw(stdout="no usable checkpoint in /s/r/checkpoints: starting from epoch 1\n" + FINAL))
+    assert (fresh["resumed_from_epoch"], fresh["resumed_from_step"], fresh["resumed_from_iteration"]) == \
+        (None, None, None)

@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
+from tuner import state
 from tuner.grid import expand, sgen
+from tuner.resume import Resume
 from tuner.runner import run_sweep
 
 
@@ -80,7 +82,7 @@ def test_failed_runs_are_kept_until_retry_failed(tmp_path, fake_prefix):
 
     counts, lines, _ = sweep(runs, out)
     assert lines[-1] == "runs: 3 total, 0 completed now, 1 skipped (already complete), 2 failed"
-    assert "--retry-failed" in lines[0]
+    assert "--retry_failed" in lines[0]
     assert [ran_count(out, r) for r in runs] == [1, 1, 1]
 
     counts, lines, _ = sweep(runs, out, retry_failed=True)
@@ -179,3 +181,38 @@ def test_keyboard_interrupt_without_a_signal_handler_stops_cleanly(tmp_path, fak
     assert counts.interrupted and counts.exit_code == 130
     assert lines[-1] == "runs: 1 total, 0 completed now, 0 skipped (already complete), 0 failed"
     assert not os.path.exists(os.path.join(str(tmp_path / "sweep"), runs[0].run_id, "result.json"))
+
+
+class Recording(concurrent.futures.Executor):
+    """Runs nothing: records how each run would start and reports it completed."""
+
+    def __init__(self):
+        self.resumes = {}
+
+    def submit(self, fn, argv, output_dir, stop_token, timeout_s, resume=None):
+        self.resumes[os.path.basename(output_dir)] = resume
+        future = concurrent.futures.Future()
+        future.set_result({"argv": argv, "exit_code": 0, "stdout": "total accuracy: 90.00%, loss: 0.1, "
+                           "acc iterations: 1\n", "stderr": "", "duration_s": 0.1, "started_at": "t0",
+                           "finished_at": "t1"})
+        return future
+
+
+def test_interrupted_runs_resume_and_retried_failures_start_afresh(tmp_path):
+    out = str(tmp_path / "sweep")
+    runs = expand("python experiment.py --data_dir data", [sgen("seed", [1, 2, 3, 4, 5])])
+    endings = {2: "killed", 3: "timeout", 4: "diverged", 5: "crashed"}  # seed 1: no result (interrupted)
+    for run in runs:
+        seed = int(dict(run.params)["seed"])
+        if seed in endings:
+            directory = os.path.join(out, run.run_id)
+            os.makedirs(directory)
+            state.write_result(directory, {
+                "run_id": run.run_id, "command": run.command, "params": dict(run.params), "exit_code": 1,
+                "status": "failed", "reason": endings[seed], "accuracy": None, "loss": None, "iterations": None,
+                "duration_s": 1.0, "started_at": "t0", "finished_at": "t1"}, "", "")
+    executor = Recording()
+    counts = run_sweep(runs, out, executor, retry_failed=True, echo=lambda line: None, warn=lambda line: None)
+    assert counts.completed_now == 5
+    continued = Resume(("python", "experiment.py"), ("--data_dir", "data"))  # --resume takes only --data_dir
+    assert [executor.resumes[run.run_id] for run in runs] == [continued, continued, continued, None, None]

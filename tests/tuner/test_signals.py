@@ -8,7 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from tests.tuner.conftest import REPO, alive, runs_line
+from tests.tuner.conftest import REPO, alive, runs_line, wait_for
 from tuner.cli import main
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups")
@@ -20,16 +20,6 @@ def start_tuner(out, fake_prefix, *grid, jobs=2):
     for axis in grid:
         args += ["--grid", axis]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout=20.0, what="condition", process=None):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the tuner ended early: {process.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def run_dir(out, prefix, exclude=None):

@@ -79,10 +79,10 @@ def test_move_aside_keeps_the_bytes_under_a_new_name(tmp_path):
 
 def test_run_spec_and_stale_temp_files(tmp_path):
     (tmp_path / ".result.json.abc.tmp").write_text("half")
-    state.write_run_spec(str(tmp_path), "r1", "python e.py --lr 0.1", {"lr": "0.1"})
-    assert (tmp_path / "command.txt").read_text() == "python e.py --lr 0.1\n"
-    assert state.read_run_spec(tmp_path) == {"run_id": "r1", "command": "python e.py --lr 0.1",
-                                             "params": {"lr": "0.1"}}
+    state.write_run_spec(str(tmp_path), "r1", "python e.py --lr 0.1 --b 2", {"lr": "0.1", "b": "2"})
+    assert (tmp_path / "command.txt").read_text() == "python e.py --lr 0.1 --b 2\n"
+    assert state.read_run_spec(tmp_path) == {"run_id": "r1", "command": "python e.py --lr 0.1 --b 2",
+                                             "params": {"lr": "0.1", "b": "2"}, "param_order": ["lr", "b"]}
     assert not (tmp_path / ".result.json.abc.tmp").exists()
 
 
@@ -95,3 +95,25 @@ def test_find_run_dirs(tmp_path):
     (tmp_path / "summarise.csv").write_text("")
     assert [os.path.basename(d) for d in state.find_run_dirs(tmp_path)] == ["a", "b"]
     assert state.find_run_dirs(tmp_path / "nope") == []
+
+
+def test_the_resume_point_is_optional_but_typed(tmp_path):
+    state.write_result(tmp_path, result(resumed_from_epoch=2, resumed_from_step=None, resumed_from_iteration=800),
+                       "", "")
+    assert state.read_result(tmp_path, "r1").result["resumed_from_epoch"] == 2
+    assert state.validate(result(resumed_from_epoch="2")) == "field 'resumed_from_epoch' has the wrong type (str)"
+    assert state.validate(result()) is None  # results written before the field existed
+
+
+def test_logs_the_worker_wrote_are_kept_and_others_completed(tmp_path):
+    # The worker's live log (this machine) already ends with this attempt's output: kept as it is.
+    (tmp_path / "stdout.log").write_text("attempt 1\nattempt 2\n")
+    state.write_result(tmp_path, result(), "attempt 2\n", "", resumed=True)
+    assert (tmp_path / "stdout.log").read_text() == "attempt 1\nattempt 2\n"
+    # A worker elsewhere: a resumed attempt follows the earlier output, a fresh one replaces it.
+    state.write_result(tmp_path, result(), "attempt 3\n", "", resumed=True)
+    assert (tmp_path / "stdout.log").read_text() == "attempt 1\nattempt 2\nattempt 3\n"
+    state.write_result(tmp_path, result(), "afresh\n", "", resumed=False)
+    assert (tmp_path / "stdout.log").read_text() == "afresh\n"
+    state.write_result(tmp_path, result(), "", "", resumed=False)
+    assert (tmp_path / "stdout.log").read_text() == ""

@@ -32,7 +32,7 @@ def test_csv_has_a_column_per_parameter_and_puts_the_best_first(tmp_path):
     path, rows = write_summary(str(tmp_path), param_order=["type", "learning_rate"])
     table = list(csv.DictReader(open(path)))
     assert list(table[0]) == ["run_id", "type", "learning_rate", "status", "reason", "accuracy", "loss",
-                              "iterations", "duration_s", "exit_code"]
+                              "iterations", "duration_s", "exit_code", "resumed"]
     assert [(r["run_id"], r["status"]) for r in table] == [
         ("b", "completed"), ("a", "completed"), ("c", "failed"), ("e", "corrupt"), ("d", "pending")]
     assert table[0]["accuracy"] == "95.5" and table[0]["type"] == "DFA"
@@ -47,7 +47,7 @@ def test_parameter_named_like_a_result_column_does_not_overwrite_it(tmp_path):
     make_run(tmp_path, "a", {"status": "x"}, accuracy=90.0, loss=0.3, iterations=10)
     header = next(csv.reader(io.StringIO(to_csv(collect(str(tmp_path))))))
     assert header == ["run_id", "param:status", "status", "reason", "accuracy", "loss", "iterations",
-                      "duration_s", "exit_code"]
+                      "duration_s", "exit_code", "resumed"]
 
 
 def test_summary_rewrite_is_atomic_and_ignores_stray_files(tmp_path):
@@ -58,3 +58,17 @@ def test_summary_rewrite_is_atomic_and_ignores_stray_files(tmp_path):
     assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
     assert len(open(tmp_path / "summarise.csv").read().splitlines()) == 2
     assert json.load(open(tmp_path / "a" / "result.json"))["accuracy"] == 90.0
+
+
+def test_columns_follow_the_grid_order_the_runs_recorded_and_resumed_runs_are_marked(tmp_path):
+    # What `tuner summary` reads back: no order passed, the one run.json kept (JSON objects are sorted).
+    grid_order = {"type": "BP", "learning_rate": "0.1", "batch_size": "10"}
+    make_run(tmp_path, "a", grid_order, accuracy=90.0, loss=0.3, iterations=10, resumed_from_epoch=2,
+             resumed_from_step=None, resumed_from_iteration=800)
+    make_run(tmp_path, "b", dict(grid_order, type="DFA"), accuracy=80.0, loss=0.4, iterations=10)
+    make_run(tmp_path, "c", dict(grid_order, type="FA"))  # pending
+    path, rows = write_summary(str(tmp_path))
+    table = list(csv.DictReader(open(path)))
+    assert list(table[0])[:4] == ["run_id", "type", "learning_rate", "batch_size"]
+    assert [(row["run_id"], row["resumed"]) for row in table] == [("a", "true"), ("b", "false"), ("c", "")]
+    assert best_table(rows)[2].endswith("type=BP learning_rate=0.1 batch_size=10")

@@ -33,6 +33,8 @@ class Algorithm:
     name = None
     #: False for the algorithms whose updates are BP's gradients: their alignment is 0 by definition.
     approximates_bp = True
+    #: tf.gradients' gate_gradients for backward_in_order: each op's gradients exist before any is used.
+    gate_gradients = False
 
     def __init__(self, config, feedback=None):
         self.config = config
@@ -126,7 +128,8 @@ class Algorithm:
                     with tf.control_dependencies(done):
                         gradient = tf.identity(gradient, name="output_gradient")
                 sources = ([block_input] if wants_input else []) + block.variables
-                gradients = tf.gradients(block_output, sources, grad_ys=gradient)
+                gradients = tf.gradients(block_output, sources, grad_ys=gradient,
+                                         gate_gradients=self.gate_gradients)
             input_gradient = gradients[0] if wants_input else None
             pairs = list(zip(gradients[1:] if wants_input else gradients, block.variables))
             pairs_by_block.append(pairs)
