@@ -8,7 +8,8 @@ momentum SGD, budgets = persistent + {5, 10, 25, 50, 75}% of BP's traced transie
 the budget planner's plan (planning.budget_plan, on the memory model of the benchmark's graph)
 is built, traced (median of three steps after warm-up) and timed, beside BP, every uniform
 segment_size (one per number of segments), DFAMEM and DRTP. Every session of a network is
-timed in turns (common.interleaved_step_times), so the ratios hold on a loaded machine.
+timed in turns (common.interleaved_step_times: thirty steps each, in ten turns), so the ratios
+hold on a loaded machine.
 Targets: the measured total <= the budget in every case; the planned step time <= that of the
 fastest uniform plan whose measured total fits the same budget.
 Each network's rows are written to the CSV when measured; a rerun measures only the networks
@@ -43,7 +44,7 @@ def uniform_sizes(blocks):
     return sorted(by_count.values())
 
 
-def measure(network, shares=SHARES, steps=12, warmup=3, traces=3, threads=None, log=print):
+def measure(network, shares=SHARES, steps=30, rounds=10, warmup=3, traces=3, threads=None, log=print):
     from planning.budget_plan import BudgetPlanner, InfeasibleBudget
     from planning.checkpoint_plan import uniform
 
@@ -88,7 +89,9 @@ def measure(network, shares=SHARES, steps=12, warmup=3, traces=3, threads=None, 
         for kind in ("DFAMEM", "DRTP"):
             benches[kind] = common.Bench(network, kind, threads=threads, batch_size=BATCH)
             traced(kind)
-        times = common.interleaved_step_times(benches, steps, warmup=warmup)
+        # Plans a block or two of recomputation apart differ by a few percent: thirty steps in ten
+        # turns keep the machine's noise below that (twelve in six did not).
+        times = common.interleaved_step_times(benches, steps, warmup=warmup, rounds=rounds)
     finally:
         for bench in benches.values():
             bench.close()
