@@ -76,6 +76,11 @@ class BudgetPlanner:
                 return BudgetPlan(plan, prediction, self.recompute_fraction(plan), int(budget_bytes))
         raise InfeasibleBudget(int(budget_bytes), self.smallest_bytes(), self.fitting_fallbacks(budget_bytes))
 
+    @property
+    def time_source(self):
+        """What recompute_fraction counts: the profile's measured times, or FLOPs."""
+        return f"measured, {self.profile.path}" if self.profile else "FLOPs"
+
     def recompute_fraction(self, plan):
         """Forward time run again over one BP step's: measured with a profile, else in FLOPs."""
         return self.profile.recompute_fraction(plan) if self.profile else self.predict(plan).recompute_fraction

@@ -62,6 +62,12 @@ def check_memory_budget(config):
                           f"`experiment plan --budget {config.memory_budget}`")
 
 
+def budget_planner(config, model, batch_size):
+    """The BudgetPlanner of a config's model at a batch size, with its budget_profile when set."""
+    profile = read_block_profile(config.budget_profile, len(model.blocks)) if config.budget_profile else None
+    return BudgetPlanner(model, batch_size, profile=profile)
+
+
 def plan_run(config, blocks, dataset, threads=None):
     """(config with checkpoint_plan set, RunPlan) for a config with memory_budget; (config, None) without."""
     if config.memory_budget is None:
@@ -69,8 +75,7 @@ def plan_run(config, blocks, dataset, threads=None):
     check_memory_budget(config)
     budget = parse_size(config.memory_budget, "config key 'memory_budget'")
     model = model_of(config, blocks, dataset.input_shape, dataset.num_classes, threads)
-    profile = read_block_profile(config.budget_profile, len(blocks)) if config.budget_profile else None
-    planner = BudgetPlanner(model, config.batch_size, profile=profile)
+    planner = budget_planner(config, model, config.batch_size)
     # A plan the config gives (checkpoint_plan or segment_size) is checked, not searched.
     given = checkpoint_plan(config, len(blocks)) if config.checkpoint_plan or config.segment_size else None
     if given is None:
@@ -87,6 +92,6 @@ def plan_run(config, blocks, dataset, threads=None):
                               f"segment_size unset to have a plan searched for the budget")
     run_plan = RunPlan(str(plan), plan.describe(), budget, prediction.peak_bytes, prediction.persistent_bytes,
                        prediction.total_bytes, planner.recompute_fraction(plan), given is None,
-                       f"measured, {profile.path}" if profile else "FLOPs")
+                       planner.time_source)
     return config.replace(checkpoint_plan=str(plan), segment_size=None), run_plan
 

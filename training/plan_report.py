@@ -72,15 +72,14 @@ def _plan_of(model, row):
 
 def _with_planned_rows(rows, model, sizes, budget_bytes, config):
     """After each batch size's BPCKPT row, BPCKPT with the plan the budget planner finds (or why none)."""
-    from planning.block_profile import read_block_profile
-    from planning.budget_plan import BudgetPlanner, InfeasibleBudget
-    profile = read_block_profile(config.budget_profile, len(model.blocks)) if config.budget_profile else None
+    from planning.budget_plan import InfeasibleBudget
+    from training.memory_budget import budget_planner
     result = []
     for row in rows:
         result.append(row)
         if row["type"] != "BPCKPT":
             continue
-        planner = BudgetPlanner(model, row["batch_size"], profile=profile)
+        planner = budget_planner(config, model, row["batch_size"])
         planned = dict(row, planned_for_budget=True, largest_batch_size=None)
         try:
             found = planner.plan(budget_bytes)
@@ -91,7 +90,7 @@ def _with_planned_rows(rows, model, sizes, budget_bytes, config):
         else:
             prediction = found.prediction
             planned.update(fits=True, checkpoint_plan=str(found.plan), recompute_fraction=round(found.recompute_fraction, 4),
-                           time_source=f"measured, {profile.path}" if profile else "FLOPs",
+                           time_source=planner.time_source,
                            description=found.plan.describe(), predicted_peak_bytes=prediction.peak_bytes,
                            predicted_total_bytes=prediction.total_bytes,
                            peak_activation_bytes=prediction.peak_by_category.get("activation", 0),

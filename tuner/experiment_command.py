@@ -87,8 +87,9 @@ def check_grid_key(key, argv):
     if key not in GRID_KEYS:
         raise GridKeyError(f"grid key {key!r} is not a network-dict key{suggestion(key, GRID_KEYS)}; "
                            f"a grid varies a network-dict key (README, 'Defining a network') or data_dir", key)
-    if key in prefix_settings(argv):
-        spelling, value = prefix_settings(argv)[key]
+    given = prefix_settings(argv)
+    if key in given:
+        spelling, value = given[key]
         raise GridKeyError(f"grid key {key!r} is also set by the prefix ({spelling} {value}): "
                            f"give it in one place", key)
 
