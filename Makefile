@@ -25,8 +25,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/experiment --name default_network --type BP
 
+# The whole suite on oneDNN's CPU kernels, then the kernel-dependent tests (marker `kernels`) on
+# Eigen's: every x86 machine checks both families. TF_ENABLE_ONEDNN_OPTS is read at import.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest -m kernels $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

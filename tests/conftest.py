@@ -12,3 +12,9 @@ def own_registry(monkeypatch):
     theirs leaks into another test's lists of names."""
     from definitions import registry
     monkeypatch.setattr(registry, "_loaded", registry._Loaded())
+
+
+def pytest_report_header(config):
+    """Which kernel family this run tests (`make test` runs the kernel-dependent tests under both)."""
+    from training.kernels import kernel_family
+    return f"kernels: {kernel_family()}"

@@ -9,6 +9,8 @@ from planning.checkpoint_search import plan_time
 from planning.model import MemoryModel
 from training.blocks import forward_blocks, split_into_blocks
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 BATCH = 32
 
 

@@ -12,6 +12,8 @@ from planning.checkpoint_search import plan_peak, plan_time, search
 from planning.model import MemoryModel
 from training.blocks import forward_blocks, split_into_blocks
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 
 def every_plan(start, stop):
     """Every plan of [start, stop): a leaf, or any cut into two or more children of which all but

@@ -6,6 +6,8 @@ from layers import ConvolutionalLayer, FullyConnected, MaxPool, ReLu, Tanh
 from planning.model import MemoryModel
 from training.blocks import forward_blocks, split_into_blocks
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 
 def model(layers, input_shape, classes=10, **settings):
     blocks = split_into_blocks(layers)

@@ -27,6 +27,8 @@ from training.blocks import forward_blocks, split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 THREADS = os.cpu_count()
 CLASSES, BATCH = 10, 32
 EXACT, ORDERED_TOLERANCE, RACE_TOLERANCE = ("BP", "FA", "BPCKPT", "DFAMEM"), 0.03, 0.15

@@ -14,6 +14,8 @@ from planning.model import MemoryModel
 from tests.planning.test_model import BATCH, CLASSES, ORDERED_TOLERANCE, measured_peak, predicted
 from training.blocks import forward_blocks, split_into_blocks
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 WIDTH, INPUT = 256, (16, 16, 1)
 
 

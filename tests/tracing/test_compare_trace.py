@@ -11,6 +11,8 @@ from tracing.compare import compare_command
 from tracing.records import AllocationRecord
 from tracing.report import write_memory_report
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 GPU = "/job:localhost/replica:0/task:0/device:GPU:0"
 
 

@@ -2,8 +2,12 @@
 import csv
 import os
 
+import pytest
+
 from training.run import resolve_config, run_experiment
 from tracing.profile import block_of
+
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
 
 BATCH, WIDTH, FEATURES, CLASSES = 32, 256, 16, 4
 MLP = {"dataset_name": "synthetic", "synthetic_shape": [FEATURES], "synthetic_classes": CLASSES, "synthetic_size": 64,

@@ -22,6 +22,8 @@ from tracing.buffers import pair_buffers
 from tracing.chrome_trace import STEP_COUNTER, TOTAL_COUNTER
 from tracing.graph_facts import facts_from_graph
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 tf = pytest.importorskip("tensorflow")
 
 BATCH, INPUTS, HIDDEN, CLASSES = 16, 12, 40, 6

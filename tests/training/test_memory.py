@@ -18,6 +18,8 @@ from training.cli import main
 from training.losses import softmax_cross_entropy
 from training.run import resolve_config, run_experiment
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 MLP = {"dataset_name": "synthetic", "synthetic_shape": [16], "synthetic_classes": 4, "synthetic_size": 64,
        "sequence": "fcTanh", "batch_size": 32, "epochs": 1, "seed": 3, "memory_warmup": 2}
 

@@ -8,6 +8,8 @@ from click.testing import CliRunner
 
 from training.cli import main
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 # long_fc: 20 blocks (500 units), where the memory model is exact; batch 64.
 LONG = ["--dataset_name", "synthetic", "--sequence", "long_fc", "--set", "synthetic_shape=[64]",
         "--set", "synthetic_size=256", "--set", "synthetic_classes=10", "--batch_size", "64", "--epochs", "1",

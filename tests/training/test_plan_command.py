@@ -8,6 +8,8 @@ from definitions.config import TRAINING_TYPES, validate
 from training.cli import main
 from training.memory_model import memory_model
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 SMALL = ["--name", "default_network", "--dataset_name", "synthetic", "--set", "synthetic_shape=[6, 6, 1]",
          "--set", "synthetic_classes=4", "--batch_size", "16"]
 

@@ -13,6 +13,8 @@ from training.losses import softmax_cross_entropy
 from tracing.timeline import busiest_device, peak_bytes, split_by_device, timeline_points
 from tests.training.algorithms.harness import batch, run_steps
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 
 def sigmoid_mlp(blocks=7, width=8):
     def make_layers():

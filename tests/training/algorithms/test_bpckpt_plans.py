@@ -23,6 +23,8 @@ from tests.training.algorithms.harness import batch, run_steps
 from tests.training.algorithms.test_bpckpt import (assert_same_gradients, conv_bn_residual, gradients, sigmoid_mlp,
                                                    traced_peak)
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 BLOCKS = 5
 NETWORKS = {"sigmoid_mlp": (sigmoid_mlp(BLOCKS), (5,)), "conv_bn_residual": (conv_bn_residual, (6, 6, 2))}
 PLANS = ["1|1|1|1|1", "(1|1)|3", "((1|1)|1)|2", "(2|(1|1))|1", "(((1|1)|1)|1)|1", "(1|(1|1))|(1|1)", "(1|1|1)|2",

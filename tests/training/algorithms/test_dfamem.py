@@ -9,6 +9,8 @@ from training.algorithms import BP, DFA, DFAMEM, DRTP, FA
 from training.feedback import Feedback
 from tests.training.algorithms.harness import batch, run_steps
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 NETWORKS = {
     "sigmoid_mlp": (lambda: [FullyConnected(8), Sigmoid(), FullyConnected(8), Sigmoid(), FullyConnected(7),
                              Sigmoid(), FullyConnected(3)], (5,)),

@@ -10,6 +10,8 @@ from training.algorithms import BP, DFA, DFAMEM, DRTP, FA
 from training.feedback import Feedback
 from tests.training.algorithms.test_bpckpt import traced_peak, traced_records
 
+pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
+
 WIDTH, BATCH = 64, 64
 WEIGHTS = (WIDTH * WIDTH + WIDTH) * 4  # one block's kernel and bias, or its update
 
