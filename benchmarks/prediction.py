@@ -16,11 +16,13 @@ import statistics
 from benchmarks import common
 
 NAME = "prediction"
-COLUMNS = ["network", "type", "feedback", "batch_size", "predicted_peak_bytes", "measured_peak_bytes",
+COLUMNS = ["network", "kernels", "type", "feedback", "batch_size", "predicted_peak_bytes", "measured_peak_bytes",
            "predicted_persistent_bytes", "measured_persistent_bytes", "predicted_total_bytes", "measured_total_bytes",
            "peak_relative_error", "total_relative_error", "predict_ms"]
 VARIANTS = [(kind, "stored") for kind in common.TYPES] + [("DFAMEM", "regenerate")]
 ARCHITECTURES = ("liao_cifar_bn", "vgg_16", "resnet_18", "resnet_50")
+# Rows written before the kernels column were all traced with TensorFlow's Eigen CPU kernels.
+EARLIER_KERNELS = "Eigen"
 # Targets of the issue: over every row, the median and the worst absolute relative error.
 TARGETS = {"total": (0.05, 0.15), "peak": (0.10, 0.25)}
 
@@ -35,10 +37,13 @@ def zoo(quick=False):
 
 
 def memory_model(network, blocks, feedback, threads=None):
-    """The model of a benchmark network: built blocks, the benchmarks' optimizer, no global step."""
+    """The model of a benchmark network: built blocks, the benchmarks' optimizer, no global step,
+    the blocks' kernels measured here (as `experiment plan` does; cached between runs)."""
     from planning.model import MemoryModel
+    from training.measured_kernels import MeasuredKernels
+    intra = common.thread_counts(threads)[0]
     return MemoryModel(blocks, network.input_shape, network.classes, name=network.name, optimizer="momentum",
-                       feedback=feedback, threads=common.thread_counts(threads)[0], global_step=False)
+                       feedback=feedback, threads=intra, global_step=False, kernels=MeasuredKernels(blocks, intra))
 
 
 def repredict(rows, networks, threads=None):
@@ -84,6 +89,7 @@ def read_rows(path):
     with open(path, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
+        row.setdefault("kernels", EARLIER_KERNELS)
         row.update({c: int(row[c]) for c in numeric})
         row.update({c: float(row[c]) for c in ("peak_relative_error", "total_relative_error", "predict_ms")})
     return rows
@@ -92,6 +98,8 @@ def read_rows(path):
 def measure(networks, variants=VARIANTS, warmup=2, traces=3, threads=None, log=print):
     import time
 
+    from training.kernels import kernel_family
+    library = kernel_family().library
     rows = []
     for network, batch_sizes in networks:
         for batch_size in batch_sizes:
@@ -107,7 +115,7 @@ def measure(networks, variants=VARIANTS, warmup=2, traces=3, threads=None, log=p
                 finally:
                     bench.close()
                 total = peak + persistent
-                rows.append({"network": network.name, "type": kind, "feedback": feedback, "batch_size": batch_size,
+                rows.append({"network": network.name, "kernels": library, "type": kind, "feedback": feedback, "batch_size": batch_size,
                              "predicted_peak_bytes": prediction.peak_bytes, "measured_peak_bytes": peak,
                              "predicted_persistent_bytes": prediction.persistent_bytes,
                              "measured_persistent_bytes": persistent,
@@ -156,7 +164,7 @@ def report(rows, out_dir=None, log=print):
                   predicted_total_mib=row["predicted_total_bytes"] / common.MIB,
                   measured_total_mib=row["measured_total_bytes"] / common.MIB) for row in rows]
     table = common.markdown_table(
-        ["network", "batch_size", "type", "feedback", "predicted_peak_mib", "measured_peak_mib", "peak_relative_error",
+        ["network", "kernels", "batch_size", "type", "feedback", "predicted_peak_mib", "measured_peak_mib", "peak_relative_error",
          "predicted_total_mib", "measured_total_mib", "total_relative_error"], shown,
         {"batch_size": "batch", "predicted_peak_mib": "peak predicted MiB", "measured_peak_mib": "peak measured MiB",
          "peak_relative_error": "peak error", "predicted_total_mib": "total predicted MiB",
@@ -192,18 +200,24 @@ def main(argv=None):
     parser = common.argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--predict-only", action="store_true",
                         help="keep the measurements of results/prediction.csv, predict again with the current model")
+    parser.add_argument("--networks", default=None, metavar="N1,N2",
+                        help="only these networks of the zoo (their names in the table)")
     parser.add_argument("--types", default=None, metavar="T1,T2",
                         help="trace only these types again, keeping the other rows of results/prediction.csv")
     args = parser.parse_args(argv)
     common.quiet_tensorflow()
+    networks = zoo(args.quick)
+    if args.networks:
+        wanted = {name.strip() for name in args.networks.split(",") if name.strip()}
+        networks = [(network, sizes) for network, sizes in networks if network.name in wanted]
     if args.predict_only:
-        rows = repredict(read_rows(common.result_path(NAME, "csv", args.out)), zoo(args.quick), args.threads)
+        rows = repredict(read_rows(common.result_path(NAME, "csv", args.out)), networks, args.threads)
     elif args.types:
         kinds = {kind.strip().upper() for kind in args.types.split(",") if kind.strip()}
-        fresh = measure(zoo(args.quick), [variant for variant in VARIANTS if variant[0] in kinds], threads=args.threads)
+        fresh = measure(networks, [variant for variant in VARIANTS if variant[0] in kinds], threads=args.threads)
         rows = replace_rows(read_rows(common.result_path(NAME, "csv", args.out)), fresh)
     else:
-        rows = measure(zoo(args.quick), threads=args.threads)
+        rows = measure(networks, threads=args.threads)
     report(rows, args.out)
 
 

@@ -7,14 +7,18 @@ block's update is applied (so how long weight gradients live), and what is recom
 from planning.builder import ProgramBuilder
 from planning.checkpoint_plan import plan_for
 from planning.layers import Weights, backward, forward
+from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
 
 
 class StepProgram:
     """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
-                 feedback="stored", segment_size=None, threads=1, lanes=2, plan=None):
-        """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan)."""
+                 feedback="stored", segment_size=None, threads=1, lanes=2, plan=None, kernels=None):
+        """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan).
+        kernels: block -> planning.measured.BlockKernels measured at this batch size, whose ops are
+        replayed for each block; without, the layer rules (planning/layers.py) write them."""
+        self.kernels = (lambda block: kernels(block, batch_size)) if kernels is not None else None
         self.blocks, self.classes = blocks, classes
         self.cost_function, self.regenerate = cost_function, feedback == "regenerate"
         self.plan = plan or plan_for(len(blocks), segment_size=segment_size)
@@ -22,6 +26,7 @@ class StepProgram:
             raise ValueError(f"checkpoint plan {self.plan} covers blocks [{self.plan.start}, {self.plan.stop}), "
                              f"the network has {len(blocks)}")
         self.b = ProgramBuilder(batch_size, threads, lanes)
+        self.b.measured = kernels is not None
         self.features = self.b.given("input/features")  # tf.data's batch: outside the step
 
     # -- pieces shared by the algorithms ---------------------------------------------------------
@@ -29,6 +34,12 @@ class StepProgram:
         return [Weights(self.b, layer, feedback_kernels) for layer in block.layers]
 
     def forward_block(self, block, x, weights, scope="forward"):
+        if self.kernels is not None:
+            measured = self.kernels(block)
+            env = {BLOCK_INPUT: x}
+            with self.b.scope(f"{scope}/block_{block.index}"):
+                replay(self.b, measured.forward, env, "activation", self.b.lanes)
+            return env[measured.output], env
         saved = []
         with self.b.scope(f"{scope}/block_{block.index}"):
             for layer, layer_weights in zip(block.layers, weights):
@@ -38,6 +49,13 @@ class StepProgram:
 
     def backward_block(self, block, dy, saved, need_dx, scope="backward", lingering=0):
         """`lingering`: the buffer of a filter gradient still running when this block starts."""
+        if self.kernels is not None:
+            measured = self.kernels(block).backward(need_dx)
+            env = dict(saved, **{OUTPUT_GRADIENT: dy})
+            with self.b.scope(f"{scope}/block_{block.index}"):
+                replay(self.b, measured.ops, env, "gradient", self.b.lanes)
+            dx = env.get(measured.input_gradient) if need_dx else None
+            return dx, [env[g] for g in measured.weight_gradients if g in env]
         grads = []
         self.b.lingering_filter_buffer = lingering
         with self.b.scope(f"{scope}/block_{block.index}"):
@@ -200,6 +218,11 @@ class StepProgram:
             self.apply(grads + [outputs[block.index]], f"block_{block.index}")
 
         run_forward(0)
+        # Block 1's forward waits for no update: with a second thread it runs beside block 0's
+        # projection and backward (traced on oneDNN, whose kernels leave that thread idle sooner).
+        early = self.b.lanes > 1 and len(self.blocks) > 1
+        if early:
+            run_forward(1)
         pending = []  # the previous block's release of its heavy op, and its update
         for block in self.blocks:
             if block is self.blocks[-1]:
@@ -210,7 +233,7 @@ class StepProgram:
                                                               first=True)
             self.b.ops += before + ([start] if start else []) + pending
             pending = ([done] if done else []) + after
-            if block.index + 1 < len(self.blocks):
+            if block.index + 1 < len(self.blocks) and not (early and block.index == 0):
                 run_forward(block.index + 1)  # it waited for the previous block's update, just done
         self.b.ops += pending
         return self.b

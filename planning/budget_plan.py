@@ -51,7 +51,7 @@ class BudgetPlanner:
         self.model, self.batch_size, self.profile = model, int(batch_size), profile
         lanes = min(2, model.threads)
         self.costs = costs or chain_costs(model.blocks, model.classes, batch_size, model.cost_function,
-                                          model.threads, lanes)
+                                          model.threads, lanes, model.kernels)
         if profile is not None:
             self.costs = self.costs.with_forward_times(profile.forward_time_us)
         self._predictions = {}
@@ -78,11 +78,14 @@ class BudgetPlanner:
 
     @property
     def time_source(self):
-        """What recompute_fraction counts: the profile's measured times, or FLOPs."""
-        return f"measured, {self.profile.path}" if self.profile else "FLOPs"
+        """What recompute_fraction counts: the profile's measured times, the measured kernels' or FLOPs."""
+        if self.profile:
+            return f"measured, {self.profile.path}"
+        return "measured kernel times" if getattr(self.model, "kernels", None) else "FLOPs"
 
     def recompute_fraction(self, plan):
-        """Forward time run again over one BP step's: measured with a profile, else in FLOPs."""
+        """Forward time run again over one BP step's: a profile's, else the model's (measured
+        kernel times, or FLOPs)."""
         return self.profile.recompute_fraction(plan) if self.profile else self.predict(plan).recompute_fraction
 
     def smallest_bytes(self):

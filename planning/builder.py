@@ -15,6 +15,9 @@ class ProgramBuilder:
         self.threads = int(threads)  # intra-op threads: conv gradients size their buffers by them
         # Inter-op threads that run ops side by side: 1 models a step where nothing overlaps.
         self.lanes = max(1, int(lanes))
+        # With measured kernels, an op's flops are its measured nanoseconds; the ops written here
+        # (loss, projections) then weigh nothing beside them: small matmuls against the classes.
+        self.measured = False
         self.lingering_filter_buffer = 0  # the last conv filter gradient's buffer in this block's backward
         self.ops = []
         self.external = []
@@ -43,7 +46,8 @@ class ProgramBuilder:
         candidates = tuple(t.name for t in in_place if t is not None)
         self.ops.append(Op("/".join(self._scope + [label]), tuple(t for t in inputs if t is not None),
                            tuple(outputs), tuple(temps), {o.name: i.name for o, i in (alias or {}).items()},
-                           {outputs[0].name: candidates} if outputs and candidates else {}, int(flops)))
+                           {outputs[0].name: candidates} if outputs and candidates else {},
+                           0 if self.measured else int(flops)))
         return outputs[0] if len(outputs) == 1 else (tuple(outputs) or None)
 
     def new(self, label, shape, category, inputs=(), temps=(), in_place=(), dtype_size=FLOAT, op=None, flops=0):

@@ -12,8 +12,9 @@ or the previous block's output would be):
 - backward_bytes: the peak of its backward (incoming gradient, input and weight gradients,
   temporary buffers) beyond kept_bytes;
 - output_bytes: its output alone, what storing the next block's input costs;
-- forward_time: the forward's arithmetic (multiply-adds of dense and conv layers, one per
-  output element of element-wise ops), or measured microseconds from a traced profile.
+- forward_time: the forward's measured nanoseconds (with measured kernels), else its arithmetic
+  (multiply-adds of dense and conv layers, one per output element of element-wise ops), or
+  measured microseconds from a traced profile.
 
 The per-block sums are an abstraction of the simulation (no overlap between blocks' buffers,
 one inter-op lane): the search ranks plans with them, and the chosen plan is then predicted
@@ -44,18 +45,21 @@ class ChainCosts:
         return replace(self, forward_time=tuple(float(t) for t in times))
 
 
-def chain_costs(blocks, classes, batch_size, cost_function="softmax_cross_entropy", threads=1, lanes=2):
-    """ChainCosts of BlockShapes (planning.shapes) at a batch size, from the layer rules.
+def chain_costs(blocks, classes, batch_size, cost_function="softmax_cross_entropy", threads=1, lanes=2,
+                kernels=None):
+    """ChainCosts of BlockShapes (planning.shapes) at a batch size, from the layer rules, or from
+    the blocks' measured kernels (planning.measured: bytes, and forward times in nanoseconds).
 
     threads and lanes as planning.model's: a conv layer's filter and input gradients run side by
     side on two inter-op threads, and their buffers add up."""
-    rows = [_block_costs(block, classes, batch_size, cost_function, threads, lanes, last=block is blocks[-1])
+    rows = [_block_costs(block, classes, batch_size, cost_function, threads, lanes, block is blocks[-1], kernels)
             for block in blocks]
     return ChainCosts(*(tuple(row[i] for row in rows) for i in range(5)))
 
 
-def _block_costs(block, classes, batch_size, cost_function, threads, lanes, last):
-    program = StepProgram([block], classes, batch_size, cost_function, threads=threads, lanes=lanes)
+def _block_costs(block, classes, batch_size, cost_function, threads, lanes, last, kernels):
+    program = StepProgram([block], classes, batch_size, cost_function, threads=threads, lanes=lanes,
+                          kernels=kernels)
     b = program.b
     block_input = b.given("block_input")
     one_hot = program.labels() if last else None

@@ -47,8 +47,11 @@ class Prediction:
 class MemoryModel:
     def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
                  cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, checkpoint_plan=None,
-                 threads=None, global_step=True):
-        """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read."""
+                 threads=None, global_step=True, kernels=None):
+        """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read.
+        kernels: (BlockShape, batch size) -> planning.measured.BlockKernels, the blocks' kernels
+        measured on the run's device (training/kernel_measure.py); None: the layer rules."""
+        self.kernels = kernels
         self.blocks = blocks if blocks and isinstance(blocks[0], BlockShape) else block_shapes(blocks)
         self.input_shape, self.classes = tuple(input_shape), int(classes)
         self.name, self.sequence = name, sequence
@@ -90,7 +93,7 @@ class MemoryModel:
 
     def _program(self, batch_size, feedback, lanes, plan):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                           self.segment_size, self.threads, lanes, plan=plan)
+                           self.segment_size, self.threads, lanes, plan=plan, kernels=self.kernels)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

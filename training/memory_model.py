@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from definitions.datasets import dataset_shape
 from planning.model import MemoryModel
+from training.measured_kernels import MeasuredKernels
 from training.preflight import build_sequence, checkpoint_plan
 
 
@@ -29,7 +30,9 @@ def memory_model(config, threads=None):
 
 
 def model_of(config, blocks, input_shape, classes, threads=None):
-    """The MemoryModel of a config's built blocks (a run's own, for memory_budget)."""
+    """The MemoryModel of a config's built blocks (a run's own, for memory_budget), with the
+    blocks' kernels measured on this machine's device and kernel library (or read from the cache)."""
     return MemoryModel(blocks, input_shape, classes, name=config.name, sequence=config.sequence,
                        optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
-                       checkpoint_plan=checkpoint_plan(config, len(blocks)), threads=threads)
+                       checkpoint_plan=checkpoint_plan(config, len(blocks)), threads=threads,
+                       kernels=MeasuredKernels(blocks, threads))

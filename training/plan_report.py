@@ -117,6 +117,9 @@ def header(config, model, budget_bytes):
     shape = "x".join(str(d) for d in model.input_shape)
     lines = [f"{config.name}: sequence {config.sequence}, {config.dataset_name} ({shape}, {model.classes} classes), "
              f"optimizer {config.optimizer}, feedback {config.feedback}, {model.threads} intra-op threads"]
+    kernels = getattr(model, "kernels", None)
+    if kernels is not None:
+        lines.append(kernels.report())  # what the predictions are for, and whether they measured or read the cache
     if budget_bytes is not None:
         lines.append(f"budget {format_size(budget_bytes)} ({budget_bytes} bytes) for transient peak + persistent")
     return lines + [""]

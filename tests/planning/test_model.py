@@ -8,7 +8,8 @@ byte but for small buffers. What runs side by side on the executor's two inter-o
 convolution's two gradients, DFA's blocks, DRTP's neighbours) is a race whose outcome varies from
 run to run: there the trace must lie between the model's step with nothing side by side and its
 step with two threads side by side.
-The conv rules are those of TensorFlow's Eigen kernels (oneDNN off).
+The model replays each block's kernels as measured here (training/measured_kernels.py), so it
+holds under oneDNN and Eigen alike: `make test` runs it under both.
 """
 import os
 import statistics
@@ -26,6 +27,7 @@ from training.algorithms import ALGORITHMS
 from training.blocks import forward_blocks, split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
+from training.measured_kernels import MeasuredKernels
 
 pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
 
@@ -48,11 +50,6 @@ NETWORKS = {
                           ResidualLayer([ConvolutionalLayer((3, 3), 32, strides=[2, 2]), BatchNormalization(), ReLu()]),
                           AveragePool(), FullyConnected(CLASSES)], (16, 16, 3)),
 }
-
-
-def onednn():
-    from tensorflow.python.util import _pywrap_util_port
-    return _pywrap_util_port.IsMklEnabled()
 
 
 def measured_peak(make_layers, input_shape, kind, traces=5, config=None):
@@ -87,15 +84,13 @@ def predicted(make_layers, input_shape, kind, lanes=None, checkpoint_plan=None):
     with tf.Graph().as_default():
         forward_blocks(blocks, tf.compat.v1.placeholder(tf.float32, [None, *input_shape]), training=False)
     model = MemoryModel(blocks, input_shape, CLASSES, optimizer="momentum", threads=THREADS, global_step=False,
-                        checkpoint_plan=checkpoint_plan)
+                        checkpoint_plan=checkpoint_plan, kernels=MeasuredKernels(blocks, THREADS))
     return model.predict(kind, BATCH, lanes=lanes)
 
 
 @pytest.mark.parametrize("kind", sorted(ALGORITHMS))
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_the_model_predicts_the_traced_step(name, kind):
-    if name in ("conv_pool", "residual") and onednn():
-        pytest.skip("the convolution rules are those of TensorFlow's Eigen kernels; oneDNN is on here")
     make_layers, input_shape = NETWORKS[name]
     peak, persistent = measured_peak(make_layers, input_shape, kind)
     prediction = predicted(make_layers, input_shape, kind)

@@ -1,0 +1,161 @@
+"""Measure one block's kernels: its forward and backward traced alone, turned into planning's ops.
+
+The block is rebuilt from its layers' configs in a graph of its own, on a resource variable
+holding a batch of its input (so the input exists before the step, as the previous block's
+output does in a real one), with a second variable as the gradient at its output. One session
+runs two steps: the forward pass and the gradients to the weights; the forward pass and the
+gradients to the weights and the input (the roles the algorithms give a block: DFA's blocks and
+the first block need no input gradient). After warm-up, each is traced several times and the run
+with the median peak is kept, with the partition graph Grappler and the kernel library produced:
+every executed node, what it read, the bytes of its outputs, whether an output took over an
+input's buffer, its scratch bytes (its allocator peak beyond its new outputs) and its run time.
+
+Measuring is beside the model: planning/ replays the ops (planning/measured.py), and nothing of
+a run waits for these graphs but `experiment plan` and the memory budget's plan.
+"""
+import tensorflow as tf
+
+from layers.base import layer_to_config
+from layers.registry import layer_from_config
+from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, Backward, BlockKernels, MeasuredOp
+from planning.program import simulate
+from training.blocks import Block
+
+WARMUP, TRACES = 2, 3
+# Ops whose output is a view of their input (no buffer of its own, whoever else reads the input).
+VIEW_OPS = frozenset({"Reshape", "Identity", "IdentityN", "Snapshot", "Squeeze", "ExpandDims", "StopGradient",
+                      "ReadVariableOp", "_MklReshape", "_MklIdentity", "PreventGradient", "EnsureShape"})
+NOT_KERNELS = frozenset({"_Retval", "_Arg", "NoOp", "_SOURCE", "_SINK", "VarHandleOp", "Const", "HostConst"})
+
+
+def layer_configs(block):
+    """The configs that rebuild a built block's layers (names dropped: they do not change kernels)."""
+    return [_without_names(layer_to_config(layer)) for layer in block.layers]
+
+
+def measure_block(configs, input_shape, batch_size, threads=None, device="CPU"):
+    """BlockKernels of the block made of `configs` on a batch of `input_shape` examples."""
+    graph = tf.Graph()
+    with graph.as_default(), tf.device(f"/{device}:0"):
+        tf.compat.v1.set_random_seed(0)
+        block = Block(0, [layer_from_config(config) for config in configs])
+        x = tf.compat.v1.get_variable("probe/x", initializer=tf.random.normal([batch_size, *input_shape]),
+                                      use_resource=True)
+        with tf.name_scope("forward"), tf.name_scope(block.name):
+            y = block.forward(x.read_value(), training=True)
+        block.pop_updates()  # the moving averages: a run applies them after the step, beside it
+        dy = tf.compat.v1.get_variable("probe/dy", initializer=tf.random.normal(y.shape.as_list()), use_resource=True)
+        variables = block.variables
+        with tf.name_scope("backward"):
+            to_weights = tf.gradients(y, variables, grad_ys=dy.read_value())
+        with tf.name_scope("backward/"):
+            to_input = tf.gradients(y, [x] + variables, grad_ys=dy.read_value())
+        init = tf.compat.v1.global_variables_initializer()
+    names = {x.handle.op.name: BLOCK_INPUT, dy.handle.op.name: OUTPUT_GRADIENT}
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads or 0)
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
+        session.run(init)
+        weights_run = _traced(session, [y] + to_weights, names, device)
+        input_run = _traced(session, [y] + to_input, names, device)
+    forward, output, _ = _split(*input_run)
+    _, _, weights_ops = _split(*weights_run)
+    _, _, input_ops = _split(*input_run)
+    return BlockKernels(forward, output, Backward(weights_ops, weights_run[1][1:]),
+                        Backward(input_ops, input_run[1][2:], input_run[1][1]))
+
+
+def _traced(session, fetches, names, device):
+    """(ops, ids of the fetches) of the traced run with the median peak."""
+    for _ in range(WARMUP):
+        session.run(fetches)
+    runs = []
+    for _ in range(TRACES):
+        options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE,
+                                          output_partition_graphs=True)
+        metadata = tf.compat.v1.RunMetadata()
+        session.run(fetches, options=options, run_metadata=metadata)
+        runs.append(_program(metadata, names, device, fetches))
+    peaks = [simulate(list(_as_ops(ops))).peak_bytes for ops, _ in runs]
+    return runs[peaks.index(sorted(peaks)[len(peaks) // 2])]
+
+
+def _as_ops(ops):
+    from planning.builder import ProgramBuilder
+    from planning.measured import replay
+    b = ProgramBuilder(1)
+    replay(b, ops, {}, "other")
+    return b.ops
+
+
+def _program(metadata, names, device, fetches):
+    """(MeasuredOps in start order, ids of the fetched tensors by fetch index) of one traced run."""
+    nodes = {node.name: node for graph in metadata.partition_graphs for node in graph.node}
+    stats = [stat for dev in metadata.step_stats.dev_stats if _on(dev.device, device) for stat in dev.node_stats]
+    stats.sort(key=lambda stat: stat.all_start_micros)
+    first = stats[0].all_start_micros if stats else 0
+    ids, pointers, ops = {}, {}, []
+    for name, node in nodes.items():  # variable handles: the block's input and output gradient, or weights
+        if node.op == "ReadVariableOp" and _source(node.input[0])[0] in names:
+            ids[(name, 0)] = names[_source(node.input[0])[0]]
+    for stat in stats:
+        node = nodes.get(stat.node_name)
+        if node is None or node.op in NOT_KERNELS or node.op == "ReadVariableOp":
+            continue  # a weight's read is a view of a variable: it exists before the step
+        inputs = [_source(text) for text in node.input if not text.startswith("^")]
+        read = [ids[source] for source in inputs if source in ids]
+        pointer_of_input = {pointers[source]: ids[source] for source in inputs if source in pointers and source in ids}
+        outputs, shares, fresh = [], [], 0
+        for output in stat.output:
+            allocation = output.tensor_description.allocation_description
+            key, size = (stat.node_name, output.slot), int(allocation.allocated_bytes)
+            shared = pointer_of_input.get(allocation.ptr) if allocation.ptr else None
+            if shared is not None and node.op in VIEW_OPS:
+                ids[key] = shared
+                continue
+            ids[key] = f"{stat.node_name}:{output.slot}"
+            pointers[key] = allocation.ptr
+            outputs.append((ids[key], size))
+            if shared is not None:
+                shares.append((ids[key], shared))
+            else:
+                fresh += size
+        peak = sum(memory.peak_bytes for memory in stat.memory)
+        if not outputs and not peak:
+            continue
+        ops.append(MeasuredOp(stat.node_name, tuple(read), tuple(outputs), tuple(shares), max(0, peak - fresh),
+                              float(stat.all_start_micros - first), float(stat.all_end_rel_micros)))
+    return tuple(ops), tuple(_fetched_id(nodes, ids, tensor) for tensor in fetches)
+
+
+def _fetched_id(nodes, ids, tensor):
+    """The id of a fetched tensor: the session names the node that returns it
+    _retval_<op>_<slot>_<index>, and its input is the tensor as Grappler left it (maybe fused)."""
+    prefix = f"_retval_{tensor.op.name}_{tensor.value_index}_"
+    for name, node in nodes.items():
+        if node.op == "_Retval" and name.startswith(prefix) and name[len(prefix):].isdigit():
+            return ids.get(_source(node.input[0]))
+    raise RuntimeError(f"the traced run returned no {tensor.name}")
+
+
+def _split(ops, fetched):
+    """(forward ops, the output's id, backward ops): the forward is what ran under forward/."""
+    forward = tuple(op for op in ops if op.name.startswith("forward/"))
+    backward = tuple(op for op in ops if not op.name.startswith("forward/"))
+    return forward, fetched[0], backward
+
+
+def _source(text):
+    name, _, slot = text.partition(":")
+    return name, int(slot) if slot else 0
+
+
+def _on(device_name, device):
+    return f"/device:{device.upper()}:0" in device_name and "stream" not in device_name and "memcpy" not in device_name
+
+
+def _without_names(config):
+    settings = {key: value for key, value in config["config"].items() if key != "name"}
+    if "sequence" in settings:
+        settings["sequence"] = [_without_names(layer) for layer in settings["sequence"]]
+    return {"class_name": config["class_name"], "config": settings}
+
