@@ -148,31 +148,17 @@ class StepProgram:
             return lambda: matrix
         return lambda: self.b.small("feedback/stateless_random_uniform", _elements(layer.kernel), "gradient")
 
-    def dfa(self, order=None):
-        """`order`: the hidden blocks' indices in the order the executor takes them (the model
-        predicts DFA as the median over several orders: planning.model)."""
+    def dfa(self):
+        """training/algorithms/dfa.py's order: the output block, then the hidden blocks last
+        first, each projected, differentiated and updated after the previous one's gradients."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         logits, _, saved = self.first_pass(weights)
         _, error = self.loss_and_error(logits, one_hot)
-
-        def lane(block):
-            def run():
-                delta = error if block is self.blocks[-1] else self.projection(error, block)
-                _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
-                self.apply(grads, f"block_{block.index}")
-            return run
-
-        # The blocks are independent and no order is imposed: traced, TensorFlow's executor runs
-        # one block per inter-op thread, each projection just before its block's backward pass,
-        # in an order that varies from run to run around the order in which the error's readers
-        # were created: the projections, block 0 first. Modelled: two blocks side by side in
-        # that order, the output block last.
-        hidden = [self.blocks[i] for i in order] if order is not None else list(self.blocks[:-1])
-        sequence = hidden + [self.blocks[-1]]
-        lanes = self.b.lanes
-        for start in range(0, len(sequence), lanes):
-            self.b.side_by_side([lane(block) for block in sequence[start:start + lanes]])
+        for block in reversed(self.blocks):
+            delta = error if block is self.blocks[-1] else self.projection(error, block)
+            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
+            self.apply(grads, f"block_{block.index}")
         return self.b
 
     def dfamem(self):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from planning.program import Op, Tensor
 
 BLOCK_INPUT, OUTPUT_GRADIENT = "x", "dy"
-FORMAT = 1  # of the plain-data form below; a cache entry of another format is measured again
+FORMAT = 2  # of the plain-data form below; a cache entry of another format is measured again
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class MeasuredOp:
     outputs: tuple
     shares: tuple = ()
     temp_bytes: int = 0
-    start_us: float = 0.0  # from the first op of the measured run
+    start_us: float = 0.0  # from the first op of the measured run (the order the executor took)
     run_us: float = 0.0
 
 
@@ -78,13 +78,15 @@ class BlockKernels:
 def replay(b, ops, env, category, lanes=1):
     """Append measured `ops` to the ProgramBuilder `b`, reading and extending `env` (id -> Tensor).
 
-    With two or more lanes (inter-op threads), an op that the measured run still ran when the
-    next op started keeps its scratch buffer until the first op that started after it ended, as
-    the executor's threads overlapped them in the measurement."""
-    pending = []  # (end time, the op that releases a kernel's held buffer)
-    for op in ops:
-        while pending and pending[0][0] <= op.start_us:
-            b.ops.append(pending.pop(0)[1])
+    With two or more lanes (inter-op threads), an op with scratch runs beside the ops after it
+    that do not read its outputs (a convolution's input gradient beside its filter gradient):
+    its scratch is held until the first op that reads one of its outputs, or the block's end.
+    The measured run's own order cannot tell: the executor overlapped the two in some traced
+    runs and not in others."""
+    releases = {}  # position -> ops releasing held scratch before the op at that position
+    for position, op in enumerate(ops):
+        for release in releases.pop(position, ()):
+            b.ops.append(release)
         inputs = tuple(env[i] for i in op.inputs if i in env)
         outputs, in_place = [], {}
         for output_id, size in op.outputs:
@@ -94,19 +96,23 @@ def replay(b, ops, env, category, lanes=1):
         for output_id, input_id in op.shares:
             if input_id in env and output_id in env:
                 in_place[env[output_id].name] = (env[input_id].name,)
-        temps = ((op.temp_bytes, category),) if op.temp_bytes else ()
-        end = op.start_us + op.run_us
-        overlapped = lanes > 1 and temps and any(other.start_us < end for other in ops if other.start_us > op.start_us)
-        if overlapped:
-            held = Tensor(f"{outputs[0].name if outputs else b.scope_name(_label(op.name))}/scratch",
-                          op.temp_bytes, category, kernel=True)
-            b.ops.append(Op(b.scope_name(_label(op.name)), inputs, tuple(outputs) + (held,), (), {}, in_place,
-                            _flops(op)))
-            pending.append((end, Op(b.scope_name(_label(op.name)) + "/done", (held,))))
-            pending.sort(key=lambda item: item[0])
+        name = b.scope_name(_label(op.name))
+        until = _first_reader(ops, position) if lanes > 1 and op.temp_bytes else position + 1
+        if until > position + 1:
+            held = Tensor(f"{name}#{position}/scratch", op.temp_bytes, category, kernel=True)
+            b.ops.append(Op(name, inputs, tuple(outputs) + (held,), (), {}, in_place, _flops(op)))
+            releases.setdefault(until, []).append(Op(name + "/done", (held,)))
         else:
-            b.ops.append(Op(b.scope_name(_label(op.name)), inputs, tuple(outputs), temps, {}, in_place, _flops(op)))
-    b.ops += [release for _, release in pending]
+            temps = ((op.temp_bytes, category),) if op.temp_bytes else ()
+            b.ops.append(Op(name, inputs, tuple(outputs), temps, {}, in_place, _flops(op)))
+    for position in sorted(releases):
+        b.ops += releases[position]
+
+
+def _first_reader(ops, position):
+    """The position of the first op after `position` that reads its outputs (len(ops) if none)."""
+    produced = {output_id for output_id, _ in ops[position].outputs}
+    return next((later for later in range(position + 1, len(ops)) if produced & set(ops[later].inputs)), len(ops))
 
 
 def _flops(op):

@@ -22,6 +22,7 @@ from planning.program import simulate
 from training.blocks import Block
 
 WARMUP, TRACES = 2, 3
+FRESH_INPUT, FRESH_GRADIENT = "probe/x", "probe/dy"
 # Ops whose output is a view of their input (no buffer of its own, whoever else reads the input).
 VIEW_OPS = frozenset({"Reshape", "Identity", "IdentityN", "Snapshot", "Squeeze", "ExpandDims", "StopGradient",
                       "ReadVariableOp", "_MklReshape", "_MklIdentity", "PreventGradient", "EnsureShape"})
@@ -39,19 +40,26 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU"):
     with graph.as_default(), tf.device(f"/{device}:0"):
         tf.compat.v1.set_random_seed(0)
         block = Block(0, [layer_from_config(config) for config in configs])
-        x = tf.compat.v1.get_variable("probe/x", initializer=tf.random.normal([batch_size, *input_shape]),
-                                      use_resource=True)
+        one = tf.compat.v1.get_variable("probe/one", initializer=1.0, use_resource=True)
+        stored_x = tf.compat.v1.get_variable("probe/stored_x", initializer=tf.random.normal([batch_size, *input_shape]),
+                                             use_resource=True)
+        # The input and the output gradient in buffers of their own, made in the step (times a
+        # variable, which Grappler cannot fold), as a real step's are: a kernel that can write
+        # into its input's buffer (ReluGrad into the gradient) is then seen doing it.
+        x = tf.multiply(stored_x.read_value(), one.read_value(), name=FRESH_INPUT)
         with tf.name_scope("forward"), tf.name_scope(block.name):
-            y = block.forward(x.read_value(), training=True)
+            y = block.forward(x, training=True)
         block.pop_updates()  # the moving averages: a run applies them after the step, beside it
-        dy = tf.compat.v1.get_variable("probe/dy", initializer=tf.random.normal(y.shape.as_list()), use_resource=True)
+        stored_dy = tf.compat.v1.get_variable("probe/stored_dy", initializer=tf.random.normal(y.shape.as_list()),
+                                              use_resource=True)
+        dy = tf.multiply(stored_dy.read_value(), one.read_value(), name=FRESH_GRADIENT)
         variables = block.variables
         with tf.name_scope("backward"):
-            to_weights = tf.gradients(y, variables, grad_ys=dy.read_value())
+            to_weights = tf.gradients(y, variables, grad_ys=dy)
         with tf.name_scope("backward/"):
-            to_input = tf.gradients(y, [x] + variables, grad_ys=dy.read_value())
+            to_input = tf.gradients(y, [x] + variables, grad_ys=dy)
         init = tf.compat.v1.global_variables_initializer()
-    names = {x.handle.op.name: BLOCK_INPUT, dy.handle.op.name: OUTPUT_GRADIENT}
+    names = {FRESH_INPUT: BLOCK_INPUT, FRESH_GRADIENT: OUTPUT_GRADIENT}
     config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads or 0)
     with tf.compat.v1.Session(graph=graph, config=config) as session:
         session.run(init)
@@ -94,10 +102,11 @@ def _program(metadata, names, device, fetches):
     stats.sort(key=lambda stat: stat.all_start_micros)
     first = stats[0].all_start_micros if stats else 0
     ids, pointers, ops = {}, {}, []
-    for name, node in nodes.items():  # variable handles: the block's input and output gradient, or weights
-        if node.op == "ReadVariableOp" and _source(node.input[0])[0] in names:
-            ids[(name, 0)] = names[_source(node.input[0])[0]]
     for stat in stats:
+        if stat.node_name in names:  # the block's input and output gradient: given to the block
+            ids[(stat.node_name, 0)] = names[stat.node_name]
+            pointers[(stat.node_name, 0)] = stat.output[0].tensor_description.allocation_description.ptr
+            continue
         node = nodes.get(stat.node_name)
         if node is None or node.op in NOT_KERNELS or node.op == "ReadVariableOp":
             continue  # a weight's read is a view of a variable: it exists before the step

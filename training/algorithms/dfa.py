@@ -8,8 +8,7 @@ Speed (benchmarks/step_time): each hidden block gets its own small projection e 
 matmul against the concatenated matrices was slower and twice as large: it concatenates the
 matrices every step, and splitting its (batch, sum of sizes) result along the feature axis
 copies every projected error once more. Nothing in DFA's backward pass reads the weights, so
-each block's update is applied as soon as it exists (see Algorithm.apply_when_ready) and the
-blocks' updates run independently.
+each block's update is applied as soon as it exists, before the next block's backward starts.
 """
 import tensorflow as tf
 
@@ -21,29 +20,43 @@ class DFA(Algorithm):
     name = "DFA"
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
-        outputs, loss, pairs_by_block = self._updates(blocks, features, labels, loss_fn)
+        outputs, loss, _, updates = self._updates(blocks, features, labels, loss_fn, make_optimizer)
         state_updates = [op for block in blocks for op in block.pop_updates()]
-        train_op = self.apply_when_ready(make_optimizer(), [p for pairs in pairs_by_block for p in pairs],
-                                         state_updates)
-        return Step(train_op=train_op, loss=loss, logits=outputs[-1])
+        return Step(train_op=tf.group(updates + state_updates, name="train_op"), loss=loss, logits=outputs[-1])
 
     def update_directions(self, blocks, features, labels, loss_fn):
         return self._updates(blocks, features, labels, loss_fn)[2]
 
-    def _updates(self, blocks, features, labels, loss_fn):
-        """(block outputs, loss, [[(update, variable)] per block]) of DFA on this batch."""
+    def _updates(self, blocks, features, labels, loss_fn, make_optimizer=None):
+        """(block outputs, loss, [[(update, variable)] per block], [update ops]) of DFA on this batch;
+        with make_optimizer each block's update is applied (its own optimizer, ARCHITECTURE.md,
+        "One optimizer per block"), else nothing is.
+
+        The blocks are independent, but left to the executor they ran two at a time in an
+        order that changed from step to step, and so did the traced peak (-15% to +72% around
+        the model's on small networks). So they go in a fixed order, the output block first
+        (its error exists first), then the hidden blocks last first: each block's projection
+        and backward wait for the previous block's update, so one block's weight gradients are
+        alive at a time (ARCHITECTURE.md, "Backward in a fixed order")."""
         self.ensure_built(blocks, features)
         outputs = forward_blocks(blocks, features, training=True)
         loss, error = self.loss_and_error(loss_fn, outputs[-1], labels)
-        deltas = self.project_all(error, blocks[:-1]) + [error]
-        pairs_by_block = []
-        for block, output, delta in zip(blocks, outputs, deltas):
+        pairs_by_block, updates, done = [None] * len(blocks), [], []
+        for position in range(len(blocks) - 1, -1, -1):
+            block, output = blocks[position], outputs[position]
+            with tf.control_dependencies(done):
+                if block is blocks[-1]:
+                    with scope("backward"), tf.name_scope(block.name):
+                        delta = tf.identity(error, name="output_error") if done else error
+                else:
+                    with scope("feedback"):
+                        delta = self.project(error, block)
             with scope("backward"), tf.name_scope(block.name):
                 gradients = tf.gradients(output, block.variables, grad_ys=delta)
-            pairs_by_block.append(list(zip(gradients, block.variables)))
-        return outputs, loss, pairs_by_block
-
-    def project_all(self, error, blocks):
-        """e projected to each block's output shape (one small matmul per block)."""
-        with scope("feedback"):
-            return [self.project(error, block) for block in blocks]
+            pairs_by_block[position] = list(zip(gradients, block.variables))
+            if make_optimizer is not None:
+                updates.append(self.apply(make_optimizer(), pairs_by_block[position]))
+                done = updates[-1:]
+            else:
+                done = list(gradients)
+        return outputs, loss, pairs_by_block, updates

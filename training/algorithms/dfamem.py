@@ -19,6 +19,10 @@ from training.blocks import forward_blocks
 
 class DFAMEM(Algorithm):
     name = "DFAMEM"
+    # As BPCKPT's (ARCHITECTURE.md, "Filter gradients side by side"): ungated, two convolutions'
+    # filter gradients of a block ran side by side in some steps and not others, each with its
+    # workspace, so the traced peak changed from step to step.
+    gate_gradients = True
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
         self.ensure_built(blocks, features)
@@ -41,7 +45,8 @@ class DFAMEM(Algorithm):
                 block.pop_updates()
                 last = block is blocks[-1]
                 with tf.name_scope("backward"):
-                    gradients = tf.gradients(output, block.variables, grad_ys=delta)
+                    gradients = tf.gradients(output, block.variables, grad_ys=delta,
+                                             gate_gradients=self.gate_gradients)
                 pairs = list(zip(gradients, block.variables))
                 update = self.apply(make_optimizer(), pairs, dependencies=[output] + (state_updates if last else []))
             update_ops.append(update)

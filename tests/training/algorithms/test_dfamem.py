@@ -92,3 +92,23 @@ def test_big_architectures_train_under_every_type(sequence):
         run = run_steps(algorithm, lambda: get_sequence(sequence)(10), x, y, learning_rate=0.01)
         assert np.isfinite(run.losses[0])
         assert sum(not np.array_equal(a, b) for a, b in zip(run.after, run.before)) == len(run.before)
+
+
+def test_no_two_filter_gradients_can_run_at_once():
+    """DFAMEM gates its gradients as BPCKPT does: within a block, every pair of convolution filter
+    gradients is ordered (and blocks follow each other), so the traced peak does not depend on
+    whether the executor ran two filter gradients, each with its workspace, side by side."""
+    import itertools
+
+    from tests.training.algorithms.test_bpckpt_plans import basic_residual_blocks, depends_on
+    from training.blocks import split_into_blocks
+    from training.losses import softmax_cross_entropy
+    graph = tf.Graph()
+    with graph.as_default():
+        x, y = batch((6, 6, 2), size=4)
+        DFAMEM(None, Feedback(0)).build(split_into_blocks(basic_residual_blocks()), tf.constant(x), tf.constant(y),
+                                        softmax_cross_entropy, lambda: tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    filters = [op for op in graph.get_operations() if op.type == "Conv2DBackpropFilter"]
+    assert len(filters) >= 6
+    for first, second in itertools.combinations(filters, 2):
+        assert depends_on(first, second) or depends_on(second, first), (first.name, second.name)
