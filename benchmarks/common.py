@@ -309,3 +309,11 @@ def pivot(rows, cell, bp_extra=None):
                     row[bp_extra[0]] = r[bp_extra[1]]
         table.append(row)
     return ["network"] + types + ([bp_extra[0]] if bp_extra and "BP" in types else []), table
+
+
+def machine_line():
+    """Where results were measured: the CPU, TensorFlow's version and its kernel switch."""
+    from training.kernels import ONEDNN_SWITCH, cpu_model, kernel_family, onednn_switch
+    family = kernel_family()
+    return (f"measured on {cpu_model()}, {os.cpu_count()} cores, TensorFlow {family.tensorflow}, "
+            f"{ONEDNN_SWITCH}={onednn_switch() or 'unset'}")

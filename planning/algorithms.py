@@ -181,47 +181,43 @@ class StepProgram:
         return self.b
 
     def drtp(self):
-        """Block i + 1's forward pass waits for block i - 1's update (training/algorithms/drtp.py,
-        LAG = 1), so neighbouring blocks are in flight together. Traced: block i's first heavy
-        backward op (a weight gradient) is still running when block i + 1's starts, on the
-        other inter-op thread. Modelled: each block's first heavy backward op held open until
-        the next block's has started, and block i + 1's forward pass right after block i - 1's
-        update."""
+        """training/algorithms/drtp.py's order (LAG = 1): block j's forward pass and projection
+        wait for block j - 2's update, and each block's backward for the previous block's update.
+        So blocks 0 and 1 run forward first; then per block i > 0, its backward and update and
+        block i + 1's forward pass, both ready once block i - 1's update is done. With a second
+        inter-op thread the short forward pass runs ahead (traced: its outputs alive through
+        block i's backward); with one, after it."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         with self.b.scope("input"):
             surrogate = self.b.new("Neg", (self.classes,), "input", inputs=[one_hot])
-        outputs, saved = [], []
+        outputs, saved, deltas = {}, {}, {}
+        last = len(self.blocks) - 1
 
         def run_forward(index):
+            if index > last:
+                return
             x = self.features if index == 0 else outputs[index - 1]
-            output, block_saved = self.forward_block(self.blocks[index], x, weights[index])
-            outputs.append(output)
-            saved.append(block_saved)
+            outputs[index], saved[index] = self.forward_block(self.blocks[index], x, weights[index])
+            if index < last:
+                deltas[index] = self.projection(surrogate, self.blocks[index])
 
-        def local_update(block, delta):
-            _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
+        def local_update(block):
+            if block.index == last:
+                _, deltas[last] = self.loss_and_error(outputs[last], one_hot)
+            _, grads = self.backward_block(block, deltas[block.index], saved[block.index], need_dx=False)
             self.apply(grads + [outputs[block.index]], f"block_{block.index}")
 
         run_forward(0)
-        # Block 1's forward waits for no update: with a second thread it runs beside block 0's
-        # projection and backward (traced on oneDNN, whose kernels leave that thread idle sooner).
-        early = self.b.lanes > 1 and len(self.blocks) > 1
-        if early:
-            run_forward(1)
-        pending = []  # the previous block's release of its heavy op, and its update
+        run_forward(1)
         for block in self.blocks:
-            if block is self.blocks[-1]:
-                _, delta = self.loss_and_error(outputs[-1], one_hot)
-            else:
-                delta = self.projection(surrogate, block)
-            before, start, done, after = self.b.hold_heaviest(self.b.record(lambda: local_update(block, delta)),
-                                                              first=True)
-            self.b.ops += before + ([start] if start else []) + pending
-            pending = ([done] if done else []) + after
-            if block.index + 1 < len(self.blocks) and not (early and block.index == 0):
-                run_forward(block.index + 1)  # it waited for the previous block's update, just done
-        self.b.ops += pending
+            if block.index == 0:
+                local_update(block)
+                continue
+            # Block index + 1's forward became ready with block index - 1's update, as did this backward.
+            ops = self.b.record(lambda: local_update(block))
+            beside = self.b.record(lambda: run_forward(block.index + 1))
+            self.b.ops += beside + ops if self.b.lanes > 1 else ops + beside
         return self.b
 
     def bpckpt(self):
