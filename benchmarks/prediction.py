@@ -38,12 +38,13 @@ def zoo(quick=False):
 
 def memory_model(network, blocks, feedback, threads=None):
     """The model of a benchmark network: built blocks, the benchmarks' optimizer, no global step,
-    the blocks' kernels measured here (as `experiment plan` does; cached between runs)."""
+    the blocks' kernels measured here (as `experiment plan` does; cached between runs), on a
+    batch the graph knows (the benchmarks' tf.data batches drop the remainder)."""
     from planning.model import MemoryModel
     from training.measured_kernels import MeasuredKernels
     intra = common.thread_counts(threads)[0]
     return MemoryModel(blocks, network.input_shape, network.classes, name=network.name, optimizer="momentum",
-                       feedback=feedback, threads=intra, global_step=False, kernels=MeasuredKernels(blocks, intra))
+                       feedback=feedback, threads=intra, global_step=False, kernels=MeasuredKernels(blocks, intra, static_batch=True))
 
 
 def repredict(rows, networks, threads=None):

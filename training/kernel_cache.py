@@ -3,7 +3,7 @@
 One JSON file per block and batch size under $XDG_CACHE_HOME/zppmem/kernels/ (default
 ~/.cache/zppmem/kernels/), named by a hash of its key: TensorFlow's version, the device, the
 kernel library, the intra-op threads (Eigen sizes its convolution buffers by them), the block's
-layer configs, its input shape, the batch size and the dtype. The file repeats the key: an entry
+layer configs, its input shape, the batch size, whether the graph knows it, and the dtype. The file repeats the key: an entry
 whose key differs (a hash collision, a file copied from another machine), that does not parse or
 is of another format is measured again and overwritten, never trusted. Written atomically.
 """
@@ -22,10 +22,11 @@ def cache_directory():
     return os.path.join(base, DIRECTORY)
 
 
-def entry_key(family, configs, input_shape, batch_size, threads, dtype="float32"):
+def entry_key(family, configs, input_shape, batch_size, threads, static_batch=False, dtype="float32"):
     return {"tensorflow": family.tensorflow, "device": family.device, "library": family.library,
             "threads": int(threads), "layers": configs, "input_shape": [int(d) for d in input_shape],
-            "batch_size": int(batch_size), "dtype": dtype}
+            "batch_size": int(batch_size), "batch_dimension": "static" if static_batch else "dynamic",
+            "dtype": dtype}
 
 
 def entry_path(key, directory=None):

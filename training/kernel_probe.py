@@ -13,6 +13,7 @@ input's buffer, its scratch bytes (its allocator peak beyond its new outputs) an
 Measuring is beside the model: planning/ replays the ops (planning/measured.py), and nothing of
 a run waits for these graphs but `experiment plan` and the memory budget's plan.
 """
+import numpy as np
 import tensorflow as tf
 
 from layers.base import layer_to_config
@@ -22,7 +23,7 @@ from planning.program import simulate
 from training.blocks import Block
 
 WARMUP, TRACES = 2, 3
-FRESH_INPUT, FRESH_GRADIENT = "probe/x", "probe/dy"
+FRESH_INPUT, FRESH_GRADIENT, OUTPUT_SHAPE = "probe/x", "probe/dy", "probe/output_sum"
 # Ops whose output is a view of their input (no buffer of its own, whoever else reads the input).
 VIEW_OPS = frozenset({"Reshape", "Identity", "IdentityN", "Snapshot", "Squeeze", "ExpandDims", "StopGradient",
                       "ReadVariableOp", "_MklReshape", "_MklIdentity", "PreventGradient", "EnsureShape"})
@@ -34,25 +35,30 @@ def layer_configs(block):
     return [_without_names(layer_to_config(layer)) for layer in block.layers]
 
 
-def measure_block(configs, input_shape, batch_size, threads=None, device="CPU"):
-    """BlockKernels of the block made of `configs` on a batch of `input_shape` examples."""
+def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", static_batch=False):
+    """BlockKernels of the block made of `configs` on a batch of `input_shape` examples.
+
+    static_batch: the graph knows the batch size (a tf.data batch with drop_remainder, as the
+    benchmarks' graphs have); a run's graph does not, and then Grappler leaves shape arithmetic
+    and broadcasts to run time, where they allocate."""
     graph = tf.Graph()
     with graph.as_default(), tf.device(f"/{device}:0"):
         tf.compat.v1.set_random_seed(0)
         block = Block(0, [layer_from_config(config) for config in configs])
         one = tf.compat.v1.get_variable("probe/one", initializer=1.0, use_resource=True)
-        stored_x = tf.compat.v1.get_variable("probe/stored_x", initializer=tf.random.normal([batch_size, *input_shape]),
-                                             use_resource=True)
-        # The input and the output gradient in buffers of their own, made in the step (times a
-        # variable, which Grappler cannot fold), as a real step's are: a kernel that can write
-        # into its input's buffer (ReluGrad into the gradient) is then seen doing it.
-        x = tf.multiply(stored_x.read_value(), one.read_value(), name=FRESH_INPUT)
+        # The batch fed to a placeholder whose batch size is as known as the run's: unknown, Grappler
+        # keeps the shape arithmetic a run computes (a convolution gradient's ShapeN). Times a
+        # variable (which Grappler cannot fold), the input and the output gradient are buffers of
+        # their own made in the step, as a real step's are: a kernel that can write into its
+        # input's buffer (ReluGrad into the gradient) is then seen doing it.
+        batch = batch_size if static_batch else None
+        fed_x = tf.compat.v1.placeholder(tf.float32, [batch, *input_shape], name="probe/fed_x")
+        x = tf.multiply(fed_x, one.read_value(), name=FRESH_INPUT)
         with tf.name_scope("forward"), tf.name_scope(block.name):
             y = block.forward(x, training=True)
         block.pop_updates()  # the moving averages: a run applies them after the step, beside it
-        stored_dy = tf.compat.v1.get_variable("probe/stored_dy", initializer=tf.random.normal(y.shape.as_list()),
-                                              use_resource=True)
-        dy = tf.multiply(stored_dy.read_value(), one.read_value(), name=FRESH_GRADIENT)
+        fed_dy = tf.compat.v1.placeholder(tf.float32, [batch, *y.shape.as_list()[1:]], name="probe/fed_dy")
+        dy = tf.multiply(fed_dy, one.read_value(), name=FRESH_GRADIENT)
         variables = block.variables
         with tf.name_scope("backward"):
             to_weights = tf.gradients(y, variables, grad_ys=dy)
@@ -63,8 +69,16 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU"):
     config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads or 0)
     with tf.compat.v1.Session(graph=graph, config=config) as session:
         session.run(init)
-        weights_run = _traced(session, [y] + to_weights, names, device)
-        input_run = _traced(session, [y] + to_input, names, device)
+        rng = np.random.default_rng(0)
+        feeds = {fed_x: rng.standard_normal((batch_size, *input_shape), dtype=np.float32),
+                 fed_dy: rng.standard_normal((batch_size, *y.shape.as_list()[1:]), dtype=np.float32)}
+        # The output itself is not fetched (a fetched tensor stays with the session, and no kernel
+        # could write into its buffer, as SigmoidGrad does in a real step): its sum is (a shape would
+        # be folded into a constant where the batch is static), and the sum's input names the
+        # output as Grappler left it.
+        output_shape = tf.reduce_sum(y, name=OUTPUT_SHAPE)
+        weights_run = _traced(session, [output_shape] + to_weights, feeds, names, device)
+        input_run = _traced(session, [output_shape] + to_input, feeds, names, device)
     forward, output, _ = _split(*input_run)
     _, _, weights_ops = _split(*weights_run)
     _, _, input_ops = _split(*input_run)
@@ -72,16 +86,16 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU"):
                         Backward(input_ops, input_run[1][2:], input_run[1][1]))
 
 
-def _traced(session, fetches, names, device):
+def _traced(session, fetches, feeds, names, device):
     """(ops, ids of the fetches) of the traced run with the median peak."""
     for _ in range(WARMUP):
-        session.run(fetches)
+        session.run(fetches, feeds)
     runs = []
     for _ in range(TRACES):
         options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE,
                                           output_partition_graphs=True)
         metadata = tf.compat.v1.RunMetadata()
-        session.run(fetches, options=options, run_metadata=metadata)
+        session.run(fetches, feeds, options=options, run_metadata=metadata)
         runs.append(_program(metadata, names, device, fetches))
     peaks = [simulate(list(_as_ops(ops))).peak_bytes for ops, _ in runs]
     return runs[peaks.index(sorted(peaks)[len(peaks) // 2])]
@@ -138,7 +152,10 @@ def _program(metadata, names, device, fetches):
 
 def _fetched_id(nodes, ids, tensor):
     """The id of a fetched tensor: the session names the node that returns it
-    _retval_<op>_<slot>_<index>, and its input is the tensor as Grappler left it (maybe fused)."""
+    _retval_<op>_<slot>_<index>, and its input is the tensor as Grappler left it (maybe fused).
+    For the output's sum, the id of the output it reads."""
+    if tensor.op.name == OUTPUT_SHAPE:
+        return ids.get(_source(nodes[OUTPUT_SHAPE].input[0]))
     prefix = f"_retval_{tensor.op.name}_{tensor.value_index}_"
     for name, node in nodes.items():
         if node.op == "_Retval" and name.startswith(prefix) and name[len(prefix):].isdigit():
@@ -149,7 +166,7 @@ def _fetched_id(nodes, ids, tensor):
 def _split(ops, fetched):
     """(forward ops, the output's id, backward ops): the forward is what ran under forward/."""
     forward = tuple(op for op in ops if op.name.startswith("forward/"))
-    backward = tuple(op for op in ops if not op.name.startswith("forward/"))
+    backward = tuple(op for op in ops if "backward/" in op.name)  # its constant folds too
     return forward, fetched[0], backward
 
 

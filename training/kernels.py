@@ -40,6 +40,12 @@ def kernel_family(device="CPU"):
     return KernelFamily(f"CPU ({cpu_model()})", "oneDNN" if onednn_enabled() else "Eigen", tf.__version__)
 
 
+def run_device():
+    """Where a run's ops go: "GPU" when TensorFlow sees one (it places them there), else "CPU"."""
+    import tensorflow as tf
+    return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+
+
 def cpu_model():
     """The processor's model name (Linux's /proc/cpuinfo), else what platform knows."""
     try:

@@ -12,13 +12,17 @@ import time
 
 from training.kernel_cache import entry_key, read_entry, write_entry
 from training.kernel_probe import layer_configs, measure_block
-from training.kernels import kernel_family
+from training.kernels import kernel_family, run_device
 
 
 class MeasuredKernels:
-    def __init__(self, blocks, threads=None, device="CPU", cache_directory=None):
-        """blocks: the network's built blocks (their layers have run once, so shapes are known)."""
+    def __init__(self, blocks, threads=None, device=None, cache_directory=None, static_batch=False):
+        """blocks: the network's built blocks (their layers have run once, so shapes are known).
+        device: "CPU" or "GPU" (default: where the run's ops go, a GPU when there is one).
+        static_batch: the step's graph knows its batch size (the benchmarks'; a run's does not)."""
+        device = device or run_device()
         self.family = kernel_family(device)
+        self.static_batch = static_batch
         self.device = device
         self.threads = threads or os.cpu_count() or 1
         self.cache_directory = cache_directory
@@ -31,11 +35,12 @@ class MeasuredKernels:
         configs, input_shape = self._signatures[block.index]
         memo = (json.dumps(configs, sort_keys=True), input_shape, int(batch_size))
         if memo not in self._known:
-            key = entry_key(self.family, configs, input_shape, batch_size, self.threads)
+            key = entry_key(self.family, configs, input_shape, batch_size, self.threads, self.static_batch)
             kernels = read_entry(key, self.cache_directory)
             if kernels is None:
                 started = time.perf_counter()
-                kernels = measure_block(configs, input_shape, batch_size, self.threads, self.device)
+                kernels = measure_block(configs, input_shape, batch_size, self.threads, self.device,
+                                        self.static_batch)
                 self.measuring_seconds += time.perf_counter() - started
                 self.measured += 1
                 write_entry(key, kernels, self.cache_directory)

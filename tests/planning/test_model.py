@@ -84,7 +84,7 @@ def predicted(make_layers, input_shape, kind, lanes=None, checkpoint_plan=None):
     with tf.Graph().as_default():
         forward_blocks(blocks, tf.compat.v1.placeholder(tf.float32, [None, *input_shape]), training=False)
     model = MemoryModel(blocks, input_shape, CLASSES, optimizer="momentum", threads=THREADS, global_step=False,
-                        checkpoint_plan=checkpoint_plan, kernels=MeasuredKernels(blocks, THREADS))
+                        checkpoint_plan=checkpoint_plan, kernels=MeasuredKernels(blocks, THREADS, static_batch=True))
     return model.predict(kind, BATCH, lanes=lanes)
 
 
