@@ -21,9 +21,11 @@ from benchmarks import common
 from benchmarks.prediction import memory_model
 
 NAME = "budget"
+EARLIER_KERNELS = "Eigen"  # rows written before the kernels column were measured on Eigen's kernels
 SHARES = (0.05, 0.10, 0.25, 0.50, 0.75)
+SMALLEST = "smallest"  # the share column's value for the smallest budget the planner names
 BATCH = 32
-COLUMNS = ["network", "kind", "share", "budget_bytes", "plan", "predicted_total_bytes", "measured_total_bytes",
+COLUMNS = ["network", "kernels", "kind", "share", "budget_bytes", "plan", "predicted_total_bytes", "measured_total_bytes",
            "margin_bytes", "median_step_ms", "fastest_fitting_uniform", "uniform_step_ms", "time_ratio"]
 
 
@@ -86,6 +88,17 @@ def measure(network, shares=SHARES, steps=30, rounds=10, warmup=3, traces=3, thr
             plans[share] = (budget, found, key)
             log(f"{network.name} {share:.0%}: budget {budget / common.MIB:.1f} MiB, plan {found.plan}, measured "
                 f"{totals[key] / common.MIB:.1f} MiB ({key})")
+        # No over-caution: at the smallest budget the planner names, its plan's traced total.
+        smallest = planner.smallest_bytes()
+        found = planner.plan(smallest)
+        key = uniform_keys.get(str(found.plan), f"planned {SMALLEST}")
+        if key not in benches:
+            benches[key] = common.Bench(network, "BPCKPT", threads=threads, batch_size=BATCH,
+                                        checkpoint_plan=str(found.plan))
+            traced(key)
+        plans[SMALLEST] = (smallest, found, key)
+        log(f"{network.name} smallest budget {smallest / common.MIB:.2f} MiB: plan {found.plan}, measured "
+            f"{totals[key] / common.MIB:.2f} MiB")
         for kind in ("DFAMEM", "DRTP"):
             benches[kind] = common.Bench(network, kind, threads=threads, batch_size=BATCH)
             traced(kind)
@@ -120,14 +133,16 @@ def rows_of(network, plans, totals, step_ms):
 
 
 def _blank(network):
-    return {column: None for column in COLUMNS} | {"network": network.name}
+    from training.kernels import kernel_family
+    return {column: None for column in COLUMNS} | {"network": network.name, "kernels": kernel_family().library}
 
 
 def report(rows, out_dir=None, log=print):
-    planned = [row for row in rows if row["kind"] == "planned"]
+    planned = [row for row in rows if row["kind"] == "planned" and row["share"] != SMALLEST]
     fitted = [row for row in planned if row["measured_total_bytes"] is not None]
+    floors = [row for row in rows if row["kind"] == "planned" and row["share"] == SMALLEST]
     ratios = [row["time_ratio"] for row in fitted if row["time_ratio"] is not None]
-    table_rows = [{"network": row["network"], "share": f"{row['share']:.0%}",
+    table_rows = [{"network": row["network"], "kernels": row["kernels"], "share": f"{row['share']:.0%}",
                    "budget": f"{row['budget_bytes'] / common.MIB:.1f}",
                    # A plan's '|' would cut the markdown cell.
                    "plan": (row["plan"] if len(str(row["plan"])) <= 40 else str(row["plan"])[:37] + "...")
@@ -140,21 +155,36 @@ def report(rows, out_dir=None, log=print):
     table = common.markdown_table(list(table_rows[0]), table_rows, {
         "share": "budget: persistent + share of BP's peak", "budget": "budget MiB", "measured": "measured total MiB",
         "margin": "budget - measured MiB", "uniform": "fastest uniform that fits", "ratio": "step time / uniform's"})
-    over = sum(row["measured_total_bytes"] > row["budget_bytes"] for row in fitted)
+    over = sum(row["measured_total_bytes"] > row["budget_bytes"] for row in fitted + floors)
     checks = [("planned cases whose measured total exceeds the budget", over, 0, over == 0)]
+    if floors:
+        caution = max(1 - row["measured_total_bytes"] / row["budget_bytes"] for row in floors)
+        checks.append(("smallest feasible budget: largest (budget - measured) / budget", caution, 0.05,
+                       caution <= 0.05))
+    floor_table = common.markdown_table(
+        ["network", "kernels", "budget", "plan", "measured", "caution"],
+        [{"network": row["network"], "kernels": row["kernels"], "budget": f"{row['budget_bytes'] / common.MIB:.2f}",
+          "plan": str(row["plan"]).replace("|", "\\|")[:40],
+          "measured": f"{row['measured_total_bytes'] / common.MIB:.2f}",
+          "caution": f"{1 - row['measured_total_bytes'] / row['budget_bytes']:.3f}"} for row in floors],
+        {"budget": "smallest feasible budget MiB", "measured": "its plan's measured total MiB",
+         "caution": "(budget - measured) / budget"}) if floors else ""
     if ratios:
         checks += [("planned step time / fastest fitting uniform's: median", statistics.median(ratios), 1.0,
                     statistics.median(ratios) <= 1.0),
                    ("planned step time / fastest fitting uniform's: largest", max(ratios), 1.0, max(ratios) <= 1.0)]
     notes = f"""{common.targets_markdown(checks)}
+{floor_table}
 
 Batch {BATCH}, synthetic 32x32x3 (long_fc: its 30 blocks of 500 units), momentum SGD. "none fits": no
 uniform segment_size's measured total fits the budget (where nesting is the only exact option).
 Infeasible budgets show plan "none" (the planner names the smallest feasible budget).
+Kernels: the `kernels` column; {common.machine_line()}.
 
 ![budget](budget.png)
 
-Regenerate: `python -m benchmarks.budget`
+Regenerate: `python -m benchmarks.budget`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.budget`
+(each family's networks are measured once; `--fresh` starts over).
 """
     common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
     common.write_markdown(common.result_path(NAME, "md", out_dir), "A memory budget in, a checkpointing plan out",
@@ -168,10 +198,11 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(dict.fromkeys(row["network"] for row in rows))
+    names = list(dict.fromkeys((row["network"], row.get("kernels")) for row in rows))
     figure, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.0), squeeze=False)
-    for axis, name in zip(axes[0], names):
-        mine = [row for row in rows if row["network"] == name and row["measured_total_bytes"] is not None]
+    for axis, (name, kernels) in zip(axes[0], names):
+        mine = [row for row in rows if (row["network"], row.get("kernels")) == (name, kernels)
+                and row["measured_total_bytes"] is not None]
         styles = {"BP": ("s", "C0"), "DFAMEM": ("^", "C2"), "DRTP": ("v", "C3")}
         for row in mine:
             if row["kind"].startswith("planned "):
@@ -179,7 +210,8 @@ def plot(rows, path):
             x, y = row["median_step_ms"], row["measured_total_bytes"] / common.MIB
             if row["kind"] == "planned":
                 axis.plot(x, y, "*", color="C1", markersize=11, label="planned BPCKPT")
-                axis.annotate(f"{row['share']:.0%}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+                axis.annotate(_share_label(row["share"]), (x, y), fontsize=7, xytext=(4, 3),
+                              textcoords="offset points")
                 axis.axhline(row["budget_bytes"] / common.MIB, color="C1", alpha=0.25, linewidth=0.8)
             elif row["kind"].startswith("uniform"):
                 axis.plot(x, y, "o", color="C7", label="uniform BPCKPT")
@@ -190,7 +222,7 @@ def plot(rows, path):
         handles, labels = axis.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
         axis.legend(unique.values(), unique.keys(), fontsize=7)
-        axis.set_title(name, fontsize=10)
+        axis.set_title(f"{name} ({kernels})" if kernels else name, fontsize=10)
         axis.set_xlabel("median step time (ms)")
         axis.set_ylabel("measured total (MiB)")
         axis.grid(alpha=0.3)
@@ -200,8 +232,16 @@ def plot(rows, path):
     plt.close(figure)
 
 
+def _share(text):
+    return text if text == SMALLEST else float(text)
+
+
+def _share_label(share):
+    return "floor" if share == SMALLEST else f"{share:.0%}"
+
+
 def measured_rows(path):
-    return common.read_rows(path, {"share": float, "budget_bytes": int, "predicted_total_bytes": int,
+    return common.read_rows(path, {"share": _share, "budget_bytes": int, "predicted_total_bytes": int,
                                    "measured_total_bytes": int, "margin_bytes": int, "median_step_ms": float,
                                    "uniform_step_ms": float, "time_ratio": float})
 
@@ -213,8 +253,12 @@ def main(argv=None):
     common.quiet_tensorflow()
     path = common.result_path(NAME, "csv", args.out)
     rows = [] if args.fresh else measured_rows(path)
+    from training.kernels import kernel_family
+    library = kernel_family().library
+    for row in rows:
+        row["kernels"] = row.get("kernels") or EARLIER_KERNELS
     for network in networks(args.quick):
-        if any(row["network"] == network.name for row in rows):
+        if any(row["network"] == network.name and row["kernels"] == library for row in rows):
             continue
         rows += measure(network, threads=args.threads)
         common.write_csv(path, COLUMNS, rows)

@@ -1,8 +1,8 @@
 """Measure one block's kernels: its forward and backward traced alone, turned into planning's ops.
 
-The block is rebuilt from its layers' configs in a graph of its own, on a resource variable
-holding a batch of its input (so the input exists before the step, as the previous block's
-output does in a real one), with a second variable as the gradient at its output. One session
+The block is rebuilt from its layers' configs in a graph of its own, on a fed batch of its
+input and a fed gradient at its output, each copied into a buffer of its own inside the step (as
+the previous block's output and the next block's input gradient are in a real one). One session
 runs two steps: the forward pass and the gradients to the weights; the forward pass and the
 gradients to the weights and the input (the roles the algorithms give a block: DFA's blocks and
 the first block need no input gradient). After warm-up, each is traced several times and the run
@@ -18,12 +18,13 @@ import tensorflow as tf
 
 from layers.base import layer_to_config
 from layers.registry import layer_from_config
-from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, Backward, BlockKernels, MeasuredOp
+from planning.builder import ProgramBuilder
+from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, Backward, BlockKernels, MeasuredOp, replay
 from planning.program import simulate
 from training.blocks import Block
 
 WARMUP, TRACES = 2, 3
-FRESH_INPUT, FRESH_GRADIENT, OUTPUT_SHAPE = "probe/x", "probe/dy", "probe/output_sum"
+FRESH_INPUT, FRESH_GRADIENT, OUTPUT_SUM = "probe/x", "probe/dy", "probe/output_sum"
 # Ops whose output is a view of their input (no buffer of its own, whoever else reads the input).
 VIEW_OPS = frozenset({"Reshape", "Identity", "IdentityN", "Snapshot", "Squeeze", "ExpandDims", "StopGradient",
                       "ReadVariableOp", "_MklReshape", "_MklIdentity", "PreventGradient", "EnsureShape"})
@@ -76,9 +77,9 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", 
         # could write into its buffer, as SigmoidGrad does in a real step): its sum is (a shape would
         # be folded into a constant where the batch is static), and the sum's input names the
         # output as Grappler left it.
-        output_shape = tf.reduce_sum(y, name=OUTPUT_SHAPE)
-        weights_run = _traced(session, [output_shape] + to_weights, feeds, names, device)
-        input_run = _traced(session, [output_shape] + to_input, feeds, names, device)
+        output_sum = tf.reduce_sum(y, name=OUTPUT_SUM)
+        weights_run = _traced(session, [output_sum] + to_weights, feeds, names, device)
+        input_run = _traced(session, [output_sum] + to_input, feeds, names, device)
     forward, output, _ = _split(*input_run)
     _, _, weights_ops = _split(*weights_run)
     _, _, input_ops = _split(*input_run)
@@ -102,8 +103,6 @@ def _traced(session, fetches, feeds, names, device):
 
 
 def _as_ops(ops):
-    from planning.builder import ProgramBuilder
-    from planning.measured import replay
     b = ProgramBuilder(1)
     replay(b, ops, {}, "other")
     return b.ops
@@ -154,8 +153,8 @@ def _fetched_id(nodes, ids, tensor):
     """The id of a fetched tensor: the session names the node that returns it
     _retval_<op>_<slot>_<index>, and its input is the tensor as Grappler left it (maybe fused).
     For the output's sum, the id of the output it reads."""
-    if tensor.op.name == OUTPUT_SHAPE:
-        return ids.get(_source(nodes[OUTPUT_SHAPE].input[0]))
+    if tensor.op.name == OUTPUT_SUM:
+        return ids.get(_source(nodes[OUTPUT_SUM].input[0]))
     prefix = f"_retval_{tensor.op.name}_{tensor.value_index}_"
     for name, node in nodes.items():
         if node.op == "_Retval" and name.startswith(prefix) and name[len(prefix):].isdigit():

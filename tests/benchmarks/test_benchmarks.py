@@ -114,7 +114,7 @@ def test_budget(tmp_path):
     network = common.Network("long_fc_6", "long_fc", 6, (8, 8, 1), width=64)
     rows = budget.measure(network, shares=(0.3, 1.0), steps=2, warmup=1, traces=1, log=lambda *_: None)
     planned = [row for row in rows if row["kind"] == "planned"]
-    assert [row["share"] for row in planned] == [0.3, 1.0]
+    assert [row["share"] for row in planned] == [0.3, 1.0, budget.SMALLEST]
     for row in planned:
         if row["plan"] != "none":
             assert row["measured_total_bytes"] <= row["budget_bytes"]
@@ -125,7 +125,11 @@ def test_budget(tmp_path):
     assert {"BP", "DFAMEM", "DRTP", "uniform 1", "uniform 6"} <= kinds
     budget.report(rows, tmp_path, log=lambda *_: None)
     assert (tmp_path / "budget.png").stat().st_size > 0
-    assert "planned cases whose measured total exceeds the budget" in (tmp_path / "budget.md").read_text()
+    report = (tmp_path / "budget.md").read_text()
+    assert "planned cases whose measured total exceeds the budget" in report
+    assert "smallest feasible budget: largest (budget - measured) / budget" in report
+    floor = planned[2]
+    assert floor["measured_total_bytes"] <= floor["budget_bytes"] and floor["kernels"] in ("oneDNN", "Eigen")
     assert budget.measured_rows(tmp_path / "budget.csv")[0]["network"] == "long_fc_6"
 
 
