@@ -72,6 +72,16 @@ def measure(network, shares=SHARES, steps=30, rounds=10, warmup=3, traces=3, thr
             traced(f"uniform {size}")
         persistent = benches[f"uniform {size}"].persistent_bytes()
         plans = {}
+
+        def run_plan(found, label):
+            """The bench of a planned plan (a uniform one's own, if it is uniform), traced once."""
+            key = uniform_keys.get(str(found.plan), f"planned {label}")
+            if key not in benches:
+                benches[key] = common.Bench(network, "BPCKPT", threads=threads, batch_size=BATCH,
+                                            checkpoint_plan=str(found.plan))
+                traced(key)
+            return key
+
         for share in shares:
             budget = persistent + int(share * bp_peak)
             try:
@@ -80,22 +90,14 @@ def measure(network, shares=SHARES, steps=30, rounds=10, warmup=3, traces=3, thr
                 plans[share] = (budget, None, error.smallest_bytes)
                 log(f"{network.name} {share:.0%}: no plan ({error})")
                 continue
-            key = uniform_keys.get(str(found.plan), f"planned {share:.0%}")
-            if key not in benches:
-                benches[key] = common.Bench(network, "BPCKPT", threads=threads, batch_size=BATCH,
-                                            checkpoint_plan=str(found.plan))
-                traced(key)
+            key = run_plan(found, f"{share:.0%}")
             plans[share] = (budget, found, key)
             log(f"{network.name} {share:.0%}: budget {budget / common.MIB:.1f} MiB, plan {found.plan}, measured "
                 f"{totals[key] / common.MIB:.1f} MiB ({key})")
         # No over-caution: at the smallest budget the planner names, its plan's traced total.
         smallest = planner.smallest_bytes()
         found = planner.plan(smallest)
-        key = uniform_keys.get(str(found.plan), f"planned {SMALLEST}")
-        if key not in benches:
-            benches[key] = common.Bench(network, "BPCKPT", threads=threads, batch_size=BATCH,
-                                        checkpoint_plan=str(found.plan))
-            traced(key)
+        key = run_plan(found, SMALLEST)
         plans[SMALLEST] = (smallest, found, key)
         log(f"{network.name} smallest budget {smallest / common.MIB:.2f} MiB: plan {found.plan}, measured "
             f"{totals[key] / common.MIB:.2f} MiB")
