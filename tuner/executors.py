@@ -32,9 +32,14 @@ class Backend:
 
 
 def _init_pool_worker(driver_pid):
-    # Pool workers share the terminal's process group. A Ctrl-C is the driver's to handle:
-    # it asks the workers to end their commands through the stop token.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Pool workers share the terminal's process group. A Ctrl-C or a hangup (a closed
+    # terminal) is the driver's to handle: it asks the workers to end their commands through
+    # the stop token, so the workers must live on to do it. A handler that does nothing, not
+    # SIG_IGN: an ignored signal stays ignored across exec, and the commands (experiment
+    # handles SIGHUP and SIGINT) would inherit it; a handler is reset at exec.
+    for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, _driver_handles_it)
     # The driver's pid comes from the driver, not from os.getppid() here: a spawned worker
     # imports for a while before this runs, and a driver killed meanwhile would make the
     # worker take init (pid 1) for its driver, run queued commands unsupervised and wait on
@@ -47,6 +52,10 @@ def _init_pool_worker(driver_pid):
     # worker would wait on its queue forever. Watch for that and leave, after giving a
     # running command time to be ended by run_command's own check (SIGTERM, grace, SIGKILL).
     threading.Thread(target=_exit_when_orphaned, args=(driver_pid,), daemon=True).start()
+
+
+def _driver_handles_it(signum, frame):
+    pass
 
 
 def _exit_when_orphaned(driver_pid):
