@@ -1,8 +1,9 @@
 """One process per directory: an OS file lock (flock) held while the process works in it.
 
 The kernel drops the lock when its holder dies, by any signal (SIGKILL, the OOM killer
-included), so a crash never leaves a stale lock: the file itself stays, and its presence
-means nothing. The holder writes its pid into the file, so a refusal can name it.
+included), so a crash never leaves a stale lock: the file may stay, and its presence means
+nothing. A holder that ends normally removes it, so a finished directory holds only its own
+files. The holder writes its pid into the file, so a refusal can name it.
 
 Used for an experiment's run directory (training/run.py) and a sweep's directory
 (tuner/state.py). Standard library only: the tuner's workers check a run's lock on every
@@ -33,13 +34,18 @@ class Busy(Exception):
 class Held:
     """A lock this process holds; release() (or leaving the `with`) gives it up."""
 
-    def __init__(self, fd):
-        self._fd = fd
+    def __init__(self, fd, path):
+        self._fd, self._path = fd, path
 
     def release(self):
-        if self._fd is not None:
-            os.close(self._fd)  # closing the last descriptor drops the flock
-            self._fd = None
+        if self._fd is None:
+            return
+        try:
+            os.unlink(self._path)  # while still locked: a waiter that opened it retries (acquire)
+        except OSError:
+            pass
+        os.close(self._fd)  # closing the last descriptor drops the flock
+        self._fd = None
 
     def __enter__(self):
         return self
@@ -52,19 +58,34 @@ def acquire(directory, name):
     """Lock DIRECTORY/NAME for this process and return a Held; Busy when another process has it."""
     path = os.path.join(directory, name)
     if fcntl is None:
-        return Held(None)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        return Held(None, path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # The previous holder may have removed the file between our open and our flock:
+            # a lock on that file guards nothing (the next process creates a new one).
+            if _same_file(fd, path):
+                break
+        except BlockingIOError:
+            os.close(fd)
+            raise Busy(directory, path, _read_pid(path)) from None
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
-        raise Busy(directory, path, _read_pid(path)) from None
-    except BaseException:
-        os.close(fd)
-        raise
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
-    return Held(fd)
+    return Held(fd, path)
+
+
+def _same_file(fd, path):
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 def in_use(directory, name):

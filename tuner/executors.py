@@ -65,6 +65,25 @@ def _exit_when_orphaned(driver_pid):
     os._exit(1)
 
 
+def _start_resource_tracker():
+    """Start multiprocessing's resource tracker, if it does not run yet, with SIGHUP ignored.
+
+    The pool starts it in the driver's process group, and it ignores SIGINT and SIGTERM but
+    not SIGHUP: a hangup of the group (a closed terminal) would kill it, and the tracker
+    started in its place prints a KeyError traceback for every semaphore it never saw. An
+    ignored signal stays ignored across exec, so it is ignored only while the tracker starts.
+    """
+    hangup = getattr(signal, "SIGHUP", None)
+    if os.name != "posix" or hangup is None or threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import resource_tracker
+    previous = signal.signal(hangup, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(hangup, previous)
+
+
 @contextlib.contextmanager
 def local_backend(jobs):
     """A pool of `jobs` worker processes on this machine."""
@@ -74,6 +93,7 @@ def local_backend(jobs):
 
     # spawn, not fork: workers must not inherit the driver's threads, locks or open files.
     context = multiprocessing.get_context("spawn")
+    _start_resource_tracker()
     with tempfile.TemporaryDirectory(prefix="tuner-stop-") as token_dir:
         executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
                                        initargs=(os.getpid(),))
