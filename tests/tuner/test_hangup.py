@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.tuner.conftest import REPO, alive, runs_line, wait_for
+from tests.tuner.conftest import REPO, alive, experiment_process, log, runs_line, wait_for
 from training.cli import DETERMINISM_ENV
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the experiment's process in /proc")
@@ -32,25 +32,6 @@ def start_tuner(out, env):
     return subprocess.Popen([sys.executable, "tuner.py", "run", "--prefix", prefix, "--output", str(out), *GRID],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-
-
-def experiment_process(run_dir):
-    """The pid of the experiment working under run_dir (fresh: its --output_dir; resumed: inside it)."""
-    needle = os.fsencode(str(run_dir))
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                words = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if any(word.endswith(b"experiment.py") for word in words) and any(w.startswith(needle) for w in words):
-            return int(entry)
-    return None
-
-
-def log(run_dir):
-    path = run_dir / "stdout.log"
-    return path.read_text() if path.exists() else ""
 
 
 def hang_up(out, env, sig, ready):
