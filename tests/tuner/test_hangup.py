@@ -27,11 +27,14 @@ GRID = ["--grid", "synthetic_size=4000", "--grid", "synthetic_shape=[16]"]
 ENDED_WITHIN_S = 6  # an experiment whose tuner and workers died ends after its current step
 
 
-def start_tuner(out, env):
+def tuner_command(out):
     prefix = shlex.join([sys.executable, "experiment.py", *OPTIONS])
-    return subprocess.Popen([sys.executable, "tuner.py", "run", "--prefix", prefix, "--output", str(out), *GRID],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return [sys.executable, "tuner.py", "run", "--prefix", prefix, "--output", str(out), *GRID]
+
+
+def start_tuner(out, env):
+    return subprocess.Popen(tuner_command(out), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
 
 
 def hang_up(out, env, sig, ready):
@@ -80,13 +83,12 @@ def test_sighup_then_sigkill_of_the_group_leave_no_run_behind_and_the_run_resume
         assert tuner.returncode == -signal.SIGKILL
         print(f"experiment gone {gone_after:.2f} s after the SIGKILL of its tuner's group")
 
-        final = subprocess.run(start_tuner(out, env).args, cwd=REPO, env=env, capture_output=True, text=True,
-                               timeout=300)
+        final = subprocess.run(tuner_command(out), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         reference_out, _ = reference.communicate(timeout=300)
     finally:
         if reference.poll() is None:
             reference.kill()
-    assert final.returncode == 0 and reference.returncode == 0, final.stderr[-2000:] + final.stdout
+    assert final.returncode == 0 and reference.returncode == 0, final.stderr[-2000:]
     assert runs_line(final.stdout) == "runs: 1 total, 1 completed now, 0 skipped (already complete), 0 failed"
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     assert log(run_dir).count("resuming from") == 2
