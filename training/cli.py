@@ -8,8 +8,9 @@ Multi-word options are written as the network-dict keys are, with underscores (-
 the hyphenated spelling (--output-dir) is accepted too. Options left out keep the value of the
 network dict; a key given both as its option and through --set must have the same value. Exit
 codes: 0 done, 1 a write failed mid-run (disk full; continue with --resume), 2 bad input (a short
-message, no traceback; includes an output directory that cannot be written), 3 diverged (NaN or
-Inf in the loss or the weights), 130 interrupted (Ctrl-C; continue with --resume).
+message, no traceback; includes an output directory that cannot be written, and a run directory
+another process is running), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted
+(Ctrl-C, SIGTERM or SIGHUP; continue with --resume).
 """
 import json
 import os
@@ -24,7 +25,9 @@ from definitions.config import DATASETS, TRAINING_TYPES
 from definitions.errors import ZppMemError
 from definitions import cli_input
 from training.cli_options import given_options, load_definitions, merge_settings, network_config, network_options
+from training.parent_death import end_with_parent_from_env
 from training.quiet_import import import_tensorflow_quietly
+from training.stop_signals import Stopped, handling, raise_stopped, stop_signals
 from training.run_dir import WriteFailed, check_path, check_run_id, describe_os_error
 
 EXIT_FAILED = 1
@@ -67,8 +70,17 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
     overrides = given_options(overrides)
     if resume_dir is not None:
         _reject_with_resume(ctx, settings, overrides)
+    # SIGTERM and SIGHUP stop the run as Ctrl-C does: after the current step, resumable.
+    with handling(stop_signals(), raise_stopped):
+        _run_or_resume(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all, overrides)
+
+
+def _run_or_resume(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all, overrides):
     started = {}
     try:
+        # Started by a tuner worker: end with it (training/parent_death.py). Inside the try: a
+        # worker already gone stops the run here, as a signal would.
+        end_with_parent_from_env()
         for option, path in (("--output_dir", output_dir), ("--data_dir", data_dir), ("--resume", resume_dir)):
             check_path(option, path)
         if run_id is not None:
@@ -100,10 +112,11 @@ def main(ctx, name, settings, run_id, output_dir, data_dir, resume_dir, list_all
     except OSError as error:  # a write no layer above expected to fail: still one line, no traceback
         click.echo(cli_input.one_line(f"Error: {describe_os_error(error)}"), err=True)
         ctx.exit(EXIT_FAILED)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         where = resume_dir or started.get("run_dir")
         hint = f"; continue it with: experiment --resume {where}" if where else ""
-        click.echo(f"\ninterrupted{hint}", err=True)
+        by = f" by {stop.name}" if isinstance(stop, Stopped) else ""
+        _echo_if_possible(f"\ninterrupted{by}{hint}")
         ctx.exit(EXIT_INTERRUPTED)
     _echo(f"results in {run_dir}")
     _echo(final_line(result))
@@ -127,6 +140,15 @@ def _determinism_from_env():
     if os.environ.get(DETERMINISM_ENV, "").strip().lower() in ("1", "true", "yes"):
         import tensorflow as tf
         tf.config.experimental.enable_op_determinism()
+
+
+def _echo_if_possible(line):
+    # After a hangup the terminal is gone and writing to it fails (EIO): the run must still
+    # end as interrupted (exit 130), not with a traceback and exit 1.
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        pass
 
 
 def _echo(line):

@@ -12,7 +12,8 @@ from definitions.config import validate
 from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, load_dataset
 from definitions.errors import ConfigError, DatasetError
 from training.run_dir import (OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
-                              create_run_dir, describe_os_error, read_config, read_result, write_config, write_result)
+                              create_run_dir, describe_os_error, lock_run_dir, read_config, read_result, write_config,
+                              write_result)
 
 #: Statuses of a run that ended: resuming it only reports its result.
 FINISHED = ("completed", "below_minimum_accuracy", "diverged", "memory_only")
@@ -43,9 +44,12 @@ def run_experiment(config, output_dir, data_dir=None, run_id=None, log=print, pr
     check_run_id(run_id if run_id is not None else f"{config.name}_{config.type}_000",
                  "--id" if run_id is not None else "run directory")  # before anything is built
     dataset, trainer = _prepare(config, data_dir, log, progress)
+    lock = None
     try:
         _check_save_model_path(config)
         run_dir = create_run_dir(output_dir, config.name, config.type, run_id)
+        # Before clearing: a reused --id directory that another process runs is not touched.
+        lock = lock_run_dir(run_dir)
         try:
             clear_previous_run(run_dir)
             write_config(run_dir, trainer.config)  # with memory_budget, the plan chosen for it
@@ -53,11 +57,14 @@ def run_experiment(config, output_dir, data_dir=None, run_id=None, log=print, pr
             raise OutputError(f"cannot write the run directory: {describe_os_error(error)}") from None
     except BaseException:
         trainer.close()
+        if lock is not None:
+            lock.release()
         raise
-    trainer.run_dir = run_dir
-    if started is not None:
-        started(run_dir)
-    return run_dir, _train(trainer, config, run_dir, resume=False)
+    with lock:
+        trainer.run_dir = run_dir
+        if started is not None:
+            started(run_dir)
+        return run_dir, _train(trainer, config, run_dir, resume=False)
 
 
 def resume_experiment(run_dir, data_dir=None, log=print, progress=None):
@@ -72,13 +79,15 @@ def resume_experiment(run_dir, data_dir=None, log=print, progress=None):
         raise ConfigError(f"cannot resume {run_dir!r}: no such directory")
     config = read_config(run_dir)
     finished = read_result(run_dir)
-    if finished is not None and finished.get("status") in FINISHED:
+    if finished is not None and finished.get("status") in FINISHED:  # only read: no lock needed
         log(f"{run_dir} already finished (status {finished['status']}); nothing to resume")
         return run_dir, finished
     check_writable(run_dir)
-    _, trainer = _prepare(config, data_dir, log, progress)
-    trainer.run_dir = run_dir
-    return run_dir, _train(trainer, config, run_dir, resume=True)
+    # A run still going in another process is refused before anything is built.
+    with lock_run_dir(run_dir):
+        _, trainer = _prepare(config, data_dir, log, progress)
+        trainer.run_dir = run_dir
+        return run_dir, _train(trainer, config, run_dir, resume=True)
 
 
 def _prepare(config, data_dir, log, progress):

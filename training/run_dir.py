@@ -13,11 +13,14 @@ import unicodedata
 
 from definitions.errors import ConfigError, ZppMemError
 from definitions.files import atomic_write_json
+from training import dir_lock
 
 #: The longest run id, in bytes of UTF-8: well under the usual 255-byte limit on a file name,
 #: leaving room for the suffixes of temporary files and for other file systems.
 RUN_ID_MAX_BYTES = 128
 _SEPARATORS = {"/", "\\", os.sep, os.altsep} - {None}
+#: Held by the one experiment process that runs (or resumes) a run directory.
+LOCK = ".experiment.lock"
 
 
 class OutputError(ZppMemError):
@@ -30,6 +33,29 @@ class WriteFailed(ZppMemError):
     def __init__(self, message, run_dir=None):
         super().__init__(message)
         self.run_dir = run_dir
+
+
+class RunBusy(OutputError):
+    """Another process is running this run directory: bad input, and that process is left alone."""
+
+
+def lock_run_dir(run_dir):
+    """Hold the run directory's lock (a dir_lock.Held) while this process trains in it.
+
+    Two processes writing one run's checkpoints remove each other's temporary files; the
+    second is refused (RunBusy, naming the pid) before it changes anything.
+    """
+    try:
+        return dir_lock.acquire(run_dir, LOCK)
+    except dir_lock.Busy as busy:
+        raise RunBusy(f"run directory {busy}; wait for it to end, or end it, then resume") from None
+    except OSError as error:
+        raise OutputError(f"cannot lock the run directory: {describe_os_error(error)}") from None
+
+
+def run_in_use(run_dir):
+    """The dir_lock.Busy of the process running `run_dir`, or None when no process does."""
+    return dir_lock.in_use(run_dir, LOCK)
 
 
 def check_run_id(name, what="--id"):

@@ -1,13 +1,14 @@
 """`tuner run` and `tuner summary`: the command line over grid, runner, executors and summary.
 
-Exit codes: 0 every run completed, 1 some run failed (or the disk failed mid-sweep), 2 bad input
-(one line, no traceback; includes an --output that cannot be written), 130 interrupted (Ctrl-C
-or SIGTERM; run the same command again to resume).
+Exit codes: 0 every run completed, 1 some run failed or was busy (another process runs its
+directory), or the disk failed mid-sweep, 2 bad input (one line, no traceback; includes an
+--output that cannot be written and a sweep another tuner runs), 130 interrupted (Ctrl-C, SIGTERM
+or SIGHUP; run the same command again to resume).
 
 Options are spelled in snake_case, like the experiment's and the network-dict keys
 (`--retry_failed`); the kebab-case spelling of each (`--retry-failed`) is accepted too.
 """
-import contextlib
+import errno
 import math
 import os
 import shutil
@@ -20,6 +21,7 @@ from click.core import ParameterSource
 from definitions.errors import ZppMemError
 from definitions import cli_input
 from training.run_dir import check_writable, describe_os_error
+from training.stop_signals import handling, stop_signals
 from tuner import executors, summary
 from tuner.gridfile import load_grid_file, merge_params, parse_grid_option
 from tuner.experiment_command import GridKeyError
@@ -120,11 +122,14 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
     try:
         backend_context = executors.open_backend(executor_kind, jobs=jobs, scheduler=scheduler)
         interrupt = threading.Event()
-        with _stop_on_signals(interrupt), backend_context as backend:
+        # Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop the sweep cleanly: stop launching,
+        # end the running commands, record none of them.
+        stop = lambda signum, frame: interrupt.set()
+        with handling((signal.SIGINT, *stop_signals()), stop), backend_context as backend:
             _prepare_output(output)
             counts = run_sweep(runs, output, backend.executor, stop_token=backend.stop_token,
                                interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
-                               echo=click.echo, warn=lambda message: click.echo(message, err=True))
+                               echo=_say, warn=lambda message: _say(message, err=True))
     except (executors.BackendError, SweepBusy) as error:
         raise click.UsageError(cli_input.one_line(error)) from None
     except OSError as error:
@@ -176,22 +181,14 @@ def _check_local_command(program):
         raise click.BadParameter(f"{program!r} is not an executable or on PATH", param_hint="--prefix")
 
 
-@contextlib.contextmanager
-def _stop_on_signals(interrupt):
-    """Ctrl-C and SIGTERM set `interrupt`; the runner then stops cleanly. Restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
-
-    def handler(signum, frame):
-        interrupt.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+def _say(message, err=False):
+    """Print a progress line; a terminal that hung up (EIO) or a closed pipe must not stop the
+    sweep from ending its commands and recording what finished: the results are on disk."""
     try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        click.echo(message, err=err)
+    except OSError as error:
+        if error.errno not in (errno.EIO, errno.EPIPE):
+            raise
 
 
 @main.command("summary")

@@ -32,9 +32,14 @@ class Backend:
 
 
 def _init_pool_worker(driver_pid):
-    # Pool workers share the terminal's process group. A Ctrl-C is the driver's to handle:
-    # it asks the workers to end their commands through the stop token.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Pool workers share the terminal's process group. A Ctrl-C or a hangup (a closed
+    # terminal) is the driver's to handle: it asks the workers to end their commands through
+    # the stop token, so the workers must live on to do it. A handler that does nothing, not
+    # SIG_IGN: an ignored signal stays ignored across exec, and the commands (experiment
+    # handles SIGHUP and SIGINT) would inherit it; a handler is reset at exec.
+    for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, _driver_handles_it)
     # The driver's pid comes from the driver, not from os.getppid() here: a spawned worker
     # imports for a while before this runs, and a driver killed meanwhile would make the
     # worker take init (pid 1) for its driver, run queued commands unsupervised and wait on
@@ -49,11 +54,34 @@ def _init_pool_worker(driver_pid):
     threading.Thread(target=_exit_when_orphaned, args=(driver_pid,), daemon=True).start()
 
 
+def _driver_handles_it(signum, frame):
+    pass
+
+
 def _exit_when_orphaned(driver_pid):
     while os.getppid() == driver_pid:
         time.sleep(ORPHAN_POLL_S)
     time.sleep(GRACE_S + 2)
     os._exit(1)
+
+
+def _start_resource_tracker():
+    """Start multiprocessing's resource tracker, if it does not run yet, with SIGHUP ignored.
+
+    The pool starts it in the driver's process group, and it ignores SIGINT and SIGTERM but
+    not SIGHUP: a hangup of the group (a closed terminal) would kill it, and the tracker
+    started in its place prints a KeyError traceback for every semaphore it never saw. An
+    ignored signal stays ignored across exec, so it is ignored only while the tracker starts.
+    """
+    hangup = getattr(signal, "SIGHUP", None)
+    if os.name != "posix" or hangup is None or threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import resource_tracker
+    previous = signal.signal(hangup, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(hangup, previous)
 
 
 @contextlib.contextmanager
@@ -65,6 +93,7 @@ def local_backend(jobs):
 
     # spawn, not fork: workers must not inherit the driver's threads, locks or open files.
     context = multiprocessing.get_context("spawn")
+    _start_resource_tracker()
     with tempfile.TemporaryDirectory(prefix="tuner-stop-") as token_dir:
         executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
                                        initargs=(os.getpid(),))

@@ -2,7 +2,8 @@
 
 The experiment's contract: exit 0 and a last line `total accuracy: 97.22%, loss: 0.1234,
 acc iterations: 144`; exit 2 for bad input; exit 3 when the loss diverged (stdout then says
-`diverged at epoch E, iteration I`); anything else is a crash. A run only counts as
+`diverged at epoch E, iteration I`); exit 130 or a signal when it was stopped from outside
+(reason killed: resumable); anything else is a crash. A run only counts as
 completed when it exited 0 *and* printed its numbers, because the summary needs them. A run
 continued with --resume prints `resuming from DIR (epoch E[, step S], iteration I)` first.
 """
@@ -19,6 +20,7 @@ RESUMED_LINE = re.compile(r"^resuming from .* \(epoch (?P<epoch>\d+)(?:, step (?
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130  # ended by Ctrl-C, SIGTERM or SIGHUP after its current step: resumable
 #: Failures that interrupted a run rather than ended it: --retry_failed continues them from
 #: their last checkpoint; a run that failed for any other reason starts afresh.
 INTERRUPTIONS = ("killed", "timeout")
@@ -78,6 +80,8 @@ def judge(raw):
         reason, detail = "bad_input", _last_line(raw.get("stderr", ""))
     elif code is not None and code < 0:
         reason, detail = "killed", f"killed by signal {_signal_name(-code)}"
+    elif code == EXIT_INTERRUPTED:  # a signal it caught: the experiment says which, and how to go on
+        reason, detail = "killed", _last_line(raw.get("stderr", ""))
     else:
         reason, detail = "crashed", _last_line(raw.get("stderr", ""))
     return {"status": status, "reason": reason, "detail": detail, **numbers, **parse_resumed(raw.get("stdout", ""))}

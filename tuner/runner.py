@@ -31,17 +31,19 @@ class Counts:
     completed_now: int = 0
     skipped: int = 0
     failed: int = 0
+    busy: int = 0  # not started: another process runs their run directory
     interrupted: bool = False
 
     def line(self):
+        busy = f", {self.busy} busy (running elsewhere)" if self.busy else ""
         return (f"runs: {self.total} total, {self.completed_now} completed now, "
-                f"{self.skipped} skipped (already complete), {self.failed} failed")
+                f"{self.skipped} skipped (already complete), {self.failed} failed{busy}")
 
     @property
     def exit_code(self):
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.busy else 0
 
 
 def _print_err(message):
@@ -201,6 +203,10 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
         return None
     if raw.get("ending") == "interrupted":
         return None
+    if raw.get("ending") == "busy":
+        # Neither failed nor finished: no result, so the next start looks at it again.
+        counts.busy += 1
+        return {"status": "busy", "busy": raw["busy"], "resumed_dir": raw["resumed_dir"]}
     verdict = judge(raw)
     result = {
         "run_id": run.run_id,
@@ -231,6 +237,10 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
 
 
 def _progress(run, result):
+    if result["status"] == "busy":
+        holder = f"pid {result['busy']['pid']}" if result["busy"]["pid"] is not None else "another process"
+        return (f"busy      {run.run_id}  {holder} is running {result['resumed_dir']}; not started "
+                f"(run the same command again once it ends)")
     resumed = "" if result["resumed_from_epoch"] is None else \
         f"  (resumed from epoch {result['resumed_from_epoch']}, iteration {result['resumed_from_iteration']})"
     if result["status"] == "completed":

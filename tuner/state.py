@@ -18,13 +18,9 @@ import os
 from datetime import datetime, timezone
 
 from definitions.files import atomic_write_json, atomic_write_text
+from training import dir_lock
 from training.run_dir import name_problem
 from tuner.worker import STDERR, STDOUT
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; a second tuner on a sweep is then not caught
-    fcntl = None
 
 RESULT = "result.json"
 LOCK = ".tuner.lock"
@@ -188,19 +184,13 @@ class SweepBusy(RuntimeError):
 def lock_sweep(sweep_dir):
     """Hold SWEEP/.tuner.lock while a sweep runs, so two tuners never run the same runs.
 
-    The kernel drops the lock when its holder dies, even by SIGKILL, so a killed tuner never
-    blocks the next one. The file itself stays; its presence means nothing.
+    The lock an experiment holds on its run directory, of the same kind (training/dir_lock.py):
+    the kernel drops it when its holder dies, even by SIGKILL, so a killed tuner never blocks
+    the next one, and a refusal names the pid of the tuner that holds it.
     """
-    if fcntl is None:
+    try:
+        held = dir_lock.acquire(sweep_dir, LOCK)
+    except dir_lock.Busy as busy:
+        raise SweepBusy(f"another tuner is running the sweep: {busy}") from None
+    with held:
         yield
-        return
-    with open(os.path.join(sweep_dir, LOCK), "a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SweepBusy(f"another tuner is running the sweep in {sweep_dir} "
-                            f"(it holds {os.path.join(sweep_dir, LOCK)})") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

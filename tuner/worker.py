@@ -17,6 +17,9 @@ import subprocess
 import time
 from datetime import datetime, timezone
 
+from training.parent_death import PARENT_ENV
+from training.run_dir import run_in_use
+from tuner.outcome import EXIT_BAD_INPUT
 from tuner.resume import run_to_resume
 
 STDOUT = "stdout.log"
@@ -60,14 +63,16 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
     """Run argv, return {exit_code, stdout, stderr, duration_s, started_at, finished_at, ...}.
 
     `ending` is None for a command that ended by itself, "timeout" when it ran past
-    timeout_s, and "interrupted" when a stop was requested or the driver went away; the
-    driver records no result for an interrupted run, so it runs again next time.
+    timeout_s, "interrupted" when a stop was requested or the driver went away, and "busy"
+    when the run directory to resume is held by another process (`busy` names it; nothing
+    was started); the driver records no result for an interrupted or busy run, so it runs
+    again next time.
     `resume` (a tuner.resume.Resume): when output_dir holds the experiment's run directory,
     run `--resume` on it instead of argv; `resumed_dir` in the report names it.
     """
     report = {"argv": list(argv), "host": socket.gethostname(), "started_at": _now(),
               "exit_code": None, "stdout": "", "stderr": "", "ending": None, "error": None,
-              "timeout_s": timeout_s, "resumed_dir": None}
+              "timeout_s": timeout_s, "resumed_dir": None, "busy": None}
     start = time.monotonic()
     if _stop_requested(stop_token) or _Parent.lost():
         # Queued work after Ctrl-C, or after the driver was killed: start nothing.
@@ -76,6 +81,10 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
         report["resumed_dir"] = run_to_resume(output_dir)
         if report["resumed_dir"]:
             report["argv"] = resume.argv(report["resumed_dir"])
+            # Still trained by another process (an experiment started by hand, or one left by
+            # an older tuner): resuming beside it would have two writers of one run.
+            if _busy(report):
+                return _finish(report, start, ending="busy")
     # A resumed run continues its logs; a fresh start begins them again.
     mode = "ab" if report["resumed_dir"] else "wb"
     try:
@@ -89,15 +98,27 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
     report["exit_code"] = process.returncode
     report["stdout"], report["stderr"] = (_read_from(os.path.join(output_dir, name), offset)
                                           for name, offset in zip((STDOUT, STDERR), offsets))
+    if ending is None and report["resumed_dir"] and process.returncode == EXIT_BAD_INPUT and _busy(report):
+        ending = "busy"  # another process took the run directory between the check and the start
     return _finish(report, start, ending=ending)
+
+
+def _busy(report):
+    """Note in `report` the process holding its run directory; whether there is one."""
+    holder = run_in_use(report["resumed_dir"])
+    if holder is not None:
+        report["busy"] = {"pid": holder.pid, "lock": holder.lock_path}
+    return holder is not None
 
 
 def _run(argv, out, err, stop_token, timeout_s, grace_s, start):
     """Start argv writing into the open files `out` and `err`; return (ending, the ended process)."""
     # A new session makes the command a process group we can end as a whole, and keeps a
-    # terminal's Ctrl-C away from it: the driver decides how runs end.
+    # terminal's Ctrl-C and hangup away from it: the driver decides how runs end. PARENT_ENV
+    # asks an experiment to end with this process, should it die (training/parent_death.py):
+    # this thread waits below until the command ends, so the kernel ties it to the worker.
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
-                               env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                               env=dict(os.environ, PYTHONUNBUFFERED="1", **{PARENT_ENV: str(os.getpid())}))
     ending = None
     try:
         while True:

@@ -42,3 +42,23 @@ def wait_for(condition, timeout=20.0, what="condition", process=None):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def experiment_process(run_dir):
+    """The pid of the experiment working under run_dir (fresh: its --output_dir; resumed: inside it)."""
+    needle = os.fsencode(str(run_dir))
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                words = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if any(word.endswith(b"experiment.py") for word in words) and any(w.startswith(needle) for w in words):
+            return int(entry)
+    return None
+
+
+def log(run_dir):
+    """A sweep run's stdout.log so far: it grows as the run goes."""
+    path = run_dir / "stdout.log"
+    return path.read_text() if path.exists() else ""

@@ -150,6 +150,7 @@ def test_a_second_tuner_on_the_same_sweep_is_refused(tmp_path, fake_prefix):
     with lock_sweep(str(out)):  # stands for a tuner that is still running
         result = CliRunner().invoke(main, ["run", "--prefix", fake_prefix, "--grid", "mode=ok", "--output", str(out)])
     assert result.exit_code == 2 and "another tuner is running" in result.output
+    assert f"{out} is in use by pid {os.getpid()}" in result.output  # the lock names its holder
     result = invoke("run", "--prefix", fake_prefix, "--grid", "mode=ok", "--output", str(out))
     assert result.exit_code == 0  # released: the next one runs
 

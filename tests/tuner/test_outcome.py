@@ -25,6 +25,7 @@ def test_parse_final_line_takes_the_last_one():
     (raw(exit_code=2, stderr="error: unknown network 'nope'\n"), "failed", "bad_input"),
     (raw(exit_code=1, stderr="Traceback\nRuntimeError: boom\n"), "failed", "crashed"),
     (raw(exit_code=-9), "failed", "killed"),
+    (raw(exit_code=130, stderr="\ninterrupted by SIGTERM; continue it with: experiment --resume r\n"), "failed", "killed"),
     (raw(exit_code=-15, ending="timeout", timeout_s=5), "failed", "timeout"),
     (raw(exit_code=None, error="could not start 'pythn': No such file"), "failed", "not_started"),
 ])
@@ -38,6 +39,9 @@ def test_judge_details_say_what_happened():
         "diverged at epoch 2, iteration 17"
     assert judge(raw(exit_code=1, stderr="Traceback\nRuntimeError: boom\n"))["detail"] == "RuntimeError: boom"
     assert judge(raw(exit_code=-9))["detail"] == "killed by signal SIGKILL"
+    # Stopped by a signal it caught: the experiment's own last line says which (resumable: killed).
+    assert judge(raw(exit_code=130, stderr="interrupted by SIGHUP; continue it with: experiment --resume r\n"))[
+        "detail"] == "interrupted by SIGHUP; continue it with: experiment --resume r"
 
 
 def test_a_resumed_run_says_from_which_checkpoint():

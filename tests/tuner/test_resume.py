@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tests.tuner.conftest import REPO, alive, runs_line, wait_for
+from tests.tuner.conftest import REPO, alive, experiment_process, log, runs_line, wait_for
 from training.cli import DETERMINISM_ENV
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the experiment's process in /proc")
@@ -33,25 +33,6 @@ def tuner(out, env):
     for key, value in GRID.items():
         args += ["--grid", f"{key}={value}"]
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def experiment_process(run_dir):
-    """The pid of the experiment writing into run_dir (the worker made it a process group leader)."""
-    needle = os.fsencode(str(run_dir))
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                words = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if any(word.endswith(b"experiment.py") for word in words) and needle in words:
-            return int(entry)
-    return None
-
-
-def log(run_dir):
-    path = run_dir / "stdout.log"
-    return path.read_text() if path.exists() else ""
 
 
 def test_a_killed_sweep_resumes_its_run_at_epoch_3_and_ends_like_an_uninterrupted_run(tmp_path):
