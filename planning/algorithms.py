@@ -150,7 +150,7 @@ class StepProgram:
 
     def dfa(self):
         """training/algorithms/dfa.py's order: the output block, then the hidden blocks last
-        first, each projected, differentiated and updated after the previous one's gradients."""
+        first, each projected, differentiated and updated after the previous one's update."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         logits, _, saved = self.first_pass(weights)

@@ -74,37 +74,6 @@ class ProgramBuilder:
         finally:
             self.ops = mine
 
-    def hold_heaviest(self, ops, first=False):
-        """(ops before, the heaviest op (most flops) started with its buffers held, the op that
-        releases them, ops after): for an op that runs while other threads go on. With `first`,
-        the first op of at least half the heaviest's flops instead."""
-        heavy = max(range(len(ops)), key=lambda i: ops[i].flops, default=None)
-        if heavy is None or not ops[heavy].flops or self.lanes == 1:
-            return ops, None, None, []
-        if first:
-            heavy = next(i for i, op in enumerate(ops) if 2 * op.flops >= ops[heavy].flops)
-        op = ops[heavy]
-        held = tuple(Tensor(f"{op.name}/buffer{i}", size, category, kernel=True)
-                     for i, (size, category) in enumerate(op.temps))
-        start = Op(op.name, op.inputs, op.outputs + held, (), dict(op.alias), dict(op.in_place), op.flops)
-        return ops[:heavy], start, Op(op.name + "/done", held), ops[heavy + 1:]
-
-    def side_by_side(self, lanes):
-        """Append independent sequences of ops as two inter-op threads run them.
-
-        Element-wise ops take microseconds and matmuls and convolution gradients milliseconds,
-        so while the first lane runs its heaviest op (most flops), the second runs through its
-        ops: that op is held open across the second lane (its outputs and buffers allocated
-        until the second lane is done). `lanes` are callables that append ops.
-        """
-        recorded = [self.record(lane) for lane in lanes]
-        first, rest = recorded[0], [op for ops in recorded[1:] for op in ops]
-        before, start, done, after = self.hold_heaviest(first)
-        if start is None or not rest or self.lanes == 1:
-            self.ops += first + rest
-            return
-        self.ops += before + [start] + rest + [done] + after
-
     def scope_name(self, label):
         return "/".join(self._scope + [label])
 
