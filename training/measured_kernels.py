@@ -26,14 +26,18 @@ class MeasuredKernels:
         self.device = device
         self.threads = threads or os.cpu_count() or 1
         self.cache_directory = cache_directory
-        self._signatures = {block.index: (layer_configs(block), tuple(block.layers[0].input_shape[1:]))
-                            for block in blocks}
+        # Per block: its layers' configs, its input shape, and both as one text (the memo's key,
+        # made once: predictions ask for every block's kernels on every call).
+        self._signatures = {}
+        for block in blocks:
+            configs, input_shape = layer_configs(block), tuple(block.layers[0].input_shape[1:])
+            self._signatures[block.index] = (configs, input_shape, json.dumps([configs, input_shape], sort_keys=True))
         self._known = {}  # (signature text, batch) -> BlockKernels
         self.measured, self.read, self.measuring_seconds = 0, 0, 0.0
 
     def __call__(self, block, batch_size):
-        configs, input_shape = self._signatures[block.index]
-        memo = (json.dumps(configs, sort_keys=True), input_shape, int(batch_size))
+        configs, input_shape, signature = self._signatures[block.index]
+        memo = (signature, int(batch_size))
         if memo not in self._known:
             key = entry_key(self.family, configs, input_shape, batch_size, self.threads, self.static_batch)
             kernels = read_entry(key, self.cache_directory)
