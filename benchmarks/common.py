@@ -66,20 +66,20 @@ def conv(blocks, filters=32):
 
 
 def thread_counts(threads=None):
-    """(intra-op, inter-op) threads: an int sets both; a pair sets each; None: the CPU count."""
-    if threads is None:
-        return os.cpu_count(), os.cpu_count()
-    if isinstance(threads, int):
-        return threads, threads
+    """(intra-op, inter-op) threads: an int sets the intra-op threads, a pair each; by default
+    one per CPU core and one inter-op thread, as a run has (training/session_config.py)."""
+    from training.session_config import INTER_OP_THREADS, intra_op_threads
+    if threads is None or isinstance(threads, int):
+        return intra_op_threads(threads), INTER_OP_THREADS
     intra, inter = threads
     return int(intra), int(inter)
 
 
 def session_config(threads=None):
-    """The same thread settings for every session (and for Keras in versus_keras)."""
-    import tensorflow as tf
+    """A run's thread settings for every session (and for Keras in versus_keras)."""
+    from training.session_config import session_config as run_config
     intra, inter = thread_counts(threads)
-    return tf.compat.v1.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter)
+    return run_config(intra, inter)
 
 
 def make_config(network, algorithm, batch_size=BATCH_SIZE, seed=0, segment_size=None, optimizer="momentum",

@@ -49,16 +49,21 @@ def memory_model(network, blocks, feedback, threads=None):
 
 def repredict(rows, networks, threads=None):
     """The rows with their predictions made again by the current model, the measurements kept
-    (`--predict-only`: the model changes in seconds, the traces take an hour)."""
+    (`--predict-only`: the model changes in seconds, the traces take an hour). Only the rows of
+    this process's kernel family: the others' kernels cannot be measured here."""
     import time
 
     import tensorflow as tf
 
     from training.blocks import forward_blocks, split_into_blocks
+    from training.kernels import kernel_family
+    library = kernel_family().library
 
     by_name = {network.name: network for network, _ in networks}
     models = {}
     for row in rows:
+        if row["kernels"] != library or row["network"] not in by_name:
+            continue
         network = by_name[row["network"]]
         key = (network.name, row["feedback"])
         started = time.perf_counter()

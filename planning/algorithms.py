@@ -14,7 +14,7 @@ class StepProgram:
     """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
-                 feedback="stored", segment_size=None, threads=1, lanes=2, plan=None, kernels=None):
+                 feedback="stored", segment_size=None, threads=1, plan=None, kernels=None):
         """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan).
         kernels: block -> planning.measured.BlockKernels measured at this batch size, whose ops are
         replayed for each block; without, the layer rules (planning/layers.py) write them."""
@@ -25,7 +25,7 @@ class StepProgram:
         if (self.plan.start, self.plan.stop) != (0, len(blocks)):
             raise ValueError(f"checkpoint plan {self.plan} covers blocks [{self.plan.start}, {self.plan.stop}), "
                              f"the network has {len(blocks)}")
-        self.b = ProgramBuilder(batch_size, threads, lanes)
+        self.b = ProgramBuilder(batch_size, threads)
         self.b.measured = kernels is not None
         self.features = self.b.given("input/features")  # tf.data's batch: outside the step
 
@@ -38,7 +38,7 @@ class StepProgram:
             measured = self.kernels(block)
             env = {BLOCK_INPUT: x}
             with self.b.scope(f"{scope}/block_{block.index}"):
-                replay(self.b, measured.forward, env, "activation", self.b.lanes)
+                replay(self.b, measured.forward, env, "activation")
             return env[measured.output], env
         saved = []
         with self.b.scope(f"{scope}/block_{block.index}"):
@@ -47,17 +47,15 @@ class StepProgram:
                 saved.append(layer_saved)
         return x, saved
 
-    def backward_block(self, block, dy, saved, need_dx, scope="backward", lingering=0):
-        """`lingering`: the buffer of a filter gradient still running when this block starts."""
+    def backward_block(self, block, dy, saved, need_dx, scope="backward"):
         if self.kernels is not None:
             measured = self.kernels(block).backward(need_dx)
             env = dict(saved, **{OUTPUT_GRADIENT: dy})
             with self.b.scope(f"{scope}/block_{block.index}"):
-                replay(self.b, measured.ops, env, "gradient", self.b.lanes)
+                replay(self.b, measured.ops, env, "gradient")
             dx = env.get(measured.input_gradient) if need_dx else None
             return dx, [env[g] for g in measured.weight_gradients if g in env]
         grads = []
-        self.b.lingering_filter_buffer = lingering
         with self.b.scope(f"{scope}/block_{block.index}"):
             for position in range(len(block.layers) - 1, -1, -1):
                 layer = block.layers[position]
@@ -181,43 +179,22 @@ class StepProgram:
         return self.b
 
     def drtp(self):
-        """training/algorithms/drtp.py's order (LAG = 1): block j's forward pass and projection
-        wait for block j - 2's update, and each block's backward for the previous block's update.
-        So blocks 0 and 1 run forward first; then per block i > 0, its backward and update and
-        block i + 1's forward pass, both ready once block i - 1's update is done. With a second
-        inter-op thread the short forward pass runs ahead (traced: its outputs alive through
-        block i's backward); with one, after it."""
+        """training/algorithms/drtp.py's order (LAG = 0): one block at a time, its forward pass
+        and projection, then its backward and update, before the next block's forward pass."""
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         with self.b.scope("input"):
             surrogate = self.b.new("Neg", (self.classes,), "input", inputs=[one_hot])
-        outputs, saved, deltas = {}, {}, {}
-        last = len(self.blocks) - 1
-
-        def run_forward(index):
-            if index > last:
-                return
-            x = self.features if index == 0 else outputs[index - 1]
-            outputs[index], saved[index] = self.forward_block(self.blocks[index], x, weights[index])
-            if index < last:
-                deltas[index] = self.projection(surrogate, self.blocks[index])
-
-        def local_update(block):
-            if block.index == last:
-                _, deltas[last] = self.loss_and_error(outputs[last], one_hot)
-            _, grads = self.backward_block(block, deltas[block.index], saved[block.index], need_dx=False)
-            self.apply(grads + [outputs[block.index]], f"block_{block.index}")
-
-        run_forward(0)
-        run_forward(1)
-        for block in self.blocks:
-            if block.index == 0:
-                local_update(block)
-                continue
-            # Block index + 1's forward became ready with block index - 1's update, as did this backward.
-            ops = self.b.record(lambda: local_update(block))
-            beside = self.b.record(lambda: run_forward(block.index + 1))
-            self.b.ops += beside + ops if self.b.lanes > 1 else ops + beside
+        x, last = self.features, self.blocks[-1]
+        for block, block_weights in zip(self.blocks, weights):
+            output, saved = self.forward_block(block, x, block_weights)
+            if block is last:
+                _, delta = self.loss_and_error(output, one_hot)
+            else:
+                delta = self.projection(surrogate, block)
+            _, grads = self.backward_block(block, delta, saved, need_dx=False)
+            self.apply(grads + [output], f"block_{block.index}")
+            x = output
         return self.b
 
     def bpckpt(self):

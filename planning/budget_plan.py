@@ -60,9 +60,8 @@ class BudgetPlanner:
         """profile: a planning.block_profile.BlockProfile whose measured forward times rank the
         plans and give the recomputation overhead, instead of FLOP counts."""
         self.model, self.batch_size, self.profile = model, int(batch_size), profile
-        lanes = min(2, model.threads)
         self.costs = costs or chain_costs(model.blocks, model.classes, batch_size, model.cost_function,
-                                          model.threads, lanes, model.kernels)
+                                          model.threads, model.kernels)
         if profile is not None:
             self.costs = self.costs.with_forward_times(profile.forward_time_us)
         self._predictions = {}

@@ -10,15 +10,12 @@ INT64 = 8
 
 
 class ProgramBuilder:
-    def __init__(self, batch_size, threads=1, lanes=2):
+    def __init__(self, batch_size, threads=1):
         self.batch = int(batch_size)
         self.threads = int(threads)  # intra-op threads: conv gradients size their buffers by them
-        # Inter-op threads that run ops side by side: 1 models a step where nothing overlaps.
-        self.lanes = max(1, int(lanes))
         # With measured kernels, an op's flops are its measured nanoseconds; the ops written here
         # (loss, projections) then weigh nothing beside them: small matmuls against the classes.
         self.measured = False
-        self.lingering_filter_buffer = 0  # the last conv filter gradient's buffer in this block's backward
         self.ops = []
         self.external = []
         self.fetched = []  # tensors the session returns (the loss): alive to the end of the step

@@ -16,8 +16,7 @@ or the previous block's output would be):
   (multiply-adds of dense and conv layers, one per output element of element-wise ops), or
   measured microseconds from a traced profile.
 
-The per-block sums are an abstraction of the simulation (no overlap between blocks' buffers,
-one inter-op lane): the search ranks plans with them, and the chosen plan is then predicted
+The per-block sums are an abstraction of the simulation (no overlap between blocks' buffers): the search ranks plans with them, and the chosen plan is then predicted
 with the full simulation (planning.budget_plan).
 
 """
@@ -45,21 +44,17 @@ class ChainCosts:
         return replace(self, forward_time=tuple(float(t) for t in times))
 
 
-def chain_costs(blocks, classes, batch_size, cost_function="softmax_cross_entropy", threads=1, lanes=2,
-                kernels=None):
+def chain_costs(blocks, classes, batch_size, cost_function="softmax_cross_entropy", threads=1, kernels=None):
     """ChainCosts of BlockShapes (planning.shapes) at a batch size, from the layer rules, or from
     the blocks' measured kernels (planning.measured: bytes, and forward times in nanoseconds).
-
-    threads and lanes as planning.model's: a conv layer's filter and input gradients run side by
-    side on two inter-op threads, and their buffers add up."""
-    rows = [_block_costs(block, classes, batch_size, cost_function, threads, lanes, block is blocks[-1], kernels)
+    threads: intra-op threads, as planning.model's."""
+    rows = [_block_costs(block, classes, batch_size, cost_function, threads, block is blocks[-1], kernels)
             for block in blocks]
     return ChainCosts(*(tuple(row[i] for row in rows) for i in range(5)))
 
 
-def _block_costs(block, classes, batch_size, cost_function, threads, lanes, last, kernels):
-    program = StepProgram([block], classes, batch_size, cost_function, threads=threads, lanes=lanes,
-                          kernels=kernels)
+def _block_costs(block, classes, batch_size, cost_function, threads, last, kernels):
+    program = StepProgram([block], classes, batch_size, cost_function, threads=threads, kernels=kernels)
     b = program.b
     block_input = b.given("block_input")
     one_hot = program.labels() if last else None
@@ -79,6 +74,6 @@ def _block_costs(block, classes, batch_size, cost_function, threads, lanes, last
     external = b.external + ([one_hot] if one_hot is not None else [])
     kept_bytes = simulate(forward_ops, external, keep=kept).final_bytes
     forward_peak = simulate(forward_ops, external, keep=[output]).peak_bytes
-    step_peak = simulate(forward_ops + backward_ops, external, threads=lanes).peak_bytes
+    step_peak = simulate(forward_ops + backward_ops, external).peak_bytes
     time = sum(op.flops or sum(tensor.size for tensor in op.outputs) // 4 for op in forward_ops)
     return (float(time), output.size, kept_bytes, forward_peak, max(0, step_peak - kept_bytes))

@@ -118,30 +118,16 @@ def _conv_backward(b, layer, dy, saved, need_dx):
         grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
     kernel_grad = b.tensor("Conv2D_grad/Conv2DBackpropFilter", _bytes_of(weights.shapes[0]), "gradient")
     filter_buffer = (filter_gradient_buffer(layer, b.batch), "gradient")
-    lingering = [(b.lingering_filter_buffer, "gradient")] if b.lingering_filter_buffer and b.lanes > 1 else []
     dx = None
     if need_dx:
         kernel = weights.feedback_kernel() if weights.feedback_kernel else weights.tensors[0]
         dx = b.tensor("Conv2D_grad/Conv2DBackpropInput", b.batch_bytes(layer.input), "gradient")
         input_buffer = (input_gradient_buffer(layer, b.batch, b.threads), "gradient")
-    # The two gradients run side by side on the inter-op threads, and the filter gradient of
-    # the block's previous convolution may still hold one (the chain waited only for its input
-    # gradient). Traced: with a thread taken by that one, the input gradient (which the chain
-    # waits for) runs beside it first, then the filter gradient; with both threads free, both
-    # gradients start together. Either way this filter gradient is the one left running.
+    # One op at a time: the input gradient (what the chain waits for), then the filter gradient.
     flops = _conv_flops(b, layer)
-    if need_dx and lingering:
-        b.op("Conv2D_grad/Conv2DBackpropInput", [dy, kernel], [dx], lingering + [input_buffer], flops=flops)
-        b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], [filter_buffer], flops=flops)
-    elif need_dx and b.lanes > 1:
-        b.op("Conv2D_grad", [saved["x"], dy, kernel], [kernel_grad, dx], [filter_buffer, input_buffer], flops=flops)
-    elif need_dx:
+    if need_dx:
         b.op("Conv2D_grad/Conv2DBackpropInput", [dy, kernel], [dx], [input_buffer], flops=flops)
-        b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], [filter_buffer], flops=flops)
-    else:
-        b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], lingering + [filter_buffer],
-             flops=flops)
-    b.lingering_filter_buffer = filter_buffer[0]
+    b.op("Conv2D_grad/Conv2DBackpropFilter", [saved["x"], dy], [kernel_grad], [filter_buffer], flops=flops)
     grads.insert(0, kernel_grad)
     return dx, grads
 

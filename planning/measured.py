@@ -75,19 +75,10 @@ class BlockKernels:
                    _backward_of(data["to_weights"]), _backward_of(data["to_input"]))
 
 
-def replay(b, ops, env, category, lanes=1):
-    """Append measured `ops` to the ProgramBuilder `b`, reading and extending `env` (id -> Tensor).
-
-    With two or more lanes (inter-op threads), while an op runs the other thread goes on with
-    the ops after it that do not read its outputs, for as long as it runs (their measured times
-    added up): its scratch stays allocated across them (a convolution's filter gradient beside
-    its input gradient, both workspaces alive). The measured run's own start times cannot say it:
-    the executor overlapped such ops in some traced runs and not in others. (Holding the running
-    op's inputs too over-predicted ordered dense steps by 8%: short ops rarely overlap.)"""
-    releases = {}  # position -> ops releasing held buffers before the op at that position
-    for position, op in enumerate(ops):
-        for release in releases.pop(position, ()):
-            b.ops.append(release)
+def replay(b, ops, env, category):
+    """Append measured `ops` to the ProgramBuilder `b`, reading and extending `env` (id -> Tensor),
+    in their measured order: a run's ops run one at a time, as the probe's did."""
+    for op in ops:
         inputs = tuple(env[i] for i in op.inputs if i in env)
         outputs, in_place = [], {}
         for output_id, size in op.outputs:
@@ -97,34 +88,13 @@ def replay(b, ops, env, category, lanes=1):
         for output_id, input_id in op.shares:
             if input_id in env and output_id in env:
                 in_place[env[output_id].name] = (env[input_id].name,)
-        name = b.scope_name(_label(op.name))
-        until = _beside_until(ops, position) if lanes > 1 and op.temp_bytes else position + 1
-        if until > position + 1:
-            held = Tensor(f"{name}#{position}/scratch", op.temp_bytes, category, kernel=True)
-            b.ops.append(Op(name, inputs, tuple(outputs) + (held,), (), {}, in_place, _flops(op)))
-            releases.setdefault(until, []).append(Op(name + "/done", (held,)))
-        else:
-            temps = ((op.temp_bytes, category),) if op.temp_bytes else ()
-            b.ops.append(Op(name, inputs, tuple(outputs), temps, {}, in_place, _flops(op)))
-    for position in sorted(releases):
-        b.ops += releases[position]
-
-
-def _beside_until(ops, position):
-    """The position of the first op that cannot run beside ops[position]: one that reads its
-    outputs, or one the other thread reaches only after ops[position]'s measured run time."""
-    produced = {output_id for output_id, _ in ops[position].outputs}
-    elapsed = 0.0
-    for later in range(position + 1, len(ops)):
-        if produced & set(ops[later].inputs) or elapsed >= ops[position].run_us:
-            return later
-        elapsed += ops[later].run_us
-    return len(ops)
+        temps = ((op.temp_bytes, category),) if op.temp_bytes else ()
+        b.ops.append(Op(b.scope_name(_label(op.name)), inputs, tuple(outputs), temps, {}, in_place, _flops(op)))
 
 
 def _flops(op):
-    # The simulation's weight of an op (which runs long enough for others to overlap it, what a
-    # recomputation costs): measured nanoseconds stand for its arithmetic.
+    # The simulation's weight of an op (what a recomputation costs): measured nanoseconds stand
+    # for its arithmetic.
     return int(op.run_us * 1000)
 
 

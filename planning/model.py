@@ -62,15 +62,13 @@ class MemoryModel:
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
         self.threads = threads or os.cpu_count() or 1
 
-    def predict(self, algorithm, batch_size, feedback=None, lanes=None, plan=None):
-        """lanes: inter-op threads running ops side by side (default: two, or one on one core);
-        lanes=1 is the step with nothing overlapping, the low end of the executor's races.
-        plan: BPCKPT's plan for this prediction (default: the model's checkpoint_plan)."""
+    def predict(self, algorithm, batch_size, feedback=None, plan=None):
+        """plan: BPCKPT's plan for this prediction (default: the model's checkpoint_plan). The step's
+        ops run one at a time, in the algorithm's order (a run's session has one inter-op thread)."""
         feedback = feedback or self.feedback
-        lanes = lanes or min(2, self.threads)
         plan = plan or self.checkpoint_plan
-        builder = getattr(self._program(batch_size, feedback, lanes, plan), algorithm.lower())()
-        result = simulate(builder.ops, external=builder.external, keep=builder.fetched, threads=lanes)
+        builder = getattr(self._program(batch_size, feedback, plan), algorithm.lower())()
+        result = simulate(builder.ops, external=builder.external, keep=builder.fetched)
         persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback,
                                           self.global_step)
         return Prediction(self.name, self.sequence, algorithm, int(batch_size), result.peak_bytes,
@@ -80,20 +78,19 @@ class MemoryModel:
     def recompute_fraction(self, algorithm, feedback=None, plan=None):
         """The forward FLOPs the algorithm's step runs again over one BP step's FLOPs (planning/recompute.py).
 
-        Counted on the step with nothing side by side (there, two gradients that run together are
-        one op with one op's FLOPs) and at batch 1: every count is proportional to the batch.
+        Counted at batch 1: every count is proportional to the batch.
         """
         plan = plan or self.checkpoint_plan
         key = (algorithm, feedback or self.feedback, str(plan) if algorithm == "BPCKPT" else None)
         if key not in self._fractions:
-            ops = getattr(self._program(1, key[1], 1, plan), algorithm.lower())().ops
-            bp_ops = self._program(1, key[1], 1, plan).bp().ops if recomputed_forward_flops(ops) else ()
+            ops = getattr(self._program(1, key[1], plan), algorithm.lower())().ops
+            bp_ops = self._program(1, key[1], plan).bp().ops if recomputed_forward_flops(ops) else ()
             self._fractions[key] = recompute_fraction(ops, bp_ops) if bp_ops else 0.0
         return self._fractions[key]
 
-    def _program(self, batch_size, feedback, lanes, plan):
+    def _program(self, batch_size, feedback, plan):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                           self.segment_size, self.threads, lanes, plan=plan, kernels=self.kernels)
+                           self.segment_size, self.threads, plan=plan, kernels=self.kernels)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

@@ -22,18 +22,16 @@ CATEGORIES = ("input", "activation", "gradient", "update", "optimizer_state", "o
 
 @dataclass(frozen=True)
 class Tensor:
-    """A value of the step: `size` bytes, counted under `category` while alive. `kernel`
-    marks the scratch buffer of a kernel still running on some thread (planning.builder)."""
+    """A value of the step: `size` bytes, counted under `category` while alive."""
 
     name: str
     size: int
     category: str = "activation"
-    kernel: bool = False
 
 
 @dataclass
 class Op:
-    """One executed op (or several running at once). `outputs` are new tensors; `alias` maps an
+    """One executed op. `outputs` are new tensors; `alias` maps an
     output to the input whose buffer it shares; `in_place` maps an output to the inputs whose
     buffer it may take over, in order; `temps` are (bytes, category) held while the op runs."""
 
@@ -43,23 +41,7 @@ class Op:
     temps: tuple = ()
     alias: dict = field(default_factory=dict)
     in_place: dict = field(default_factory=dict)
-    flops: int = 0  # arithmetic, for which ops run long enough for others to overlap them
-
-
-def together(ops, threads):
-    """Ops that run at the same moment on different threads, as one: their buffers overlap, as
-    many of the largest temporary buffers as there are threads to run their kernels."""
-    if len(ops) == 1:
-        return ops[0]
-    merged = Op(" & ".join(op.name for op in ops))
-    for op in ops:
-        merged.inputs += op.inputs
-        merged.outputs += op.outputs
-        merged.temps += op.temps
-        merged.alias.update(op.alias)
-        merged.in_place.update(op.in_place)
-    merged.temps = tuple(sorted(merged.temps, reverse=True)[:max(1, threads)])
-    return merged
+    flops: int = 0  # arithmetic (or measured nanoseconds): what a recomputation costs
 
 
 @dataclass(frozen=True)
@@ -77,18 +59,16 @@ class Simulation:
     final_bytes: int
 
 
-def simulate(ops, external=(), keep=(), threads=None):
-    """Run `ops` in order; `external` tensors are never counted, `keep` ones live to the end.
-
-    threads: at most this many kernels hold scratch buffers at once (a kernel buffer held open
-    by another thread's op counts); an op's further buffers wait, so they are not counted."""
+def simulate(ops, external=(), keep=()):
+    """Run `ops` in order, one at a time (a run's session has one inter-op thread); `external`
+    tensors are never counted, `keep` ones live to the end."""
     readers = {}
     for op in ops:
         for tensor in op.inputs:
             readers[tensor.name] = readers.get(tensor.name, 0) + 1
     external = {t.name for t in external}
     kept = {t.name for t in keep}
-    buffer_of, members, size_of, category_of, kernel_of = {}, {}, {}, {}, {}
+    buffer_of, members, size_of, category_of = {}, {}, {}, {}
     in_use, peak, peak_op, peak_categories = 0, 0, "", {}
     timeline = []
     next_buffer = 0
@@ -102,12 +82,6 @@ def simulate(ops, external=(), keep=(), threads=None):
     for op in ops:
         allocated_temps = 0
         outputs = op.outputs
-        if threads is not None and any(tensor.kernel for tensor in outputs):
-            # Kernel buffers held open by this op count against the threads like its temps do.
-            running = sum(1 for buffer in members if kernel_of.get(buffer))
-            held = sorted((t for t in outputs if t.kernel), key=lambda t: t.size, reverse=True)
-            allowed = {t.name for t in held[:max(1, threads - running)]}
-            outputs = tuple(t for t in outputs if not t.kernel or t.name in allowed)
         for tensor in outputs:
             source = op.alias.get(tensor.name)
             if source is None:
@@ -123,13 +97,9 @@ def simulate(ops, external=(), keep=(), threads=None):
             buffer_of[tensor.name] = next_buffer
             members[next_buffer] = {tensor.name}
             size_of[next_buffer], category_of[next_buffer] = tensor.size, tensor.category
-            kernel_of[next_buffer] = tensor.kernel
             in_use += tensor.size
             next_buffer += 1
         temps = op.temps
-        if threads is not None:
-            running = sum(1 for buffer in members if kernel_of.get(buffer))
-            temps = sorted(temps, reverse=True)[:max(1, threads - running)] if temps else ()
         for size, category in temps:
             allocated_temps += size
         if in_use + allocated_temps > peak:

@@ -2,7 +2,8 @@
 
 One JSON file per block and batch size under $XDG_CACHE_HOME/zppmem/kernels/ (default
 ~/.cache/zppmem/kernels/), named by a hash of its key: TensorFlow's version, the device, the
-kernel library, the intra-op threads (Eigen sizes its convolution buffers by them), the block's
+kernel library, the intra-op threads (Eigen sizes its convolution buffers by them) and inter-op
+threads (they decide which ops run side by side), the block's
 layer configs, its input shape, the batch size, whether the graph knows it, and the dtype. The file repeats the key: an entry
 whose key differs (a hash collision, a file copied from another machine), that does not parse or
 is of another format is measured again and overwritten, never trusted. Written atomically.
@@ -13,6 +14,7 @@ import os
 
 from definitions.files import atomic_write_json
 from planning.measured import BlockKernels
+from training.session_config import INTER_OP_THREADS
 
 DIRECTORY = os.path.join("zppmem", "kernels")
 
@@ -24,7 +26,7 @@ def cache_directory():
 
 def entry_key(family, configs, input_shape, batch_size, threads, static_batch=False, dtype="float32"):
     return {"tensorflow": family.tensorflow, "device": family.device, "library": family.library,
-            "threads": int(threads), "layers": configs, "input_shape": [int(d) for d in input_shape],
+            "threads": int(threads), "inter_op_threads": INTER_OP_THREADS, "layers": configs, "input_shape": [int(d) for d in input_shape],
             "batch_size": int(batch_size), "batch_dimension": "static" if static_batch else "dynamic",
             "dtype": dtype}
 

@@ -21,7 +21,9 @@ from layers.registry import layer_from_config
 from planning.builder import ProgramBuilder
 from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, Backward, BlockKernels, MeasuredOp, replay
 from planning.program import simulate
+from training.algorithms.base import Algorithm
 from training.blocks import Block
+from training.session_config import session_config
 
 WARMUP, TRACES = 2, 3
 FRESH_INPUT, FRESH_GRADIENT, OUTPUT_SUM = "probe/x", "probe/dy", "probe/output_sum"
@@ -62,13 +64,12 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", 
         dy = tf.multiply(fed_dy, one.read_value(), name=FRESH_GRADIENT)
         variables = block.variables
         with tf.name_scope("backward"):
-            to_weights = tf.gradients(y, variables, grad_ys=dy)
+            to_weights = tf.gradients(y, variables, grad_ys=dy, gate_gradients=Algorithm.gate_gradients)
         with tf.name_scope("backward/"):
-            to_input = tf.gradients(y, [x] + variables, grad_ys=dy)
+            to_input = tf.gradients(y, [x] + variables, grad_ys=dy, gate_gradients=Algorithm.gate_gradients)
         init = tf.compat.v1.global_variables_initializer()
     names = {FRESH_INPUT: BLOCK_INPUT, FRESH_GRADIENT: OUTPUT_GRADIENT}
-    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads or 0)
-    with tf.compat.v1.Session(graph=graph, config=config) as session:
+    with tf.compat.v1.Session(graph=graph, config=session_config(threads)) as session:
         session.run(init)
         rng = np.random.default_rng(0)
         feeds = {fed_x: rng.standard_normal((batch_size, *input_shape), dtype=np.float32),

@@ -25,6 +25,7 @@ import tracing
 from definitions.errors import ConfigError
 from training import checkpoints, divergence
 from training.graph import build_training_graph, epoch_shuffle_seed
+from training.session_config import session_config
 from training.memory import describe, memory_dir, traced_step
 from training.restore import restore_model
 
@@ -50,7 +51,7 @@ class Trainer:
             self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
             self.checkpoint_saver = checkpoints.make_saver()
         self.finite_check = divergence.FiniteCheck(self.model.graph)
-        self.session = tf.compat.v1.Session(graph=self.model.graph)
+        self.session = tf.compat.v1.Session(graph=self.model.graph, config=session_config())
         self.writer = None
         self.iteration = 0
         self._resume_step = 0  # steps of the first epoch to train that a mid-epoch checkpoint holds

@@ -108,7 +108,7 @@ def test_the_chain_model_is_the_simulation_of_uniform_plans(layers, shape):
     """The per-block sums that the search ranks plans by equal the full simulation of BPCKPT's
     program where blocks do not overlap (uniform plans on these chains)."""
     memory = model(layers, shape)
-    costs = chain_costs(memory.blocks, 10, 32, threads=2, lanes=2)
+    costs = chain_costs(memory.blocks, 10, 32, threads=2)
     for segment_size in (1, 2, 3):
         memory.segment_size = segment_size
         predicted = memory.predict("BPCKPT", 32).peak_bytes

@@ -11,7 +11,7 @@ from definitions.config import validate
 from layers import ConvolutionalLayer, FullyConnected, ReLu, Sigmoid, Tanh
 from planning.checkpoint_plan import parse
 from planning.model import MemoryModel
-from tests.planning.test_model import BATCH, CLASSES, ORDERED_TOLERANCE, measured_peak, predicted
+from tests.planning.test_model import BATCH, CLASSES, TOLERANCE, measured_peak, predicted
 from training.blocks import forward_blocks, split_into_blocks
 
 pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
@@ -37,7 +37,7 @@ def traced_and_predicted(plan):
 def test_the_predicted_peak_of_a_plan_is_the_traced_one(plan):
     peak, prediction = traced_and_predicted(plan)
     # The tolerance (test_model's) is a third of one activation here: a wrong rule breaks it.
-    assert prediction.peak_bytes == pytest.approx(peak, rel=ORDERED_TOLERANCE), (prediction.peak_op,
+    assert prediction.peak_bytes == pytest.approx(peak, rel=TOLERANCE), (prediction.peak_op,
                                                                                  prediction.peak_bytes, peak)
 
 
@@ -51,8 +51,8 @@ def test_a_peak_on_a_leafs_first_block_is_at_most_one_activation_above_the_predi
     activation above the prediction."""
     peak, prediction = traced_and_predicted(plan)
     activation = BATCH * WIDTH * 4
-    assert prediction.peak_bytes <= peak * (1 + ORDERED_TOLERANCE)
-    assert peak <= (prediction.peak_bytes + activation) * (1 + ORDERED_TOLERANCE), (prediction.peak_op, peak)
+    assert prediction.peak_bytes <= peak * (1 + TOLERANCE)
+    assert peak <= (prediction.peak_bytes + activation) * (1 + TOLERANCE), (prediction.peak_op, peak)
 
 
 def dense_model(widths, batch, plan):

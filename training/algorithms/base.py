@@ -33,8 +33,13 @@ class Algorithm:
     name = None
     #: False for the algorithms whose updates are BP's gradients: their alignment is 0 by definition.
     approximates_bp = True
-    #: tf.gradients' gate_gradients for backward_in_order: each op's gradients exist before any is used.
-    gate_gradients = False
+    #: tf.gradients' gate_gradients for every algorithm: each op's gradients exist before any is
+    #: used. Ungated, the executor chose which of an op's gradients (a residual block's branches,
+    #: batch norm's, two filter gradients with their workspaces) went on first, from its own timing
+    #: of the ops: the traced peak of DFA on resnet_18 differed by 9% from one process to the next.
+    #: Gated, the order is the graph's (ARCHITECTURE.md, "One op at a time"). Nothing runs beside
+    #: anything in a run's session, so the gates cost no overlap.
+    gate_gradients = True
 
     def __init__(self, config, feedback=None):
         self.config = config

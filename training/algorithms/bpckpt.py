@@ -43,11 +43,6 @@ from training.blocks import forward_blocks
 class BPCKPT(Algorithm):
     name = "BPCKPT"
     approximates_bp = False
-    # A plan's memory must hold in the real graph: a convolution's filter gradient allocates a
-    # workspace of several activations and runs long, and ungated the next convolution's filter
-    # gradient starts beside it (resnet_18: +14% over the plan's prediction). Gated, an op's
-    # gradients all exist before the gradient moves on, so one filter gradient runs at a time.
-    gate_gradients = True
 
     def plan(self, num_blocks):
         """The planning.checkpoint_plan.Segment this config asks for."""

@@ -52,7 +52,8 @@ class DFA(Algorithm):
                     with scope("feedback"):
                         delta = self.project(error, block)
             with scope("backward"), tf.name_scope(block.name):
-                gradients = tf.gradients(output, block.variables, grad_ys=delta)
+                gradients = tf.gradients(output, block.variables, grad_ys=delta,
+                                         gate_gradients=self.gate_gradients)
             pairs_by_block[position] = list(zip(gradients, block.variables))
             if make_optimizer is not None:
                 updates.append(self.apply(make_optimizer(), pairs_by_block[position]))

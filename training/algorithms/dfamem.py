@@ -19,11 +19,6 @@ from training.blocks import forward_blocks
 
 class DFAMEM(Algorithm):
     name = "DFAMEM"
-    # As BPCKPT's (ARCHITECTURE.md, "Filter gradients side by side"): ungated, two convolutions'
-    # filter gradients of a block ran side by side in some steps and not others, each with its
-    # workspace, so the traced peak changed from step to step.
-    gate_gradients = True
-
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
         self.ensure_built(blocks, features)
         logits = forward_blocks(blocks, features, training=True)[-1]
