@@ -8,6 +8,7 @@ from planning.builder import ProgramBuilder
 from planning.checkpoint_plan import plan_for
 from planning.layers import Weights, backward, forward
 from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
+from planning.program import Op
 
 
 class StepProgram:
@@ -109,8 +110,19 @@ class StepProgram:
             return b.alias("Reshape", projected)
 
     def apply(self, grads, label):
-        """The optimizer's update: in place on the variables (SGD, momentum and Adam allocate nothing)."""
+        """The optimizer's update once all `grads` exist: in place on the variables (SGD, momentum
+        and Adam allocate nothing)."""
         self.b.op(f"update/{label}", grads, [])
+
+    def apply_when_ready(self, grads, label):
+        """Each variable's update as soon as its gradient exists (DFA, DFAMEM, DRTP: apply_gradients
+        makes one op per variable, and nothing makes them wait for each other). The step runs its
+        ops as they become ready, so the update runs right after the gradient's op and frees it
+        there: a block's first filter gradient is gone before its last one is computed."""
+        made_at = {tensor.name: index for index, op in enumerate(self.b.ops) for tensor in op.outputs}
+        updates = [(made_at.get(grad.name, len(self.b.ops)), number, grad) for number, grad in enumerate(grads)]
+        for position, number, grad in sorted(updates, key=lambda update: update[0], reverse=True):
+            self.b.ops.insert(position + 1, Op(self.b.scope_name(f"update/{label}/{number}"), (grad,)))
 
     # -- the algorithms --------------------------------------------------------------------------------
     def bp(self, apply_each_block=False, feedback_kernels=None):
@@ -156,7 +168,7 @@ class StepProgram:
         for block in reversed(self.blocks):
             delta = error if block is self.blocks[-1] else self.projection(error, block)
             _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
-            self.apply(grads, f"block_{block.index}")
+            self.apply_when_ready(grads, f"block_{block.index}")
         return self.b
 
     def dfamem(self):
@@ -174,7 +186,7 @@ class StepProgram:
             delta = error if block is self.blocks[-1] else self.projection(error, block)
             output, saved = self.forward_block(block, x, block_weights, scope=scope + "/forward")
             _, grads = self.backward_block(block, delta, saved, need_dx=False, scope=scope + "/backward")
-            self.apply(grads + [output], f"block_{block.index}")
+            self.apply_when_ready(grads, f"block_{block.index}")
             x = output
         return self.b
 
@@ -193,7 +205,7 @@ class StepProgram:
             else:
                 delta = self.projection(surrogate, block)
             _, grads = self.backward_block(block, delta, saved, need_dx=False)
-            self.apply(grads + [output], f"block_{block.index}")
+            self.apply_when_ready(grads, f"block_{block.index}")
             x = output
         return self.b
 
