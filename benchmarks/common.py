@@ -280,7 +280,8 @@ def argument_parser(description):
     parser.add_argument("--quick", action="store_true", help="small sizes and few steps (a smoke run)")
     parser.add_argument("--out", default=None, help=f"directory for the results (default {RESULTS_DIR})")
     parser.add_argument("--threads", type=_threads, default=None, metavar="N|INTRA,INTER",
-                        help="intra- and inter-op threads of every session (default: the CPU count for both)")
+                        help="intra-op threads of every session, or both counts (default: one intra-op thread per "
+                             "core, every op in the caller's thread, as a run has)")
     return parser
 
 
