@@ -46,11 +46,15 @@ def test_memory_vs_depth(tmp_path):
 
 
 def test_step_time(tmp_path):
-    rows = step_time.measure(TINY[1:], steps=2, warmup=1, batch_size=16, log=lambda *_: None)
+    from training.kernels import kernel_family
+    rows = step_time.measure([(TINY[1], 16)], steps=2, warmup=1, log=lambda *_: None)
     assert [r["type"] for r in rows] == list(common.TYPES)
     assert rows[0]["ratio_to_bp"] == 1.0 and all(r["median_step_ms"] > 0 and r["steps"] == 2 for r in rows)
+    assert {r["kernels"] for r in rows} == {kernel_family().library} and rows[0]["batch_size"] == 16
     step_time.report(rows, tmp_path, log=lambda *_: None)
-    assert {"network", "type", "median_step_ms", "ratio_to_bp"} <= set(read_csv(tmp_path / "step_time.csv")[0])
+    table = read_csv(tmp_path / "step_time.csv")
+    assert {"network", "kernels", "type", "median_step_ms", "ratio_to_bp"} <= set(table[0])
+    assert step_time.read_rows(tmp_path / "step_time.csv")[1]["ratio_to_bp"] == pytest.approx(rows[1]["ratio_to_bp"], abs=1e-3)
 
 
 def test_time_x_memory(tmp_path):
