@@ -79,9 +79,30 @@ def test_keras_model_mirrors_our_mlp():
     dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
     assert [(d.units, d.activation.__name__) for d in dense] == [(256, "sigmoid"), (256, "sigmoid"), (10, "linear")]
     assert model.count_params() == (64 * 256 + 256) + (256 * 256 + 256) + (256 * 10 + 10)
-    with pytest.raises(ValueError, match="MLPs only"):
-        from layers import ConvolutionalLayer
-        versus_keras.keras_model([ConvolutionalLayer((3, 3), 2)], (8, 8, 1))
+    with pytest.raises(ValueError, match="no Keras counterpart"):
+        from layers import BatchNormalization
+        versus_keras.keras_model([BatchNormalization()], (8, 8, 1))
+
+
+def test_keras_model_mirrors_our_convnet():
+    """experiment_mnist_conv in Keras computes what ours computes, given our weights."""
+    import numpy as np
+    import tensorflow as tf
+
+    from definitions.sequences import experiment_mnist_conv
+    from training.blocks import forward_blocks, split_into_blocks
+    layers = experiment_mnist_conv(10)
+    model = versus_keras.keras_model(layers, (12, 12, 1))
+    x = np.random.default_rng(0).standard_normal((3, 12, 12, 1)).astype(np.float32)
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        blocks = split_into_blocks(layers)
+        logits = forward_blocks(blocks, tf.constant(x), training=False)[-1]
+        session.run(tf.compat.v1.global_variables_initializer())
+        ours = session.run(logits)
+        weights = session.run([v for block in blocks for v in block.variables])
+    model.set_weights(weights)
+    assert [type(layer).__name__ for layer in model.layers][:3] == ["Conv2D", "MaxPooling2D", "Activation"]
+    np.testing.assert_allclose(model.predict(x, verbose=0), ours, rtol=1e-4, atol=1e-4)
 
 
 def test_versus_keras(tmp_path):
