@@ -16,7 +16,11 @@ the graph's data edges, seeded by the one name TensorFlow always gives, gradient
   loss      nodes under a compile_loss/ or loss/ scope, not yet placed;
   forward   what the gradients read (directly or indirectly), and every node of a top-level
             scope that holds one (the model's own, e.g. a layer's moving-average updates);
-  metrics   the rest: the metrics' updates, the returned logs (category "other").
+            then what the function returns computed from its arguments (a loss that no gradient
+            reads: the gradient of a sum is a Tile of ones);
+  metrics   the rest: the metrics' updates, the logs read back from their variables, and
+            top-level ops that neither read a gradient nor feed one nor the outputs from the
+            arguments (category "other").
 
 This module only sees names, op types and edges, so it is tested without TensorFlow; the
 importer (tracing/tf_step_import.py) renames each node `<role>/<its name>` so that the tracer's
@@ -44,12 +48,12 @@ def _closure(start, edges):
     return seen
 
 
-def step_roles(nodes, inputs, arguments=()):
+def step_roles(nodes, inputs, arguments=(), outputs=()):
     """{node name: role} for a function graph.
 
     nodes: node names; inputs: {node: names of the nodes whose outputs it reads (data edges
     only: control edges order stateful ops, they carry no values)}; arguments: the function's
-    argument placeholders.
+    argument placeholders; outputs: the nodes whose values it returns.
     """
     nodes = list(nodes)
     readers = {}
@@ -69,6 +73,9 @@ def step_roles(nodes, inputs, arguments=()):
     place(_closure(backward, readers), "update", whole_scopes=True)
     place({node for node in nodes if set(node.split("/")[:-1]) & set(LOSS_SCOPES)}, "loss", whole_scopes=False)
     place(_closure(backward, inputs), "forward", whole_scopes=True)
+    from_arguments = _closure(arguments, readers)
+    returned = {node for node in outputs if node in from_arguments}
+    place((_closure(returned, inputs) & from_arguments) | returned, "forward", whole_scopes=False)
     for node in nodes:
         roles.setdefault(node, "metrics")
     return roles

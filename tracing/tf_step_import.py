@@ -103,7 +103,8 @@ def import_step(fn, args):
     internal_inputs = {tensor.op.name for tensor in function_graph.internal_captures}
     arguments = [tensor for tensor in function_graph.inputs if tensor.op.name not in internal_inputs]
     inputs = {node.name: _data_inputs(node) for node in graph_def.node}
-    roles = step_roles([node.name for node in graph_def.node], inputs, [tensor.op.name for tensor in arguments])
+    roles = step_roles([node.name for node in graph_def.node], inputs, [tensor.op.name for tensor in arguments],
+                       [tensor.op.name for tensor in function_graph.outputs])
     users = {}
     for node in graph_def.node:
         for source in _data_inputs(node):

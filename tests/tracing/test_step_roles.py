@@ -41,9 +41,12 @@ def test_a_step_without_scopes_is_placed_by_its_edges():
              "gradient_tape/MatMul/MatMul": ["x"], "mul": ["gradient_tape/MatMul/MatMul"],
              "AssignSubVariableOp": ["mul"], "Identity": ["Sum"]}
     roles = step_roles(edges, edges, arguments=["x"])
-    assert roles["w"] == "metrics"  # read by no gradient: not part of the forward the tape saw
     assert (roles["mul"], roles["AssignSubVariableOp"]) == ("update", "update")
-    assert roles["Identity"] == roles["Sum"] == roles["MatMul"] == "metrics"
+    assert roles["Identity"] == roles["Sum"] == roles["MatMul"] == roles["w"] == "metrics"
+    # Returned, and computed from the arguments: the loss, which no gradient reads.
+    roles = step_roles(edges, edges, arguments=["x"], outputs=["Identity"])
+    assert roles["Identity"] == roles["Sum"] == roles["MatMul"] == "forward"
+    assert roles["w"] == "metrics"  # a variable read: not computed from the arguments
 
 
 def test_renamed_nodes_get_the_project_categories():
