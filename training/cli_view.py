@@ -19,12 +19,20 @@ EXIT_BAD_INPUT = 2
 
 
 def view_trace(run_dirs):
-    """The runs side by side, a process per run named by its network, algorithm and batch size
-    (one run too: its own trace names its processes by device only)."""
+    """The runs side by side, a process per run named by its algorithm first, then its network,
+    sequence and batch size (one run too: its own trace names its processes by device only)."""
     from tracing.compare import load_run, load_trace, run_names
     from tracing.trace_merge import runs_side_by_side
     runs = [load_run(run_dir) for run_dir in run_dirs]
-    return runs_side_by_side(list(zip(run_names(runs), [load_trace(run) for run in runs])))
+    names = [_algorithm_first(name, run.summary.get("algorithm")) for name, run in zip(run_names(runs), runs)]
+    return runs_side_by_side(list(zip(names, [load_trace(run) for run in runs])))
+
+
+def _algorithm_first(name, algorithm):
+    # Perfetto cuts long process names in the middle: the algorithm must not be what is cut.
+    if not algorithm or f", {algorithm}" not in name:
+        return name
+    return f"{algorithm}: " + name.replace(f", {algorithm}", "", 1)
 
 
 @click.command("view", context_settings=cli_input.SPELLING)

@@ -10,11 +10,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from tests.tracing.browser import PerfettoPage, browser_or_skip
+from tests.tracing.browser import browser_or_skip
 from tests.tracing.report_checks import ISSUE_NODE_COLUMNS, read_csv
 from tracing.chrome_trace import STEP_COUNTER
 
-EXECUTABLE = browser_or_skip()
+browser_or_skip()
 
 from training.cli import main  # noqa: E402  (after the skip: TensorFlow is slow to import)
 
@@ -50,15 +50,9 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def perfetto():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=EXECUTABLE, args=["--no-sandbox"])
-        try:
-            page = PerfettoPage(browser.new_page(viewport={"width": 1600, "height": 900}))
-            yield page
-            page.close_server()
-        finally:
-            browser.close()
+    from tracing.perfetto_browser import perfetto_page
+    with perfetto_page() as page:
+        yield page
 
 
 def report(run_dir):

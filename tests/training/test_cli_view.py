@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from tests.tracing.browser import ENABLE
+from tracing.perfetto_browser import ENABLE
 from tracing.chrome_trace import trace_text
 from training.cli import main
 
@@ -52,7 +52,7 @@ def test_view_serves_the_ui_and_the_runs_side_by_side(tmp_path):
         process.terminate()
         process.wait(timeout=30)
     names = [event["args"]["name"] for event in trace["traceEvents"] if event["name"] == "process_name"]
-    assert names == ["mlp, BP, batch 4", "mlp, DFA, batch 4"]
+    assert names == ["BP: mlp, batch 4", "DFA: mlp, batch 4"]
     assert sorted(event["name"] for event in trace["traceEvents"] if event["ph"] == "X") == ["forward/a", "forward/b"]
 
 
