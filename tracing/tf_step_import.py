@@ -1,7 +1,7 @@
 """A TensorFlow 2 step (a `tf.function` call) imported into a tf.compat.v1 Graph and Session.
 
-Allocation records exist only under FULL_TRACE in a Session (ARCHITECTURE.md, "What a trace
-shows"), so tracing a TensorFlow 2 step means running its graph in one: the function is traced
+Allocation records exist only under FULL_TRACE in a Session, so tracing a TensorFlow 2 step
+means running its graph in one (ARCHITECTURE.md, "A TensorFlow 2 step in a Session"): the function is traced
 for the given arguments into a concrete function, its GraphDef is imported into a new Graph in
 which every variable it captures is recreated, with its current value, and every other captured
 tensor becomes a constant. Each node is renamed `<role>/<its name>` (tracing/step_roles.py), so

@@ -78,8 +78,8 @@ def make_layers(name, output_size):
     """Call the sequence function; anything it raises or returns wrongly becomes a ConfigError."""
     function = get_sequence(name)
     try:
-        # Eagerly, outside the run's graph: a Keras model made here must hold its weights as
-        # values to read (training/keras_convert.py); the project's layers only store settings.
+        # Eagerly, outside the run's graph: a Keras model made here must hold its weights as values
+        # to read (ARCHITECTURE.md, "Keras models are made eagerly"); our layers only store settings.
         with context.eager_mode():
             layers = convert_if_keras(function(output_size))  # a Keras Sequential: its weights
     except ZppMemError as error:
