@@ -44,21 +44,20 @@ def trace_command(ctx, spec, output_dir, run_id, batch_size, memory_steps, memor
         import_tensorflow_quietly()
         run_dir, summary = _trace(spec, output_dir, run_id, batch_size, memory_steps, memory_warmup,
                                   create_run_dir)
-    except WriteFailed as error:
-        click.echo(cli_input.one_line(f"Error: {error}"), err=True)
-        ctx.exit(EXIT_FAILED)
+    except (WriteFailed, StepFailed) as error:  # the input was fine: not exit 2
+        _fail(ctx, str(error), EXIT_FAILED)
     except ZppMemError as error:
-        click.echo(cli_input.one_line(f"Error: {error}"), err=True)
-        ctx.exit(EXIT_BAD_INPUT)
-    except OSError as error:
-        click.echo(cli_input.one_line(f"Error: {describe_os_error(error)}"), err=True)
-        ctx.exit(EXIT_FAILED)
-    except StepFailed as error:
-        click.echo(cli_input.one_line(f"Error: {error}"), err=True)
-        ctx.exit(EXIT_FAILED)
+        _fail(ctx, str(error), EXIT_BAD_INPUT)
+    except OSError as error:  # a write nothing above expected to fail: still one line
+        _fail(ctx, describe_os_error(error), EXIT_FAILED)
     from training.memory import describe
     click.echo(describe(summary, os.path.join(run_dir, "memory")))
     click.echo(f"results in {run_dir}")
+
+
+def _fail(ctx, message, code):
+    click.echo(cli_input.one_line(f"Error: {message}"), err=True)
+    ctx.exit(code)
 
 
 class StepFailed(Exception):

@@ -4,13 +4,12 @@ report's figures are the sizes computed by hand.
 Two small models (one TensorFlow start for the module): an MLP and a convnet that mirror the
 shipped fcReLu and experiment_mnist_conv, at small widths and batch.
 """
-import json
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from tests.tracing.chrome_trace_checks import read_trace, slice_counts
+from tests.tracing.chrome_trace_checks import read_trace, slice_counts, slice_tuples, tensorflow_op_slices
 from tests.tracing.report_checks import ISSUE_ACTIVATION_COLUMNS, ISSUE_NODE_COLUMNS, check_png, read_csv
 from tracing.chrome_trace import STEP_COUNTER
 
@@ -147,14 +146,9 @@ def test_every_op_is_placed_by_what_keras_and_the_tape_name(traced):
 
 
 def test_trace_json_has_the_slices_of_tensorflow_own_chrome_trace(traced):
-    from tensorflow.python.client import timeline
     summary, out, result = traced["fc"]
     ours = read_trace(out / "trace.json")
-    theirs = json.loads(timeline.Timeline(result.run_metadata.step_stats).generate_chrome_trace_format())
-    origin = summary["step_start_unix_us"]
-    tf_ops = [(event["args"]["name"], event["ts"] - origin, event["dur"])
-              for event in theirs["traceEvents"] if event.get("ph") == "X" and event.get("cat") == "Op"]
-    assert sorted((event["name"], event["ts"], event["dur"]) for event in ours.slices) == sorted(tf_ops)
+    assert slice_tuples(ours) == tensorflow_op_slices(result.run_metadata, summary["step_start_unix_us"])
     assert slice_counts(ours) == Counter(row["node_name"] for row in read_csv(out / "nodes.csv", ISSUE_NODE_COLUMNS))
     [pid] = ours.process_names
     assert ours.counter_max(pid, f"{STEP_COUNTER} bytes") == summary["peak_bytes"]
