@@ -22,24 +22,26 @@ WARMUP_STEPS = 3
 TRACED_STEPS = 3
 
 
-def trace_function(fn, *args, output_dir, warmup=WARMUP_STEPS, steps=TRACED_STEPS, meta=None):
+def trace_function(fn, *args, output_dir, warmup=WARMUP_STEPS, steps=TRACED_STEPS, meta=None, config=None):
     """Trace fn(*args) (a tf.function, or a Python function it wraps) and write the report of the
-    median of `steps` traced runs into output_dir. Returns the summary dict."""
+    median of `steps` traced runs into output_dir. config: the Session's ConfigProto (threads).
+    Returns the summary dict."""
     step = import_step(fn, args)
-    results = run_traced(step, args, warmup=warmup, steps=steps)
+    results = run_traced(step, args, warmup=warmup, steps=steps, config=config)
     meta = {"network": getattr(fn, "__name__", type(fn).__name__), "algorithm": "tf.function",
             "iteration": warmup + steps, **(meta or {})}
     return write_report(step, results, output_dir, meta)
 
 
-def run_traced(step, args, *, warmup=WARMUP_STEPS, steps=TRACED_STEPS):
-    """Run an ImportedStep `warmup` times, then `steps` times traced: the TraceResults."""
+def run_traced(step, args, *, warmup=WARMUP_STEPS, steps=TRACED_STEPS, config=None):
+    """Run an ImportedStep `warmup` times, then `steps` times traced: the TraceResults.
+    config: the Session's ConfigProto (None: TensorFlow's default threads)."""
     import tensorflow as tf
 
     if steps < 1 or warmup < 0:
         raise ConfigError(f"steps must be at least 1 and warmup at least 0 (got steps={steps}, warmup={warmup})")
     feed = feed_dict(step, args)
-    with tf.compat.v1.Session(graph=step.graph) as session:
+    with tf.compat.v1.Session(graph=step.graph, config=config) as session:
         session.run(step.init_op, feed_dict=step.init_feed)
         for _ in range(warmup):
             session.run(step.fetches, feed_dict=feed)
@@ -81,7 +83,7 @@ def build_for_step(model, x, y):
         model.optimizer.build(model.trainable_variables)
 
 
-def trace_keras(model, x, y, *, output_dir, warmup=WARMUP_STEPS, steps=TRACED_STEPS, meta=None):
+def trace_keras(model, x, y, *, output_dir, warmup=WARMUP_STEPS, steps=TRACED_STEPS, meta=None, config=None):
     """Trace one `train_step` of a compiled Keras 3 model on the batch (x, y): its forward pass,
     loss, gradients, optimizer update and metrics. Returns the summary dict."""
     import tensorflow as tf
@@ -93,4 +95,4 @@ def trace_keras(model, x, y, *, output_dir, warmup=WARMUP_STEPS, steps=TRACED_ST
     step = keras_train_step(model)
     meta = {"network": model.name, "algorithm": f"Keras {model.optimizer.__class__.__name__}",
             "batch_size": int(data[0].shape[0]), **(meta or {})}
-    return trace_function(step, data, output_dir=output_dir, warmup=warmup, steps=steps, meta=meta)
+    return trace_function(step, data, output_dir=output_dir, warmup=warmup, steps=steps, meta=meta, config=config)
