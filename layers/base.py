@@ -10,7 +10,8 @@ import inspect
 
 import tensorflow as tf
 
-from layers.checks import check_bool, check_name
+from definitions.errors import ConfigError
+from layers.checks import check_bool, check_name, format_shape
 
 
 class Layer:
@@ -64,7 +65,13 @@ class Layer:
             with graph.name_scope(None), graph.name_scope(f"model/{self.name or type(self).__name__}/"):
                 yield
 
+    #: {weight name: array} that replace the initial values: a converted Keras model's own
+    #: weights (training/keras_convert.py). None: the layer's initializers.
+    pretrained = None
+
     def add_weight(self, name, initial_value, trainable=True):
+        if self.pretrained is not None and name in self.pretrained:
+            initial_value = _pretrained_value(self, name, initial_value)
         variable = tf.Variable(initial_value, name=name, trainable=trainable)
         (self._variables if trainable else self._non_trainable).append(variable)
         return variable
@@ -162,6 +169,16 @@ def _with_backward_kernel(apply_kernel, backward_kernel):
             return dx, dkernel
         return apply_kernel(x, kernel), gradient
     return linear
+
+
+def _pretrained_value(layer, name, initial_value):
+    """The pretrained array for `name`, which must have the shape the layer builds for its input."""
+    value = layer.pretrained[name]
+    expected = tuple(tf.convert_to_tensor(initial_value).shape.as_list())
+    if tuple(value.shape) != expected:
+        raise ConfigError(f"{layer}: its pretrained {name} has shape {tuple(value.shape)}, but for an input of "
+                          f"shape {format_shape(layer.input_shape)} it needs {expected}")
+    return value
 
 
 def layer_to_config(layer):

@@ -2,9 +2,11 @@
 
 trace() runs a step under FULL_TRACE and returns allocation records; everything else
 (timelines, peak, categories, CSVs, plots, comparisons) is computed from those records, the
-node stats and the graph, without importing TensorFlow.
+node stats and the graph, without importing TensorFlow. trace_function() and trace_keras() do
+the same for a TensorFlow 2 step (a tf.function, a Keras train_step), imported into a Session.
 """
 from tracing.compare import compare_runs
+from tracing.keras_step import trace_function, trace_keras
 from tracing.persistent import persistent_breakdown, persistent_bytes
 from tracing.records import AllocationRecord, NodeStat, OutputSlot, node_stats_from_step_stats, records_from_step_stats
 from tracing.report import write_memory_report
@@ -21,5 +23,7 @@ __all__ = [
     "persistent_bytes",
     "records_from_step_stats",
     "trace",
+    "trace_function",
+    "trace_keras",
     "write_memory_report",
 ]

@@ -102,10 +102,15 @@ def _described(run):
 
 
 def run_name(run):
-    """'network, sequence, algorithm, batch N': the sequence only where it is not the network's own."""
+    """'network, sequence, algorithm, batch N': the sequence only where it is not the network's own
+    (of a 'module:function' sequence, the function)."""
     network, sequence, algorithm, batch_size = _described(run)
     if sequence is not None and sequence == default_sequence(network):
         sequence = None
+    if isinstance(sequence, str) and ":" in sequence:
+        # 'package.module:function': the function names the architecture; the module would push
+        # the algorithm out of a viewer's narrow track names.
+        sequence = sequence.rpartition(":")[2]
     parts = [str(part) for part in (network, sequence, algorithm) if part is not None]
     parts += [f"batch {batch_size}"] if batch_size is not None else []
     return ", ".join(parts) or os.path.basename(os.path.normpath(run.run_dir))

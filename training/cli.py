@@ -170,9 +170,13 @@ def _print_lists(values):
 
 def _register_subcommands():
     from tracing.compare import compare_command
+    from training.cli_trace import trace_command
+    from training.cli_view import view_command
     from training.plan_command import plan_command
     main.add_command(compare_command, name="compare")
     main.add_command(plan_command, name="plan")
+    main.add_command(trace_command, name="trace")
+    main.add_command(view_command, name="view")
 
 
 _register_subcommands()

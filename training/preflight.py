@@ -15,6 +15,7 @@ need built layers): a run builds its sequence once, not once to check and once t
 (ARCHITECTURE.md, "One run, start to finish").
 """
 import tensorflow as tf
+from tensorflow.python.eager import context
 
 from definitions.errors import ConfigError, ZppMemError
 from definitions.registry import get_sequence
@@ -22,6 +23,7 @@ from layers.base import Layer
 from layers.checks import format_shape
 from planning.checkpoint_plan import plan_for
 from training.blocks import split_into_blocks
+from training.keras_convert import convert_if_keras
 
 
 def build_sequence(config, dataset):
@@ -76,7 +78,10 @@ def make_layers(name, output_size):
     """Call the sequence function; anything it raises or returns wrongly becomes a ConfigError."""
     function = get_sequence(name)
     try:
-        layers = function(output_size)
+        # Eagerly, outside the run's graph: a Keras model made here must hold its weights as values
+        # to read (ARCHITECTURE.md, "Keras models are made eagerly"); our layers only store settings.
+        with context.eager_mode():
+            layers = convert_if_keras(function(output_size))  # a Keras Sequential: its weights
     except ZppMemError as error:
         raise ConfigError(f"sequence {name!r}: {error}") from None
     except (TypeError, ValueError, AttributeError) as error:

@@ -117,3 +117,17 @@ def _check_nesting(slices):
 def slice_counts(parsed, pid=None):
     """How many complete events each name has (in one process, or all)."""
     return Counter(event["name"] for event in parsed.slices if pid is None or event["pid"] == pid)
+
+
+def tensorflow_op_slices(run_metadata, origin):
+    """(name, ts since origin, dur) of every op of TensorFlow's own Chrome export of a step
+    (client/timeline.py, reading the same step stats), sorted."""
+    from tensorflow.python.client import timeline
+    theirs = json.loads(timeline.Timeline(run_metadata.step_stats).generate_chrome_trace_format())
+    return sorted((event["args"]["name"], event["ts"] - origin, event["dur"])
+                  for event in theirs["traceEvents"] if event.get("ph") == "X" and event.get("cat") == "Op")
+
+
+def slice_tuples(parsed):
+    """(name, ts, dur) of the complete events of a parsed trace, sorted."""
+    return sorted((event["name"], event["ts"], event["dur"]) for event in parsed.slices)

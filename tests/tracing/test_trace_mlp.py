@@ -2,14 +2,13 @@
 
 One graph, one session and one report for the whole module: TensorFlow is slow to start.
 """
-import json
 import math
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from tests.tracing.chrome_trace_checks import read_trace, slice_counts
+from tests.tracing.chrome_trace_checks import read_trace, slice_counts, slice_tuples, tensorflow_op_slices
 from tests.tracing.report_checks import (
     ISSUE_ACTIVATION_COLUMNS,
     ISSUE_NODE_COLUMNS,
@@ -172,14 +171,9 @@ def test_png_opens(traced):
 
 def test_trace_json_has_the_slices_of_tensorflow_own_chrome_trace(traced):
     """TensorFlow's own Chrome trace exporter (client/timeline.py) reads the same step stats."""
-    from tensorflow.python.client import timeline
     result, summary, out, _, _ = traced
     ours = read_trace(out / "trace.json")
-    theirs = json.loads(timeline.Timeline(result.run_metadata.step_stats).generate_chrome_trace_format())
-    origin = summary["step_start_unix_us"]
-    tf_ops = [(event["args"]["name"], event["ts"] - origin, event["dur"])
-              for event in theirs["traceEvents"] if event.get("ph") == "X" and event.get("cat") == "Op"]
-    assert sorted((event["name"], event["ts"], event["dur"]) for event in ours.slices) == sorted(tf_ops)
+    assert slice_tuples(ours) == tensorflow_op_slices(result.run_metadata, summary["step_start_unix_us"])
     assert slice_counts(ours) == Counter(row["node_name"] for row in read_csv(out / "nodes.csv", ISSUE_NODE_COLUMNS))
 
 
