@@ -67,8 +67,8 @@ def conv(blocks, filters=32):
 
 def thread_counts(threads=None):
     """(intra-op, inter-op) threads: an int sets the intra-op threads, a pair each; by default
-    one per CPU core and one inter-op thread, as a run has (training/session_config.py)."""
-    from training.session_config import INTER_OP_THREADS, intra_op_threads
+    one per CPU core and every op in the caller's thread, as a run has (tracing/session_config.py)."""
+    from tracing.session_config import INTER_OP_THREADS, intra_op_threads
     if threads is None or isinstance(threads, int):
         return intra_op_threads(threads), INTER_OP_THREADS
     intra, inter = threads
@@ -77,7 +77,7 @@ def thread_counts(threads=None):
 
 def session_config(threads=None):
     """A run's thread settings for every session (and for Keras in versus_keras)."""
-    from training.session_config import session_config as run_config
+    from tracing.session_config import session_config as run_config
     intra, inter = thread_counts(threads)
     return run_config(intra, inter)
 

@@ -15,6 +15,7 @@ from definitions.errors import ConfigError
 
 from tracing.persistent import persistent_bytes
 from tracing.report import write_memory_report
+from tracing.session_config import session_config
 from tracing.tf_step_import import feed_dict, import_step
 from tracing.tracer import trace
 
@@ -35,13 +36,14 @@ def trace_function(fn, *args, output_dir, warmup=WARMUP_STEPS, steps=TRACED_STEP
 
 def run_traced(step, args, *, warmup=WARMUP_STEPS, steps=TRACED_STEPS, config=None):
     """Run an ImportedStep `warmup` times, then `steps` times traced: the TraceResults.
-    config: the Session's ConfigProto (None: TensorFlow's default threads)."""
+    config: the Session's ConfigProto (None: a run's, every op in the calling thread, so the
+    traced order is the same every time; tracing/session_config.py)."""
     import tensorflow as tf
 
     if steps < 1 or warmup < 0:
         raise ConfigError(f"steps must be at least 1 and warmup at least 0 (got steps={steps}, warmup={warmup})")
     feed = feed_dict(step, args)
-    with tf.compat.v1.Session(graph=step.graph, config=config) as session:
+    with tf.compat.v1.Session(graph=step.graph, config=config or session_config()) as session:
         session.run(step.init_op, feed_dict=step.init_feed)
         for _ in range(warmup):
             session.run(step.fetches, feed_dict=feed)

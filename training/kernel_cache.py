@@ -14,7 +14,7 @@ import os
 
 from definitions.files import atomic_write_json
 from planning.measured import BlockKernels
-from training.session_config import INTER_OP_THREADS
+from tracing.session_config import INTER_OP_THREADS
 
 DIRECTORY = os.path.join("zppmem", "kernels")
 

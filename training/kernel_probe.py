@@ -23,7 +23,7 @@ from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, Backward, BlockKerne
 from planning.program import simulate
 from training.algorithms.base import Algorithm
 from training.blocks import Block
-from training.session_config import session_config
+from tracing.session_config import session_config
 
 WARMUP, TRACES = 2, 3
 FRESH_INPUT, FRESH_GRADIENT, OUTPUT_SUM = "probe/x", "probe/dy", "probe/output_sum"

@@ -25,7 +25,7 @@ import tracing
 from definitions.errors import ConfigError
 from training import checkpoints, divergence
 from training.graph import build_training_graph, epoch_shuffle_seed
-from training.session_config import session_config
+from tracing.session_config import session_config
 from training.memory import describe, memory_dir, traced_step
 from training.restore import restore_model
 

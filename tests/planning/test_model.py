@@ -3,7 +3,7 @@
 Each network exercises some rules (dense, activations, conv + pooling, batch norm, residual);
 the model must match the tracer's median peak within a tolerance that a wrong rule would break:
 one activation or one weight gradient too many or too few is more than the tolerance. Every type
-imposes its order and the session runs one op at a time (training/session_config.py), as a run's
+imposes its order and the session runs one op at a time (tracing/session_config.py), as a run's
 does, so there is no race to allow for.
 The model replays each block's kernels as measured here (training/measured_kernels.py), so it
 holds under oneDNN and Eigen alike: `make test` runs it under both.
@@ -25,7 +25,7 @@ from training.blocks import forward_blocks, split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
 from training.measured_kernels import MeasuredKernels
-from training.session_config import session_config
+from tracing.session_config import session_config
 
 pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
 

@@ -141,7 +141,10 @@ def test_every_op_is_placed_by_what_keras_and_the_tape_name(traced):
         if name.startswith("metrics/"):
             assert (row["category"], row["phase"]) == ("other", "other"), row
     phases = Counter(row["phase"] for row in rows if int(row["bytes_allocated"]))
-    assert phases["forward"] and phases["backward"] and phases["update"]
+    assert phases["forward"] and phases["backward"]
+    # SGD's update allocates nothing when its ops run one at a time: lr * gradient is written
+    # into the gradient's buffer, which nothing else reads any more.
+    assert any(row["phase"] == "update" for row in rows)
     assert summary["peak_bytes_by_category"]["gradient"] > 0
 
 

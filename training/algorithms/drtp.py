@@ -9,8 +9,8 @@ Order: left alone, TensorFlow's executor computes every projection at the start 
 and runs ahead with the forward pass while the blocks' weight gradients wait to be applied, so
 the peak grows with depth. Block i's forward pass and projection therefore wait for the update
 of block i - 1 - LAG. LAG = 0: one block at a time, forward, backward, update. LAG = 1 once let
-one block's forward pass run beside the previous block's update; a run's session has one
-inter-op thread (training/session_config.py), so nothing runs beside anything, and with LAG = 0
+one block's forward pass run beside the previous block's update; a run's session runs one op at
+a time (tracing/session_config.py), so nothing runs beside anything any more, and with LAG = 1
 which of the two ready passes ran first was the executor's choice: the traced peak of resnet_18
 (batch 16) was 42 MiB in some processes and 52 MiB in others.
 """

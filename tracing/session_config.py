@@ -1,4 +1,5 @@
-"""The thread settings of every session that runs a training step: runs, kernel probes, benchmarks.
+"""The thread settings of every session that runs a traced step: runs, kernel probes, benchmarks,
+a user's own step (`experiment trace`, trace_function, trace_keras).
 
 Every op runs in the calling thread (`inter_op_parallelism_threads` < 0), in the order the ops
 become ready, while each kernel still uses every core through its intra-op threads. So a step's
