@@ -148,8 +148,15 @@ class Algorithm:
 
     @staticmethod
     def apply(optimizer, pairs, dependencies=()):
-        """Apply (update, variable) pairs after `dependencies` (e.g. batch-norm averages)."""
-        with scope("update"), tf.control_dependencies(list(dependencies)):
+        """Apply (update, variable) pairs after `dependencies` (tensors, e.g. a block's output, or
+        ops, e.g. batch-norm averages).
+
+        A tensor is waited for through an Identity of it: a control edge out of the op itself
+        stops Grappler's remapper from fusing that op with the ops before it, and oneDNN then ran
+        DFAMEM's recomputed blocks as MatMul+BiasAdd and a separate Sigmoid where the first pass
+        has one fused kernel (ARCHITECTURE.md, "Control edges stop fusion")."""
+        waits = [tf.identity(d, name="ready") if isinstance(d, tf.Tensor) else d for d in dependencies]
+        with scope("update"), tf.control_dependencies(waits):
             return optimizer.apply_gradients(pairs)
 
     def block_matrix(self, block, num_classes):
