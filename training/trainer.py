@@ -134,14 +134,17 @@ class Trainer:
         if loss_kind or bad_weights:
             self._diverged(result, epoch, divergence.describe(loss_kind, bad_weights))
             return False
-        result.update(epochs_completed=epoch, accuracy=accuracy, loss=loss, iterations=self.iteration)
+        result.update(epochs_completed=epoch, accuracy=accuracy, loss=loss, iterations=self.iteration,
+                      **loss_units(loss))
         threshold = dict(config.minimum_accuracy).get(epoch)
         if threshold is not None and accuracy < threshold:
             result["status"] = "below_minimum_accuracy"
         if checkpoints.saves_at_epoch_end(config, epoch) and self.run_dir:
             # Saved before the `finished epoch` line: once a reader sees it, the epoch is safe.
             self._checkpoint(result, epoch)
-        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}")
+        units = loss_units(loss)
+        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}"
+                  f" ({units['loss_nats']:.4f} nats, {units['loss_bits']:.4f} bits per label)")
         self._scalars({"test/accuracy": accuracy, "test/loss": loss})
         if result["status"] == "below_minimum_accuracy":
             self._say(f"stopping: accuracy {accuracy:.2f}% after epoch {epoch} is below the "
@@ -341,3 +344,9 @@ class Trainer:
     def _restore(self):
         path = restore_model(self.session, self.model.blocks, self.config.restore_model_path)
         self._say(f"restored model from {path}")
+
+
+def loss_units(loss):
+    """The test loss in nats and in bits per label (per character on shakespeare): the losses are
+    natural-log cross-entropies averaged over labels, one per example or one per token."""
+    return {"loss_nats": loss, "loss_bits": loss / math.log(2)}
