@@ -47,14 +47,16 @@ class Embedding(WeightLayer):
 
 
 def _lookup(ids, kernel, vocab_size):
-    """kernel[ids] whose gradient to the kernel is dense (see the module's docstring)."""
+    """kernel[ids] whose gradient to the kernel is dense (see the module's docstring). The ids are
+    an argument, not a captured tensor: custom_gradient would otherwise walk up from them and
+    take any variable that computed them (a probe's scale) for one the function reads."""
     @tf.custom_gradient
-    def lookup(table):
+    def lookup(table, token_ids):
         def gradient(dy):
             rows = tf.reshape(dy, [-1, table.shape[-1]])
-            return tf.math.unsorted_segment_sum(rows, tf.reshape(ids, [-1]), vocab_size)
-        return tf.gather(table, ids), gradient
-    return lookup(kernel)
+            return tf.math.unsorted_segment_sum(rows, tf.reshape(token_ids, [-1]), vocab_size), None
+        return tf.gather(table, token_ids), gradient
+    return lookup(kernel, ids)
 
 
 @register

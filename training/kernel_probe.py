@@ -64,14 +64,16 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", 
         with tf.name_scope("backward"):
             to_weights = tf.gradients(y, variables, grad_ys=dy)
         with tf.name_scope("backward/"):
-            to_input = tf.gradients(y, [x] + variables, grad_ys=dy)
+            # Token ids (an Embedding first) have no gradient: zeros stand in, as no algorithm asks
+            # for the input gradient of the first block.
+            to_input = tf.gradients(y, [x] + variables, grad_ys=dy, unconnected_gradients="zero")
         init = tf.compat.v1.global_variables_initializer()
     names = {FRESH_INPUT: BLOCK_INPUT, FRESH_GRADIENT: OUTPUT_GRADIENT}
     config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads or 0)
     with tf.compat.v1.Session(graph=graph, config=config) as session:
         session.run(init)
         rng = np.random.default_rng(0)
-        feeds = {fed_x: rng.standard_normal((batch_size, *input_shape), dtype=np.float32),
+        feeds = {fed_x: _example_input(block, rng, (batch_size, *input_shape)),
                  fed_dy: rng.standard_normal((batch_size, *y.shape.as_list()[1:]), dtype=np.float32)}
         # The output itself is not fetched (a fetched tensor stays with the session, and no kernel
         # could write into its buffer, as SigmoidGrad does in a real step): its sum is (a shape would
@@ -85,6 +87,15 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", 
     _, _, input_ops = _split(*input_run)
     return BlockKernels(forward, output, Backward(weights_ops, weights_run[1][1:]),
                         Backward(input_ops, input_run[1][2:], input_run[1][1]))
+
+
+def _example_input(block, rng, shape):
+    """A batch for the block: token ids in range before an Embedding (a gather refuses others),
+    else normal values (the sizes the kernels allocate do not depend on them)."""
+    vocabulary = getattr(block.layers[0], "vocab_size", None)
+    if vocabulary:
+        return rng.integers(0, vocabulary, shape).astype(np.float32)
+    return rng.standard_normal(shape, dtype=np.float32)
 
 
 def _traced(session, fetches, feeds, names, device):
