@@ -10,7 +10,7 @@ FLOAT = 4
 GLOBAL_STEP = 8
 #: Algorithms that apply updates block by block take one optimizer per block (Adam's bias
 #: correction advances per apply_gradients call): one pair of Adam's beta powers each.
-OPTIMIZER_PER_BLOCK = ("FA", "DFAMEM", "DRTP", "BPCKPT")
+OPTIMIZER_PER_BLOCK = ("FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
 #: Algorithms with a fixed matrix per hidden block, (classes x block output size, or per position).
 BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
 
