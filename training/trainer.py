@@ -142,9 +142,12 @@ class Trainer:
         if checkpoints.saves_at_epoch_end(config, epoch) and self.run_dir:
             # Saved before the `finished epoch` line: once a reader sees it, the epoch is safe.
             self._checkpoint(result, epoch)
+        # On a token dataset (shakespeare: characters) the loss per token in both units, as
+        # language models report it; a classifier's line stays as it was.
         units = loss_units(loss)
-        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}"
-                  f" ({units['loss_nats']:.4f} nats, {units['loss_bits']:.4f} bits per label)")
+        per_token = f" ({units['loss_nats']:.4f} nats, {units['loss_bits']:.4f} bits per token)" \
+            if self.dataset.label_shape else ""
+        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}{per_token}")
         self._scalars({"test/accuracy": accuracy, "test/loss": loss})
         if result["status"] == "below_minimum_accuracy":
             self._say(f"stopping: accuracy {accuracy:.2f}% after epoch {epoch} is below the "
@@ -347,6 +350,6 @@ class Trainer:
 
 
 def loss_units(loss):
-    """The test loss in nats and in bits per label (per character on shakespeare): the losses are
-    natural-log cross-entropies averaged over labels, one per example or one per token."""
+    """The test loss in nats and in bits per label (per token on a token dataset, per character on
+    shakespeare): the losses are natural-log cross-entropies averaged over labels."""
     return {"loss_nats": loss, "loss_bits": loss / math.log(2)}

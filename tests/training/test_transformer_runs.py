@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import re
 
 import pytest
 
@@ -14,7 +15,10 @@ SMALL = {"context_length": 8, "synthetic_size": 1024, "epochs": 3, "learning_rat
 
 def test_dfa_learns_synthetic_tokens_above_chance(tmp_path):
     config = resolve_config(dict(transformer_tiny), "transformer_tiny", {**SMALL, "type": "DFA"})
-    run_dir, result = run_experiment(config, str(tmp_path), log=lambda line: None)
+    lines = []
+    run_dir, result = run_experiment(config, str(tmp_path), log=lines.append)
+    assert re.fullmatch(r"finished epoch 3, accuracy: \d+\.\d\d%, loss: (\d+\.\d{4}) "
+                        r"\(\1 nats, \d+\.\d{4} bits per token\)", lines[-1]), lines[-1]
     chance = 100 / config.synthetic_classes
     assert result["accuracy"] > 4 * chance, result  # next-token accuracy over every position (48% seen)
     saved = json.load(open(os.path.join(run_dir, "result.json")))
