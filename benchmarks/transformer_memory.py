@@ -42,6 +42,7 @@ def __getattr__(name):
         layers, context = (int(part) for part in name[len(prefix):].split("x"))
         from definitions.sequences import transformer
 
+        # --quick's shapes (at most 64 tokens x layers) are dim 32; every full row is DIM.
         def sequence(output_size):
             return transformer(output_size, layers=layers, dim=DIM if layers * context > 64 else 32,
                                heads=HEADS, context=context)
