@@ -15,7 +15,9 @@ from definitions.names import suggestion
 # The one list of each. training/algorithms and training/losses tie their implementations to
 # TRAINING_TYPES and COST_FUNCTIONS at import; the names stay here, importable without TensorFlow.
 TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
-DATASETS = ("digits", "mnist5k", "mnist", "cifar10", "cifar100", "synthetic")
+DATASETS = ("digits", "mnist5k", "mnist", "cifar10", "cifar100", "synthetic", "synthetic_tokens", "shakespeare")
+#: Token datasets: examples are windows of `context_length` tokens, labels the next token at each position.
+TOKEN_DATASETS = ("synthetic_tokens", "shakespeare")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FEEDBACK_MODES = ("stored", "regenerate")
@@ -26,6 +28,7 @@ MAX_WARMUP = 10_000
 MAX_TRACED_STEPS = 100
 MAX_CLASSES = 100_000
 MAX_SYNTHETIC_SIZE = 10_000_000
+MAX_CONTEXT = 65_536
 
 
 def _field(default, check, help_text):
@@ -114,9 +117,11 @@ class NetworkConfig:
     synthetic_shape: tuple = _field((8, 8, 1), checks.int_list(1, max_length=8, high=checks.INT32_MAX),
                                    "input shape of the synthetic dataset")
     synthetic_classes: int = _field(10, checks.integer(low=2, high=MAX_CLASSES),
-                                    "classes of the synthetic dataset")
+                                    "classes of the synthetic dataset (vocabulary of synthetic_tokens)")
     synthetic_size: int = _field(512, checks.integer(low=1, high=MAX_SYNTHETIC_SIZE),
-                                 "training examples of the synthetic dataset")
+                                 "training examples of the synthetic dataset (windows of synthetic_tokens)")
+    context_length: int = _field(64, checks.integer(low=2, high=MAX_CONTEXT),
+                                 "token datasets (synthetic_tokens, shakespeare): tokens per example window")
 
     def to_dict(self):
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

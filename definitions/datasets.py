@@ -6,9 +6,14 @@ keras caches (`--data_dir`, default ~/.keras/datasets) in exactly keras' formats
 missing they are fetched through keras, and when that fails (offline) the error says where we
 looked and how to get the file.
 
-KNOWN holds every dataset but `synthetic` (whose shape is the config's): its loader, its shape
-without loading it, and the file keras caches, if any; it is tied to definitions/config.py's
-DATASETS at import, so a name cannot be listed without a loader or the reverse.
+KNOWN holds every dataset but those whose shape is the config's (`synthetic`, and the token
+datasets, whose windows are `context_length` long): its loader, its shape without loading it,
+and the file keras caches, if any; it is tied to definitions/config.py's DATASETS at import, so a
+name cannot be listed without a loader or the reverse.
+
+Token datasets (definitions/tokens.py, definitions/shakespeare.py) label every position of a
+window: their labels are (examples, context_length), `label_shape` says so, and `num_classes`
+is the vocabulary.
 """
 import functools
 import os
@@ -18,7 +23,8 @@ from typing import Callable
 
 import numpy as np
 
-from definitions.config import DATASETS
+from definitions import shakespeare, tokens
+from definitions.config import DATASETS, TOKEN_DATASETS
 from definitions.errors import DatasetError
 from definitions.names import by_name
 
@@ -36,10 +42,16 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    vocabulary: str = None  # shakespeare: the character of each id
 
     @property
     def input_shape(self):
         return tuple(self.x_train.shape[1:])
+
+    @property
+    def label_shape(self):
+        """() for one label per example; (context_length,) for a token dataset's next tokens."""
+        return tuple(self.y_train.shape[1:])
 
 
 def load_dataset(config, data_dir=None):
@@ -48,6 +60,12 @@ def load_dataset(config, data_dir=None):
     if name == "synthetic":
         return synthetic(config.synthetic_shape, config.synthetic_classes, config.synthetic_size,
                          seed=config.seed or 0)
+    if name == "synthetic_tokens":
+        return Dataset(name, *tokens.synthetic_tokens(config.synthetic_classes, config.context_length,
+                                                      config.synthetic_size, seed=config.seed or 0),
+                       config.synthetic_classes)
+    if name == "shakespeare":
+        return load_shakespeare(config.context_length)
     known = KNOWN[name]
     if known.cache is None:
         return known.load()
@@ -90,6 +108,15 @@ def _split(name, images, labels):
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=0)
     return Dataset(name, x_train, y_train, x_test, y_test, 10)
+
+
+def load_shakespeare(context_length):
+    """The plays as characters, split by play (definitions/shakespeare.py), cut into windows."""
+    text = shakespeare.corpus()
+    ids = {character: index for index, character in enumerate(text["vocabulary"])}
+    x_train, y_train = tokens.windows([ids[c] for c in text["train"]], context_length)
+    x_test, y_test = tokens.windows([ids[c] for c in text["test"]], context_length)
+    return Dataset("shakespeare", x_train, y_train, x_test, y_test, len(ids), text["vocabulary"])
 
 
 def load_mnist(path):
@@ -178,7 +205,9 @@ class Known:
     cache: tuple = None
 
 
-KNOWN = by_name("datasets", tuple(name for name in DATASETS if name != "synthetic"), (
+#: Datasets whose shape the config decides (synthetic_shape, context_length).
+CONFIG_SHAPED = ("synthetic",) + TOKEN_DATASETS
+KNOWN = by_name("datasets", tuple(name for name in DATASETS if name not in CONFIG_SHAPED), (
     Known("digits", (8, 8, 1), 10, load_digits),
     Known("mnist5k", (28, 28, 1), 10, load_mnist5k),
     Known("mnist", (28, 28, 1), 10, load_mnist,
@@ -196,5 +225,24 @@ def dataset_shape(config):
     """(input shape, classes) of config's dataset, without reading any file (for planning)."""
     if config.dataset_name == "synthetic":
         return tuple(config.synthetic_shape), config.synthetic_classes
+    if config.dataset_name == "synthetic_tokens":
+        return (config.context_length,), config.synthetic_classes
+    if config.dataset_name == "shakespeare":  # the vocabulary: the cached text's, parsed once
+        return (config.context_length,), len(shakespeare.corpus()["vocabulary"])
     known = KNOWN[config.dataset_name]
     return known.input_shape, known.classes
+
+
+def label_shape(config):
+    """The labels' shape per example: () for a class, (context_length,) for a token dataset."""
+    return (config.context_length,) if config.dataset_name in TOKEN_DATASETS else ()
+
+
+def shaped_like(config, size, seed=0):
+    """Random data of config's dataset's shapes, `size` training examples (memory depends on
+    shapes, not values: for measuring a step without the data)."""
+    input_shape, classes = dataset_shape(config)
+    if config.dataset_name in TOKEN_DATASETS:
+        x, y, x_test, y_test = tokens.synthetic_tokens(classes, config.context_length, size, seed, test_size=1)
+        return Dataset(config.dataset_name, x, y, x_test, y_test, classes)
+    return synthetic(input_shape, classes, size, seed=seed, test_size=classes)

@@ -86,3 +86,14 @@ exp_cifar_liao_dfa.update({"type": "DFA"})
 
 exp_cifar_liao_memdfa = dict(exp_cifar_liao_bp)
 exp_cifar_liao_memdfa.update({"type": "DFAMEM"})
+
+# Transformers on token datasets: the loss is per token (nats), accuracy is next-token accuracy.
+transformer_tiny = dict(default_network)
+transformer_tiny.update({"dataset_name": "synthetic_tokens", "sequence": "transformer_tiny", "optimizer": "adam",
+                         "learning_rate": 0.001, "batch_size": 16, "epochs": 4, "context_length": 64,
+                         "synthetic_classes": 16, "synthetic_size": 1024, "minimum_accuracy": []})
+
+# nanoGPT's CPU "baby GPT" run: 4 blocks, 4 heads, dim 128, context 64, batch 12, Adam 1e-3.
+transformer_small = dict(transformer_tiny)
+transformer_small.update({"dataset_name": "shakespeare", "sequence": "transformer_small", "batch_size": 12,
+                          "epochs": 1, "eval_period": 200})

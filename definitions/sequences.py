@@ -4,8 +4,9 @@ Each public function of this module takes `output_size` and returns a list of la
 is the `sequence` of a network dict. To add an architecture, write such a function here, or in
 a file of your own (`--definitions`, definitions/user_files.py) without editing the package.
 """
-from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, MaxPool, ReLu,
-                    ResidualLayer, Sigmoid, Tanh)
+from layers import (GELU, AveragePool, BatchNormalization, ConvolutionalLayer, Embedding, FullyConnected,
+                    LayerNormalization, MaxPool, MultiHeadAttention, PositionEmbedding, ReLu, ResidualLayer, Sigmoid,
+                    Tanh)
 
 
 def fcReLu(output_size):
@@ -178,3 +179,25 @@ def resnet_101(output_size):
 
 def resnet_152(output_size):
     return _resnet(output_size, _bottleneck_block, (3, 8, 36, 3))
+
+
+def transformer(output_size, layers=4, dim=128, heads=4, context=64):
+    """A pre-norm decoder-only transformer (GPT-2's layout) on token ids: output_size is the
+    vocabulary. Each of the `layers` is two residual blocks, attention then an MLP of 4 * dim; a
+    final layer norm and a per-position head give the next token's logits. `context` is the
+    longest window it takes (the dataset's context_length)."""
+    sequence = [Embedding(output_size, dim), PositionEmbedding(context)]
+    for _ in range(layers):
+        sequence += [ResidualLayer([LayerNormalization(), MultiHeadAttention(heads)]),
+                     ResidualLayer([LayerNormalization(), FullyConnected(4 * dim), GELU(), FullyConnected(dim)])]
+    return sequence + [LayerNormalization(), FullyConnected(output_size)]
+
+
+def transformer_tiny(output_size):
+    """2 layers of dim 64, 4 heads, context 64: small enough for tests and for a laptop."""
+    return transformer(output_size, layers=2, dim=64, heads=4, context=64)
+
+
+def transformer_small(output_size):
+    """4 layers of dim 128, 4 heads, context 64: nanoGPT's CPU "baby GPT" shape."""
+    return transformer(output_size, layers=4, dim=128, heads=4, context=64)

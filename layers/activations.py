@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from layers.base import Layer
-from layers.checks import check_number
+from layers.checks import check_bool, check_number
 from layers.registry import register
 
 
@@ -35,6 +35,21 @@ class LeakyReLu(Layer):
 
     def get_config(self):
         return {"alpha": self.alpha, "name": self.name}
+
+
+@register
+class GELU(Layer):
+    """Gaussian error linear unit, x * Phi(x) (exact, as nanoGPT's; approximate=True: GPT-2's tanh form)."""
+
+    def __init__(self, approximate=False, name=None):
+        super().__init__(name=name)
+        self.approximate = check_bool("approximate", approximate, "GELU")
+
+    def call(self, x, training):
+        return tf.nn.gelu(x, approximate=self.approximate)
+
+    def get_config(self):
+        return {"approximate": self.approximate, "name": self.name}
 
 
 @register

@@ -1,4 +1,9 @@
-"""FullyConnected: y = x W (+ b), optionally flattening a spatial input first."""
+"""FullyConnected: y = x W (+ b), optionally flattening a spatial input first.
+
+On a sequence (batch, time, features) it acts per position: the input is read as
+(batch * time, features), one 2-D matmul, then shaped back. (A broadcast batch matmul would do
+the same forward, but its kernel gradient is a (batch, features, output) tensor summed over the
+batch afterwards.)"""
 import numpy as np
 import tensorflow as tf
 
@@ -23,15 +28,22 @@ class FullyConnected(WeightLayer):
         return x
 
     def build(self, input_shape):
-        if len(input_shape) != 2 and not self.flatten:
+        if len(input_shape) not in (2, 3) and not self.flatten:
             raise ConfigError(
-                f"{self}: expects a flat input (batch, features) but got shape {format_shape(input_shape)}; "
-                "use flatten=True after convolutional layers")
-        fan_in = int(np.prod(input_shape[1:]))
+                f"{self}: expects a flat input (batch, features) or a sequence (batch, time, features) but got "
+                f"shape {format_shape(input_shape)}; use flatten=True after convolutional layers")
+        fan_in = int(np.prod(input_shape[1:])) if self.flatten else int(input_shape[-1])
         self.kernel = self.add_weight("kernel", initial_kernel([fan_in, self.output_dim], fan_in,
                                                                self.output_dim, self.weight_init))
         if self.add_biases:
             self.bias = self.add_weight("bias", tf.zeros([self.output_dim]))
+
+    def call(self, x, training):
+        if x.shape.rank == 3 and not self.flatten:
+            time = x.shape[1]
+            y = super().call(tf.reshape(x, [-1, x.shape[2]]), training)
+            return tf.reshape(y, [-1, time, self.output_dim])
+        return super().call(x, training)
 
     def apply_kernel(self, x, kernel):
         return tf.matmul(x, kernel)

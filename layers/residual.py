@@ -44,7 +44,8 @@ class ResidualLayer(WeightLayer):
             stride_w = _ratio(x.shape[2], output.shape[2], self)
             return ConvolutionalLayer((1, 1), output.shape[-1], strides=(stride_h, stride_w), padding="SAME",
                                       name=name)
-        if x.shape.rank == 2 and output.shape.rank == 2:
+        if x.shape.rank == output.shape.rank and x.shape.rank in (2, 3) and x.shape[1:-1] == output.shape[1:-1]:
+            # A flat input, or a sequence: per position.
             return FullyConnected(output.shape[-1], add_biases=False, name=name)
         raise ConfigError(f"{self}: cannot add a shortcut from shape {format_shape(x.shape.as_list())} "
                           f"to shape {format_shape(output.shape.as_list())}")

@@ -73,8 +73,13 @@ class StepProgram:
             saved.append(block_saved)
         return x, outputs, saved
 
+    @property
+    def output_shape(self):
+        """The logits per example: (classes,), or (time, classes) for a transformer's per-position output."""
+        return tuple(self.blocks[-1].output)
+
     def labels(self):
-        return self.b.new("input/one_hot", (self.classes,), "input")
+        return self.b.new("input/one_hot", self.output_shape, "input")
 
     def loss_and_error(self, logits, one_hot):
         """The loss, and e = d loss / d logits (the cross-entropy gradient takes the logits' buffer)."""
@@ -82,18 +87,18 @@ class StepProgram:
         with b.scope("loss"):
             if self.cost_function == "softmax_cross_entropy":
                 backprop = b.tensor("xent/backprop", logits.size, "gradient")
-                per_example = b.tensor("xent/loss", b.batch_bytes(()), "activation")
+                per_example = b.tensor("xent/loss", b.batch_bytes(self.output_shape[:-1]), "activation")
                 b.op("softmax_cross_entropy_with_logits", [logits, one_hot], [backprop, per_example],
                      in_place=[logits])
             else:
-                difference = b.new("per_class", (self.classes,), "activation", inputs=[logits, one_hot])
-                backprop = b.new("per_class_grad", (self.classes,), "gradient", inputs=[difference, logits])
-                per_example = b.new("sum", (), "activation", inputs=[difference])
+                difference = b.new("per_class", self.output_shape, "activation", inputs=[logits, one_hot])
+                backprop = b.new("per_class_grad", self.output_shape, "gradient", inputs=[difference, logits])
+                per_example = b.new("sum", self.output_shape[:-1], "activation", inputs=[difference])
             loss = b.small("Mean", 1, "activation", [per_example])
             b.fetched.append(loss)  # the trainer fetches the loss: TensorFlow holds it to the step's end
         with b.scope("backward"):
             scale = b.new("Mean_grad", (1,), "gradient", inputs=[loss])
-            error = b.new("mul", (self.classes,), "gradient", inputs=[backprop, scale], in_place=[backprop])
+            error = b.new("mul", self.output_shape, "gradient", inputs=[backprop, scale], in_place=[backprop])
         return loss, error
 
     def projection(self, signal, block):
@@ -101,7 +106,7 @@ class StepProgram:
         b = self.b
         with b.scope(f"feedback/block_{block.index}"):
             if self.regenerate:
-                size = _elements(block.output)
+                size = _elements(block.output[len(self.output_shape) - 1:])  # per position on a transformer
                 matrix = b.small("stateless_random_uniform", self.classes * size, "gradient")
             else:
                 matrix = b.given(f"feedback/B_{block.index}")
@@ -196,7 +201,7 @@ class StepProgram:
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         with self.b.scope("input"):
-            surrogate = self.b.new("Neg", (self.classes,), "input", inputs=[one_hot])
+            surrogate = self.b.new("Neg", self.output_shape, "input", inputs=[one_hot])
         x, last = self.features, self.blocks[-1]
         for block, block_weights in zip(self.blocks, weights):
             output, saved = self.forward_block(block, x, block_weights)

@@ -10,8 +10,8 @@ FLOAT = 4
 GLOBAL_STEP = 8
 #: Algorithms that apply updates block by block take one optimizer per block (Adam's bias
 #: correction advances per apply_gradients call): one pair of Adam's beta powers each.
-OPTIMIZER_PER_BLOCK = ("FA", "DFAMEM", "DRTP", "BPCKPT")
-#: Algorithms with a fixed matrix per hidden block, (classes x block output size).
+OPTIMIZER_PER_BLOCK = ("FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
+#: Algorithms with a fixed matrix per hidden block, (classes x block output size, or per position).
 BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
 
 
@@ -32,7 +32,9 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
             matrices = sum(_elements(kernel) for block in blocks for layer in block.layers
                            for kernel in layer.kernels()) * FLOAT
         elif algorithm in BLOCK_FEEDBACK:
-            matrices = sum(classes * _elements(block.output) for block in blocks[:-1]) * FLOAT
+            # Per position on a transformer (its output (time, classes)): one (classes, dim) matrix.
+            positions = len(blocks[-1].output) - 1
+            matrices = sum(classes * _elements(block.output[positions:]) for block in blocks[:-1]) * FLOAT
     return {"weights": weights, "optimizer_state": slots,
             "other_variables": moving + matrices + (GLOBAL_STEP if global_step else 0)}
 

@@ -41,7 +41,8 @@ class LayerShape:
         """Every kernel shape, those inside residual layers included (FA's feedback matrices)."""
         if self.kind == "ResidualLayer":
             return [k for layer in self.parts for k in layer.kernels()]
-        return [self.kernel] if self.kind in ("FullyConnected", "ConvolutionalLayer") else []
+        # Not Embedding's: nothing flows back through it, so FA never makes its matrix.
+        return [self.kernel] if self.kind in ("FullyConnected", "ConvolutionalLayer", "MultiHeadAttention") else []
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def build_training_graph(config, dataset):
         tf.compat.v1.set_random_seed(seed)
         with tf.name_scope("input"):
             features_in = tf.compat.v1.placeholder(tf.float32, [None, *dataset.input_shape], name="features")
-            labels_in = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
+            # One label per example, or one per position for a token dataset (the next tokens).
+            labels_in = tf.compat.v1.placeholder(tf.int64, [None, *dataset.label_shape], name="labels")
             # Fed per epoch: re-initialising an iterator restarts a fixed-seed shuffle, so a
             # constant seed would give every epoch the same order.
             shuffle_seed = tf.compat.v1.placeholder_with_default(tf.constant(seed, tf.int64), [], name="shuffle_seed")
@@ -95,7 +96,7 @@ def build_training_graph(config, dataset):
         with tf.name_scope("eval"):
             eval_features, eval_labels = eval_iterator.get_next()
             eval_logits = forward_blocks(blocks, eval_features, training=False, scope="eval_forward")[-1]
-            count = tf.shape(eval_labels)[0]
+            count = tf.size(eval_labels)  # labels: examples, or tokens (the loss is a mean over them)
             eval_loss_sum = loss_fn(eval_logits, tf.one_hot(eval_labels, dataset.num_classes)) * tf.cast(count, tf.float32)
             eval_correct = _correct(eval_logits, eval_labels)
 

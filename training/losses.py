@@ -1,7 +1,8 @@
 """Cost functions on the network output (logits) and one-hot labels.
 
 Each is the mean over the batch of a per-example loss, so dLoss/dOutput (the error that DFA
-projects) has the same scale whatever the number of classes.
+projects) has the same scale whatever the number of classes. On a token dataset the output and
+labels are (batch, time, classes) and the mean is over every position: the loss per token.
 """
 import tensorflow as tf
 

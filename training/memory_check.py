@@ -8,7 +8,7 @@ benchmarks take it. Nothing is written to disk.
 import statistics
 
 import tracing
-from definitions.datasets import dataset_shape, synthetic
+from definitions.datasets import shaped_like
 from tracing.timeline import busiest_device, peak_bytes, split_by_device, timeline_points
 
 
@@ -16,9 +16,8 @@ def measure(config, steps=3):
     """(median transient peak, persistent bytes) of config's training step, traced."""
     from training.trainer import Trainer
 
-    input_shape, classes = dataset_shape(config)
     needed = config.batch_size * (config.memory_warmup + steps + 1)
-    data = synthetic(input_shape, classes, needed, seed=config.seed or 0, test_size=classes)
+    data = shaped_like(config, needed, seed=config.seed or 0)
     trainer = Trainer(config, data, run_dir=None, log=lambda line: None)
     try:
         with trainer.model.graph.as_default():

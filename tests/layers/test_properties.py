@@ -17,12 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from definitions.errors import ConfigError
-from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, LeakyReLu, MaxPool, ReLu,
-                    ResidualLayer, Sigmoid, Softmax, Tanh, layer_from_config, layer_to_config)
+from layers import (GELU, AveragePool, BatchNormalization, ConvolutionalLayer, Embedding, FullyConnected,
+                    LayerNormalization, LeakyReLu, MaxPool, MultiHeadAttention, PositionEmbedding, ReLu, ResidualLayer,
+                    Sigmoid, Softmax, Tanh, layer_from_config, layer_to_config)
 from layers.registry import LAYER_CLASSES
 
 CLASSES = [FullyConnected, ConvolutionalLayer, MaxPool, AveragePool, BatchNormalization, LeakyReLu,
-           Sigmoid, Tanh, ReLu, Softmax]
+           Sigmoid, Tanh, ReLu, Softmax, Embedding, PositionEmbedding, LayerNormalization, MultiHeadAttention, GELU]
 INITIALIZERS = ["glorot_uniform", "he_uniform", "he_normal"]
 
 NOT_AN_INT = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True), st.text(max_size=3), st.lists(st.integers(1, 3)))
@@ -91,6 +92,11 @@ SETTINGS = {
                          "momentum": _number(0.0, 1.0), "epsilon": _number(1e-12, None), "name": NAME},
     LeakyReLu: {"alpha": _number(0.0, 1.0), "name": NAME},
     Sigmoid: {"name": NAME}, Tanh: {"name": NAME}, ReLu: {"name": NAME}, Softmax: {"name": NAME},
+    Embedding: {"vocab_size": _int(1, 5), "dim": _int(1, 5), "name": NAME},
+    PositionEmbedding: {"max_length": _int(1, 6), "name": NAME},
+    LayerNormalization: {"epsilon": _number(1e-12, None), "name": NAME},
+    MultiHeadAttention: {"num_heads": _int(1, 4), "causal": _bool(), "add_biases": _bool(), "name": NAME},
+    GELU: {"approximate": _bool(), "name": NAME},
 }
 
 
@@ -132,9 +138,23 @@ def expected_shape(layer, shape):
     """The output shape (batch first, None) of `layer` on an input of `shape`, or Refused."""
     config, kind, rank = layer.get_config(), type(layer).__name__, len(shape)
     if kind == "FullyConnected":
-        if rank != 2 and not config["flatten"]:
+        if rank not in (2, 3) and not config["flatten"]:
             raise Refused
-        return [None, config["output_dim"]]
+        # On a sequence (batch, time, features) without flatten: per position.
+        return [None, shape[1], config["output_dim"]] if rank == 3 and not config["flatten"] else \
+            [None, config["output_dim"]]
+    if kind == "Embedding":  # token ids (batch, time) only
+        if rank != 2:
+            raise Refused
+        return [None, shape[1], config["dim"]]
+    if kind == "PositionEmbedding":
+        if rank != 3 or shape[1] > config["max_length"]:
+            raise Refused
+        return list(shape)
+    if kind == "MultiHeadAttention":
+        if rank != 3 or shape[2] % config["num_heads"]:
+            raise Refused
+        return list(shape)
     if kind == "ConvolutionalLayer":
         if rank != 4:
             raise Refused
@@ -154,7 +174,7 @@ def expected_shape(layer, shape):
         inner = list(shape)
         for part in layer.sequence:
             inner = expected_shape(part, inner)
-        if inner == list(shape) or len(inner) == rank == 2:
+        if inner == list(shape) or len(inner) == rank == 2 or (len(inner) == rank == 3 and inner[1] == shape[1]):
             return inner
         # A 1x1 SAME convolution projects the shortcut: some stride must map each size onto the output's.
         if len(inner) == rank == 4 and all(any(math.ceil(size / stride) == out for stride in range(1, size + 1))

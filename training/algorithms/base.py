@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from definitions.errors import ConfigError
+from layers.checks import format_shape
 from training import feedback as feedback_module
 from training.algorithms.alignment import block_alignment
 from training.blocks import build_blocks, forward_blocks
@@ -159,15 +161,25 @@ class Algorithm:
         with scope("update"), tf.control_dependencies(waits):
             return optimizer.apply_gradients(pairs)
 
-    def block_matrix(self, block, num_classes):
-        """DFA's fixed matrix for a block: (classes, size of the block's output per example)."""
-        size = _size(block.layers[-1].output_shape)
+    def block_matrix(self, block, num_classes, positions=0):
+        """DFA's fixed matrix for a block: (classes, size of the block's output per example), or per
+        position when the signal has `positions` axes of its own (a transformer's (batch, time, ...))."""
+        size = _size(block.layers[-1].output_shape[positions:])
         return self.feedback.matrix(block.index, [num_classes, size], num_classes, size)
 
     def project(self, signal, block):
-        """signal (batch, classes) projected to the block output's full shape."""
-        matrix = self.block_matrix(block, signal.shape[-1])
-        return tf.reshape(tf.matmul(signal, matrix), [-1, *block.layers[-1].output_shape[1:]])
+        """signal (batch, classes) projected to the block output's full shape. A per-position signal
+        (batch, time, classes) goes to each position of a (batch, time, ...) output through one
+        matrix shared by the positions."""
+        output_shape, classes = block.layers[-1].output_shape, signal.shape[-1]
+        positions = signal.shape.rank - 2
+        if positions:
+            if list(output_shape[1:1 + positions]) != signal.shape.as_list()[1:-1]:
+                raise ConfigError(f"{self.name}: cannot project an error of shape {format_shape(signal.shape.as_list())} "
+                                  f"position by position onto {block.name}'s output of shape {format_shape(output_shape)}")
+            signal = tf.reshape(signal, [-1, classes])
+        matrix = self.block_matrix(block, classes, positions)
+        return tf.reshape(tf.matmul(signal, matrix), [-1, *output_shape[1:]])
 
 
 def scope(name):
