@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import click
 
 from definitions import cli_input, networks
-from definitions.files import atomic_write_bytes, atomic_write_text
+from definitions.errors import ConfigError
+from definitions.files import atomic_write_bytes, atomic_write_text, check_output_file
 
 from tracing.chrome_trace import TRACE_FILE, trace_text
 from tracing.plots import compare_png, format_bytes
@@ -184,7 +185,7 @@ def _write(option, path, write):
         raise CannotWrite(option, path, error.strerror) from None
 
 
-@click.command("compare")
+@click.command("compare", cls=cli_input.Command)
 @click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...",
                 type=cli_input.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", default="memory_compare.png", show_default=True,
@@ -201,6 +202,12 @@ def compare_command(run_dirs, output, title, trace_path):
     """
     if trace_path is not None and os.path.realpath(trace_path) == os.path.realpath(output):
         raise click.BadParameter(f"{trace_path} is also the figure's file (-o)", param_hint="'--trace'")
+    for option, path in (("'-o' / '--output'", output), ("'--trace'", trace_path)):
+        if path is not None:  # before any run is read: a bad path costs nothing
+            try:
+                check_output_file(path, option)
+            except ConfigError as error:
+                raise click.BadParameter(cli_input.one_line(error), param_hint=option) from None
     try:
         table = compare_runs(list(run_dirs), output, title, trace_path)
     except MemoryReportError as error:

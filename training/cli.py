@@ -38,7 +38,7 @@ EXIT_INTERRUPTED = 130
 DETERMINISM_ENV = "ZPPMEM_DETERMINISTIC"
 
 
-class _Experiment(click.Group):
+class _Experiment(cli_input.Group):
     """A group that trains when no subcommand is given (`experiment --name X`)."""
 
     def parse_args(self, ctx, args):

@@ -13,13 +13,14 @@ import click
 from definitions import cli_input
 from definitions.config import TRAINING_TYPES
 from definitions.errors import ConfigError, ZppMemError
+from definitions.files import check_output_file
 from definitions.names import suggestion
 from training.cli_options import given_options, merge_settings, network_config, network_options
 
 EXIT_BAD_INPUT = 2
 
 
-@click.command("plan", context_settings=cli_input.SPELLING)
+@click.command("plan", cls=cli_input.Command, context_settings=cli_input.SPELLING)
 @network_options(with_type=False)
 @click.option("--types", default=",".join(TRAINING_TYPES), show_default=True, metavar="T1,T2",
               help="The training types to predict, comma-separated.")
@@ -49,10 +50,19 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
         sizes = parse_batch_sizes(batch_sizes) if batch_sizes is not None else None
         if png is not None and sizes is None:
             raise ConfigError("--png draws memory against batch size: give --batch_sizes too")
+        # Checked before the table (and with --verify its traces) is computed, not after.
+        for option, path in (("--csv", csv_path), ("--png", png)):
+            if path is not None:
+                check_output_file(path, option)
         from training.quiet_import import import_tensorflow_quietly
         import_tensorflow_quietly()
         config = network_config(name, merge_settings(settings, given_options(overrides)))
         budget_bytes = _budget(budget_bytes, config)
+        from definitions.datasets import check_batch_size
+        if sizes is None:
+            check_batch_size(config, config.batch_size)
+        else:
+            check_batch_size(config, max(sizes), what="--batch_sizes' largest")
         from training.plan_report import plan
         plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo)
     except ZppMemError as error:

@@ -9,7 +9,7 @@ import random
 import stat
 
 from definitions.config import validate
-from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, load_dataset
+from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, check_batch_size, load_dataset
 from definitions.errors import ConfigError, DatasetError
 from training.run_dir import (OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
                               create_run_dir, describe_os_error, lock_run_dir, read_config, read_result, write_config,
@@ -96,9 +96,7 @@ def _prepare(config, data_dir, log, progress):
     if config.dataset_name in FILE_DATASETS:
         _check_data_dir(os.path.expanduser(data_dir or DEFAULT_DATA_DIR))
     dataset = load_dataset(config, data_dir)
-    if config.batch_size > len(dataset.x_train):
-        raise ConfigError(f"config key 'batch_size' is {config.batch_size}, more than the {len(dataset.x_train)} "
-                          f"training examples of {config.dataset_name}")
+    check_batch_size(config, config.batch_size, len(dataset.x_train))
     # Imports TensorFlow: after the cheap checks. The trainer builds its graph here, before the run
     # directory exists, and a sequence that does not fit is a ConfigError (training/preflight.py).
     from training.memory_budget import check_memory_budget

@@ -34,7 +34,7 @@ DEFAULT_OUTPUT = os.path.join("runs", "sweep")
 EXIT_FAILED = 1
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=cli_input.Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """Run grids of experiment commands that resume where they stopped."""
 
