@@ -89,6 +89,8 @@ class NetworkConfig:
     feedback_scale: float = _field(1.0, checks.number(0, 100, low_open=True),
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
+    memory_check: bool = _field(True, checks.boolean, "refuse a run whose predicted step memory exceeds the "
+                                "device's before training (false: run anyway)")
     memory_warmup: int = _field(3, checks.integer(low=0, high=MAX_WARMUP), "steps run before the traced one")
     memory_steps: int = _field(3, checks.integer(low=1, high=MAX_TRACED_STEPS),
                                "memory_only: steps traced; the report shows their median")

@@ -79,7 +79,7 @@ def check_output_file(path, option):
     while not os.path.exists(directory):
         directory = os.path.dirname(directory)
     if not os.path.isdir(directory):
-        raise ConfigError(f"{option} {path!r}: {directory} is not a directory")
+        raise ConfigError(f"{option} {path!r} cannot be written: {directory} is not a directory")
     try:
         fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=directory)
         os.close(fd)

@@ -11,7 +11,7 @@ import stat
 from definitions.config import validate
 from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, check_batch_size, load_dataset
 from definitions.errors import ConfigError, DatasetError
-from training.run_dir import (OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
+from training.run_dir import (OutOfMemory, OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
                               create_run_dir, describe_os_error, lock_run_dir, read_config, read_result, write_config,
                               write_result)
 
@@ -104,7 +104,14 @@ def _prepare(config, data_dir, log, progress):
     from training.trainer import Trainer
     check_checkpoint_plan(config, dataset.num_classes)
     check_memory_budget(config)
-    return dataset, Trainer(config, dataset, run_dir=None, log=log, progress=progress)
+    trainer = Trainer(config, dataset, run_dir=None, log=log, progress=progress)
+    try:  # the built graph's config (with memory_budget, its plan), before its first step allocates
+        from training.memory_fit import check_run_fits
+        check_run_fits(trainer.config, trainer.model.blocks, dataset)
+    except BaseException:
+        trainer.close()
+        raise
+    return dataset, trainer
 
 
 def _check_synthetic_size(config):
@@ -147,8 +154,11 @@ def _check_save_model_path(config):
 
 
 def _train(trainer, config, run_dir, resume):
+    import tensorflow as tf
     try:
         result = trainer.run(resume=resume)
+    except (tf.errors.ResourceExhaustedError, MemoryError) as error:
+        raise OutOfMemory(error, run_dir) from None
     except OSError as error:
         raise WriteFailed(f"cannot write {describe_os_error(error)}; the run stopped", run_dir) from None
     finally:
