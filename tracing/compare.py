@@ -44,13 +44,52 @@ class RunMemory:
 
 
 def memory_dir_of(run_dir):
+    """The memory report of `run_dir`: its memory/, itself, the last memory/iteration_N/ of a
+    gather_stats run, or the one report one level down (a sweep's directory holding one run)."""
     for candidate in (os.path.join(run_dir, MEMORY_DIR), run_dir):
-        if os.path.isfile(os.path.join(candidate, "summary.json")):
+        if _is_report(candidate):
             return candidate
+    iterations = _iterations(os.path.join(run_dir, MEMORY_DIR))
+    if iterations:
+        return iterations[-1]
+    below = [found for child in _subdirectories(run_dir) for found in _reports_in(child)]
+    if len(below) == 1:
+        return below[0]
+    if below:
+        shown = ", ".join(below[:4]) + (f" and {len(below) - 4} more" if len(below) > 4 else "")
+        raise MemoryReportError(f"{run_dir} holds {len(below)} memory reports, one per run: pass the run "
+                                f"directories to compare, e.g. {shown}")
     raise MemoryReportError(
-        f"{run_dir} has no {MEMORY_DIR}/summary.json: trace the run first "
-        "(experiment ... --memory_only true) or pass the run's directory"
+        f"{run_dir} has no memory report ({MEMORY_DIR}/summary.json, {MEMORY_DIR}/iteration_N/ of gather_stats, "
+        "or one run below it): trace the run first (experiment ... --memory_only true)"
     )
+
+
+def _is_report(directory):
+    return os.path.isfile(os.path.join(directory, "summary.json"))
+
+
+def _iterations(memory_dir):
+    """memory/iteration_N/ reports, by N."""
+    found = []
+    for name in os.listdir(memory_dir) if os.path.isdir(memory_dir) else ():
+        number = name[len("iteration_"):]
+        if name.startswith("iteration_") and number.isdigit() and _is_report(os.path.join(memory_dir, name)):
+            found.append((int(number), os.path.join(memory_dir, name)))
+    return [path for _, path in sorted(found)]
+
+
+def _subdirectories(directory):
+    try:
+        return sorted(entry.path for entry in os.scandir(directory) if entry.is_dir())
+    except OSError:
+        return []
+
+
+def _reports_in(run_dir):
+    if _is_report(os.path.join(run_dir, MEMORY_DIR)):
+        return [os.path.join(run_dir, MEMORY_DIR)]
+    return _iterations(os.path.join(run_dir, MEMORY_DIR))[-1:]
 
 
 def load_run(run_dir):
