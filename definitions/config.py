@@ -158,3 +158,25 @@ def _plain(value):
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
+
+
+#: (key, the condition under which it means something, in words, test on a config).
+_MEANINGFUL_WHEN = (
+    ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
+    ("feedback", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
+    ("feedback_scale", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
+    ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
+)
+
+
+def ignored_settings(config):
+    """One line per key set away from its default where it changes nothing (`--momentum` with
+    sgd, `feedback=regenerate` with BP, `segment_size` with DFA): accepted, but worth a warning."""
+    defaults = {f.name: f.default for f in dataclasses.fields(NetworkConfig)}
+    lines = []
+    for key, when, matters in _MEANINGFUL_WHEN:
+        value = getattr(config, key)
+        if value != defaults[key] and not matters(config):
+            lines.append(f"config key {key!r} ({_plain(value)}) has no effect here: it is used only with {when} "
+                         f"(this run: type {config.type}, optimizer {config.optimizer})")
+    return lines

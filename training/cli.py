@@ -99,6 +99,9 @@ def _run_or_resume(ctx, name, settings, run_id, output_dir, data_dir, resume_dir
             run_dir, result = resume_experiment(resume_dir, data_dir, log=_echo, progress=terminal_bars())
         else:
             config = network_config(name, values)
+            from definitions.config import ignored_settings
+            for line in ignored_settings(config):  # accepted, but the user meant something by it
+                click.echo(cli_input.one_line(f"Warning: {line}"), err=True)
             run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo,
                                              progress=terminal_bars(),
                                              started=lambda path: started.update(run_dir=path))

@@ -159,3 +159,21 @@ def test_an_out_of_memory_that_still_happens_is_one_line_exit_4_and_resumable(wi
     assert "Traceback" not in err and len(lines) == 1 and "out of memory" in lines[0]
     assert "experiment --resume runs/oom" in lines[0]
     assert (wide_file / "runs" / "oom" / "config.json").exists()
+
+
+@pytest.mark.parametrize("args, key", [
+    (["--type", "BP", "--set", "feedback=regenerate"], "feedback"),
+    (["--optimizer", "sgd", "--momentum", "0.5"], "momentum"),
+    (["--type", "DFA", "--set", "segment_size=2"], "segment_size"),
+])
+def test_a_setting_that_means_nothing_here_is_warned_once(args, key, tmp_path):
+    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--output_dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == 1 and repr(key) in warnings[0]
+
+
+def test_meaningful_settings_are_not_warned(tmp_path):
+    result = CliRunner().invoke(main, ["--type", "DFA", "--set", "feedback=regenerate", "--optimizer", "momentum",
+                                       "--momentum", "0.5", "--epochs", "1", "--output_dir", str(tmp_path)])
+    assert result.exit_code == 0 and "Warning" not in result.output, result.output
