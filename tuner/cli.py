@@ -12,7 +12,9 @@ import errno
 import math
 import os
 import shutil
+import shlex
 import signal
+import sys
 import threading
 
 import click
@@ -29,7 +31,9 @@ from tuner.grid import expand
 from tuner.runner import run_sweep
 from tuner.state import SweepBusy
 
-DEFAULT_PREFIX = "python experiment.py"
+#: This Python's experiment, importable from any directory (the checkout's experiment.py is
+#: found only from the checkout's root): `<sys.executable> -m training.cli`.
+DEFAULT_PREFIX = f"{shlex.quote(sys.executable)} -m training.cli"
 DEFAULT_OUTPUT = os.path.join("runs", "sweep")
 EXIT_FAILED = 1
 
