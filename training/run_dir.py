@@ -160,8 +160,9 @@ def clear_previous_run(run_dir):
 
     Left in place, `--resume` would report the old result or continue the old run.
     """
-    if os.path.exists(os.path.join(run_dir, "result.json")):
-        os.remove(os.path.join(run_dir, "result.json"))
+    for name in ("result.json", "history.csv"):
+        if os.path.exists(os.path.join(run_dir, name)):
+            os.remove(os.path.join(run_dir, name))
     shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
 
 

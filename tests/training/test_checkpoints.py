@@ -5,6 +5,7 @@ numbers. Runs in one process are bitwise repeatable on CPU (test_trainer checks 
 separate processes enable op determinism (ZPPMEM_DETERMINISTIC=1) so that a different thread
 schedule cannot change a sum's order.
 """
+import csv
 import json
 import os
 import re
@@ -454,6 +455,13 @@ def test_ctrl_c_names_the_run_to_resume_and_resuming_finishes_it(tmp_path, monke
     reference = CliRunner().invoke(main, args)
     assert resumed.exit_code == reference.exit_code == 0
     assert resumed.output.splitlines()[-1] == reference.output.splitlines()[-1]
+    # history.csv continued on resume: one row per epoch, the test figures of the uninterrupted run.
+    mine, theirs = (list(csv.DictReader(open(d / "history.csv")))
+                    for d in (run_dir, tmp_path / "default_network_BP_002"))
+    assert [row["epoch"] for row in mine] == ["1", "2"]
+    assert [(r["test_loss"], r["test_accuracy"]) for r in mine] == [(r["test_loss"], r["test_accuracy"]) for r in theirs]
+    assert 0 < float(mine[0]["cumulative_seconds"]) <= float(mine[1]["cumulative_seconds"])
+    assert float(mine[1]["train_loss"]) > 0 and 0 <= float(mine[1]["train_accuracy"]) <= 100
 
 
 def test_restore_model_path_accepts_a_checkpoint_directory(finished, tmp_path):
