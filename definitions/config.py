@@ -98,6 +98,9 @@ class NetworkConfig:
                                    "save a resumable checkpoint every N epochs (null: 1 when epochs > 1; 0: never)")
     checkpoint_steps: int = _field(None, checks.integer(low=0, high=checks.INT32_MAX, optional=True),
                                    "also save one every N iterations inside epochs (null or 0: never)")
+    keep_checkpoints: int = _field(1, checks.integer(low=1, high=100000, optional=True),
+                                   "checkpoints kept once the run finished (the newest; at least 2 while "
+                                   "it runs); null: all")
     segment_size: int = _field(None, checks.integer(low=1, high=checks.INT32_MAX, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     checkpoint_plan: str = _field(None, checks.checkpoint_plan,

@@ -40,6 +40,7 @@ def network_options(with_type):
             _override("save_model", cli_input.BOOL),
             _override("checkpoint_every", int),
             _override("checkpoint_steps", int),
+            *([_override("keep_checkpoints", int)] if with_type else []),
             _override("checkpoint_plan", str),
             _override("memory_budget", str),
             _override("budget_profile", str),

@@ -164,6 +164,9 @@ def _train(trainer, config, run_dir, resume):
     finally:
         trainer.close()
     result.update(network=config.name, type=config.type, seed=config.seed, dataset=config.dataset_name)
+    if result.get("status") in ("completed", "below_minimum_accuracy"):  # a diverged run keeps its past
+        from training.checkpoints import prune_finished
+        prune_finished(run_dir, trainer.config)
     if trainer.model.memory_plan is not None:
         result["memory_plan"] = trainer.model.memory_plan.to_dict()
     try:

@@ -199,7 +199,7 @@ def _say(message, err=False):
 @click.argument("sweep_dir", type=cli_input.Path(exists=True, file_okay=False))
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many of the best completed runs to print.")
-@click.option("--group_by", default=None, metavar="KEY",
+@click.option("--group_by", "--group-by", "group_by", default=None, metavar="KEY",
               help="Also group the completed runs by every grid key but KEY (seed, say): mean and standard "
                    "deviation over KEY per group, printed and written to SWEEP_DIR/summarise_by_KEY.csv.")
 def summary_command(sweep_dir, top, group_by):
