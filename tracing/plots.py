@@ -37,6 +37,17 @@ def _tail(name, width=60):
     return name if len(name) <= width else "..." + name[-(width - 3):]
 
 
+def _wrapped(name, width=90):
+    """The peak op's whole name over as many lines as it needs, broken after its scopes' slashes."""
+    lines, line = [], ""
+    for part in name.replace("/", "/\0").split("\0"):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join(lines + [line])
+
+
 def _new_figure(size):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -94,7 +105,7 @@ def timeline_png(series, persistent_bytes, peak_index, title):
         axes.plot([peak.time_us / 1000.0], [peak_y], marker="v", color="red", linestyle="none",
                   label=f"peak: {format_bytes(peak.bytes_in_use)} allocated by the step "
                         f"(+ persistent = {format_bytes(peak.bytes_in_use + persistent_bytes)}), "
-                        f"at {_tail(peak.op_name)}")
+                        f"at\n{_wrapped(peak.op_name)}")
     axes.set_xlabel("time since the start of the step (ms)")
     axes.set_ylabel(f"memory in use ({unit})")
     axes.set_title(title)
