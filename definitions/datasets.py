@@ -226,7 +226,8 @@ def train_size(config):
     """Training examples of config's dataset without loading it, or None where not known."""
     if config.dataset_name == "synthetic":
         return config.synthetic_size
-    return KNOWN[config.dataset_name].train_size
+    known = KNOWN.get(config.dataset_name)  # datasets shaped by the config have no entry
+    return known.train_size if known is not None else None
 
 
 def check_batch_size(config, batch_size, examples=None, what="config key 'batch_size'"):

@@ -238,7 +238,10 @@ class Trainer:
                 if not statistics_step:
                     size = len(self.dataset.x_train)
                     figures["correct"] += int(correct)
-                    figures["examples"] += min(config.batch_size, size - (step - 1) * config.batch_size)
+                    # Labels per example: 1 for a classifier, the window for a token dataset (its
+                    # batch_correct counts tokens).
+                    per_example = int(np.prod(self.dataset.y_train.shape[1:]))
+                    figures["examples"] += per_example * min(config.batch_size, size - (step - 1) * config.batch_size)
                 if not math.isfinite(loss):
                     return "training loss"
                 if self._bar is not None:
