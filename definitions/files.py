@@ -62,3 +62,29 @@ def _fsync_directory(directory):
         pass  # some filesystems refuse fsync on a directory; the rename is still atomic
     finally:
         os.close(fd)
+
+
+def check_output_file(path, option):
+    """Refuse, before any work, an output file that could not be written at the end.
+
+    Creates (then removes) a probe in the file's directory, or in the nearest existing parent
+    that atomic_write_bytes would create it under: as root, os.access says yes to /proc and
+    to read-only mounts, so only a real write tells. Raises ConfigError naming the option.
+    """
+    from definitions.errors import ConfigError
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path!r} is a directory; give a file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(directory):
+        directory = os.path.dirname(directory)
+    if not os.path.isdir(directory):
+        raise ConfigError(f"{option} {path!r} cannot be written: {directory} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise ConfigError(f"{option} {path!r} cannot be written: {directory}: "
+                          f"{error.strerror or error}") from None
+    return path

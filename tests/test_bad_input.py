@@ -253,6 +253,7 @@ COMPARE_RULES = {
     "run_dirs": Rule(never_valid),  # none holds a memory report
     "output": PATH,
     "trace_path": PATH,
+    "csv_path": PATH,
     "title": Rule(lambda value: True, runs_ok(lambda: experiment_main,
                                               lambda text: ["compare", RUN, "-o", OUT + "/fig.png", "--title", text])),
 }
@@ -300,6 +301,7 @@ TUNER_RUN_RULES = {
 TUNER_SUMMARY_RULES = {
     "sweep_dir": Rule(never_valid),  # none holds runs
     "top": Rule(lambda value: value >= 0, runs_ok(lambda: tuner_main, lambda text: ["summary", SWEEP, "--top", text])),
+    "group_by": Rule(never_valid),  # none is a grid key of the test's sweep
 }
 
 
@@ -344,14 +346,14 @@ SUBCOMMANDS = [
                skip=("settings", "list_all"), extra={"data_dir": ("--dataset_name", "mnist")},
                drop={"resume_dir": ("output_dir",)}),  # --resume refuses --output_dir
     Subcommand("experiment compare", experiment_main, ("compare",), COMPARE_RULES,
-               {"run_dirs": (RUN,), "output": ("-o", OUT + "/fig.png")}),
+               {"run_dirs": (RUN,), "output": ("-o", OUT + "/fig.png")}, skip=("persistent",)),
     Subcommand("tuner run", tuner_main, ("run",), TUNER_RUN_RULES,
                {"output": ("--output", OUT), "prefix": ("--prefix", PREFIX), "grid_options": ("--grid", "mode=ok")},
                skip=("retry_failed", "dry_run"),
                place={"grid_options": lambda text: ("--grid", f"note={text}"),
                       "scheduler": lambda text: ("--executor", "dask", "--scheduler", text)}),
     Subcommand("tuner summary", tuner_main, ("summary",), TUNER_SUMMARY_RULES, {"sweep_dir": (SWEEP,)}),
-    Subcommand("experiment plan", experiment_main, ("plan",), PLAN_RULES, {}, skip=("settings", "verify"),
+    Subcommand("experiment plan", experiment_main, ("plan",), PLAN_RULES, {}, skip=("settings", "verify", "log_scale"),
                extra={"png": ("--batch_sizes", "4,8")}),
 ]
 

@@ -30,3 +30,19 @@ def test_every_sequence_and_network_is_named():
 
 def test_the_two_setup_commands():
     assert "make demo" in README and "make test" in README
+
+
+def test_install_lines_keep_an_editable_install_and_leave_the_benchmarks_out():
+    """`pip install '.[extra]'` replaced `make demo`'s editable install with a copy (issue "A
+    researcher's day", item 17): every extra is installed with -e, and benchmarks/ (scripts run
+    from the checkout, writing its benchmarks/results/) is no package of the distribution."""
+    import configparser
+    import re
+    here = os.path.dirname(os.path.abspath(__file__))
+    readme = open(os.path.join(here, os.pardir, "README.md"), encoding="utf-8").read()
+    extras = re.findall(r"pip install (-e )?['\"]\.\[", readme)
+    assert extras and all(editable for editable in extras)
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(here, os.pardir, "setup.cfg"))
+    included = setup["options.packages.find"]["include"].split()
+    assert "benchmarks*" not in included and "training*" in included

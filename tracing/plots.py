@@ -37,6 +37,17 @@ def _tail(name, width=60):
     return name if len(name) <= width else "..." + name[-(width - 3):]
 
 
+def _wrapped(name, width=90):
+    """The peak op's whole name over as many lines as it needs, broken after its scopes' slashes."""
+    lines, line = [], ""
+    for part in name.replace("/", "/\0").split("\0"):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join(lines + [line])
+
+
 def _new_figure(size):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -55,9 +66,20 @@ def _finish(axes, top):
     axes.figure.tight_layout()
 
 
-def _png(figure):
+#: Formats a figure can be written in, by file extension (matplotlib's Agg, PDF and SVG backends).
+FORMATS = ("png", "pdf", "svg")
+
+
+def figure_format(path):
+    """The format a figure file's extension names ('png' for `cmp.png`), or None for another one."""
+    import os
+    extension = os.path.splitext(str(path))[1].lower().lstrip(".")
+    return extension if extension in FORMATS else None
+
+
+def _png(figure, fmt="png"):
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format=fmt, dpi=DPI)
     return buffer.getvalue()
 
 
@@ -83,7 +105,7 @@ def timeline_png(series, persistent_bytes, peak_index, title):
         axes.plot([peak.time_us / 1000.0], [peak_y], marker="v", color="red", linestyle="none",
                   label=f"peak: {format_bytes(peak.bytes_in_use)} allocated by the step "
                         f"(+ persistent = {format_bytes(peak.bytes_in_use + persistent_bytes)}), "
-                        f"at {_tail(peak.op_name)}")
+                        f"at\n{_wrapped(peak.op_name)}")
     axes.set_xlabel("time since the start of the step (ms)")
     axes.set_ylabel(f"memory in use ({unit})")
     axes.set_title(title)
@@ -91,17 +113,28 @@ def timeline_png(series, persistent_bytes, peak_index, title):
     return _png(figure)
 
 
-def compare_png(series, title):
-    """series: [(legend label, timeline points)], one curve per run, overlaid."""
+def compare_png(series, title, baselines=None, fmt="png"):
+    """series: [(legend label, timeline points)], one curve per run, overlaid, each peak marked
+    in its curve's colour. baselines: per run, bytes under its curve (its persistent memory, for
+    `compare --persistent`); fmt: png, pdf or svg."""
     figure = _new_figure(COMPARE_FIGURE_SIZE)
     axes = figure.add_subplot(1, 1, 1)
-    largest = max([0] + [point.bytes_in_use for _, points in series for point in points])
+    baselines = baselines or [0] * len(series)
+    largest = max([0] + [base + point.bytes_in_use for (_, points), base in zip(series, baselines)
+                         for point in points])
     divisor, unit = byte_unit(largest)
-    for label, points in series:
-        times, values = _step_curve(points, 0, divisor)
-        axes.step(times, values, where="post", linewidth=1.2, label=label)
+    for (label, points), base in zip(series, baselines):
+        times, values = _step_curve(points, base, divisor)
+        (line,) = axes.step(times, values, where="post", linewidth=1.2, label=label)
+        if points:
+            at = max(range(len(values)), key=values.__getitem__)
+            axes.plot([times[at]], [values[at]], marker="v", markersize=8, color=line.get_color(),
+                      linestyle="none")
+            axes.annotate(format_bytes(int(round(values[at] * divisor))), (times[at], values[at]),
+                          textcoords="offset points", xytext=(4, 4), fontsize="small", color=line.get_color())
     axes.set_xlabel("time since the start of the step (ms)")
-    axes.set_ylabel(f"memory allocated by the step ({unit})")
+    what = "memory in use: persistent + allocated by the step" if any(baselines) else "memory allocated by the step"
+    axes.set_ylabel(f"{what} ({unit})")
     axes.set_title(title)
     _finish(axes, largest / divisor)
-    return _png(figure)
+    return _png(figure, fmt)

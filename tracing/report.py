@@ -59,9 +59,15 @@ def _plot_series(per_device_points, busiest):
 
 
 def _title(meta):
-    parts = [str(meta[key]) for key in ("network", "algorithm") if meta.get(key) is not None]
-    if meta.get("iteration") is not None:
-        parts.append(f"iteration {meta['iteration']}")
+    """'Memory of one training step: vgg_16 (sequence vgg_16), BP, batch 64, iteration 4, oneDNN
+    kernels': what a figure needs to be told apart from another run's (issue "A researcher's day")."""
+    parts = [str(meta["network"])] if meta.get("network") is not None else []
+    if meta.get("sequence") is not None and meta.get("sequence") != meta.get("network"):
+        parts[-1:] = [f"{parts[-1] if parts else ''} (sequence {meta['sequence']})".strip()]
+    parts += [str(meta["algorithm"])] if meta.get("algorithm") is not None else []
+    parts += [f"batch {meta['batch_size']}"] if meta.get("batch_size") is not None else []
+    parts += [f"iteration {meta['iteration']}"] if meta.get("iteration") is not None else []
+    parts += [f"{meta['kernels']} kernels"] if meta.get("kernels") else []
     return "Memory of one training step" + (": " + ", ".join(parts) if parts else "")
 
 

@@ -136,8 +136,25 @@ def save(session, saver, run_dir, epoch, iteration, config, result, step=None):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune(root, Checkpoint(epoch, step, final).order)
+    _prune(root, Checkpoint(epoch, step, final).order, kept(config))
     return final
+
+
+def kept(config, finished=False):
+    """How many checkpoints to keep: while the run goes, at least KEEP (a damaged newest falls back
+    to the one before) and keep_checkpoints when more; once it finished, keep_checkpoints
+    (default 1: the last, to restore the model from or continue training). None: all."""
+    if config.keep_checkpoints is None:
+        return None
+    return config.keep_checkpoints if finished else max(KEEP, config.keep_checkpoints)
+
+
+def prune_finished(run_dir, config):
+    """After a run finished: keep only its newest keep_checkpoints checkpoints."""
+    root = checkpoint_root(run_dir)
+    found = list_checkpoints(root)
+    if found:
+        _prune(root, found[-1].order, kept(config, finished=True))
 
 
 def _shuffle_state(seed, epoch, step):
@@ -246,19 +263,24 @@ def _check_config(manifest, config, path):
     if not isinstance(saved, dict):
         raise CheckpointError("manifest.json has no config")
     current = config.to_dict()
-    changed = sorted(key for key in set(saved) | set(current) if saved.get(key) != current.get(key))
+    # A key added to the config after the checkpoint was saved had its default then.
+    defaults = config.__class__().to_dict()
+    saved = {key: saved.get(key, defaults.get(key)) for key in set(saved) | set(current)}
+    changed = sorted(key for key in saved if saved.get(key) != current.get(key))
     if changed:
         details = ", ".join(f"{key}: {saved.get(key)!r} -> {current.get(key)!r}" for key in changed)
         raise ConfigError(f"checkpoint {path} was saved by a run with a different config ({details}); "
                           f"restore config.json or start a new run")
 
 
-def _prune(root, newest):
-    """Keep the checkpoint at order `newest` and the KEEP - 1 before it; drop later ones (an abandoned future)."""
+def _prune(root, newest, keep=KEEP):
+    """Keep the checkpoint at order `newest` and the keep - 1 before it (None: all); drop later ones
+    (an abandoned future)."""
     checkpoints = list_checkpoints(root)
     earlier = [checkpoint.path for checkpoint in checkpoints if checkpoint.order < newest]
     stale = [checkpoint.path for checkpoint in checkpoints if checkpoint.order > newest]
-    for path in earlier[:max(len(earlier) - (KEEP - 1), 0)] + stale:
+    dropped = [] if keep is None else earlier[:max(len(earlier) - (keep - 1), 0)]
+    for path in dropped + stale:
         shutil.rmtree(path, ignore_errors=True)
     for name in os.listdir(root):
         if name.startswith(".") and (".tmp-" in name or ".old-" in name) and not name.endswith(f"-{os.getpid()}"):

@@ -9,7 +9,8 @@ the hyphenated spelling (--output-dir) is accepted too. Options left out keep th
 network dict; a key given both as its option and through --set must have the same value. Exit
 codes: 0 done, 1 a write failed mid-run (disk full; continue with --resume), 2 bad input (a short
 message, no traceback; includes an output directory that cannot be written, and a run directory
-another process is running), 3 diverged (NaN or Inf in the loss or the weights), 130 interrupted
+another process is running), 3 diverged (NaN or Inf in the loss or the weights), 4 out of memory during training (a step
+the memory check let through; continue with --resume, or a smaller batch), 130 interrupted
 (Ctrl-C, SIGTERM or SIGHUP; continue with --resume).
 """
 import json
@@ -28,17 +29,18 @@ from training.cli_options import given_options, load_definitions, merge_settings
 from training.parent_death import end_with_parent_from_env
 from training.quiet_import import import_tensorflow_quietly
 from training.stop_signals import Stopped, handling, raise_stopped, stop_signals
-from training.run_dir import WriteFailed, check_path, check_run_id, describe_os_error
+from training.run_dir import OutOfMemory, WriteFailed, check_path, check_run_id, describe_os_error
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_OUT_OF_MEMORY = 4
 EXIT_INTERRUPTED = 130
 #: Set to 1 to make TensorFlow's ops deterministic (tests that compare runs across processes).
 DETERMINISM_ENV = "ZPPMEM_DETERMINISTIC"
 
 
-class _Experiment(click.Group):
+class _Experiment(cli_input.Group):
     """A group that trains when no subcommand is given (`experiment --name X`)."""
 
     def parse_args(self, ctx, args):
@@ -97,6 +99,9 @@ def _run_or_resume(ctx, name, settings, run_id, output_dir, data_dir, resume_dir
             run_dir, result = resume_experiment(resume_dir, data_dir, log=_echo, progress=terminal_bars())
         else:
             config = network_config(name, values)
+            from definitions.config import ignored_settings
+            for line in ignored_settings(config):  # accepted, but the user meant something by it
+                click.echo(cli_input.one_line(f"Warning: {line}"), err=True)
             run_dir, result = run_experiment(config, output_dir, data_dir, run_id, log=_echo,
                                              progress=terminal_bars(),
                                              started=lambda path: started.update(run_dir=path))
@@ -106,6 +111,12 @@ def _run_or_resume(ctx, name, settings, run_id, output_dir, data_dir, resume_dir
         hint = f"; once it can be written, continue with: experiment --resume {where}" if where else ""
         click.echo(cli_input.one_line(f"Error: {error}{hint}"), err=True)
         ctx.exit(EXIT_FAILED)
+    except OutOfMemory as error:
+        # Before ZppMemError: it is one, but the input was fine and the checkpoints are kept.
+        where = error.run_dir or resume_dir or started.get("run_dir")
+        hint = f"; continue with: experiment --resume {where}" if where else ""
+        click.echo(cli_input.one_line(f"Error: {error}{hint}"), err=True)
+        ctx.exit(EXIT_OUT_OF_MEMORY)
     except ZppMemError as error:
         click.echo(cli_input.one_line(f"Error: {error}"), err=True)
         ctx.exit(EXIT_BAD_INPUT)

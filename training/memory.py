@@ -17,7 +17,8 @@ def traced_step(trainer, fetches, out_dir, feed_dict=None, others=()):
     model, config = trainer.model, trainer.config
     result = tracing.trace(trainer.session, fetches, feed_dict)
     meta = {"network": config.name, "algorithm": config.type, "sequence": config.sequence,
-            "dataset": config.dataset_name, "iteration": trainer.iteration + 1, "batch_size": config.batch_size}
+            "dataset": config.dataset_name, "iteration": trainer.iteration + 1, "batch_size": config.batch_size,
+            "kernels": _kernel_library()}
     summary = tracing.write_memory_report(result.records, out_dir, graph=model.graph, node_stats=result.node_stats,
                                           meta=meta, persistent_bytes=tracing.persistent_bytes(model.graph),
                                           other_steps=[(other.records, other.node_stats) for other in others])
@@ -34,3 +35,10 @@ def describe(summary, out_dir):
 def memory_dir(run_dir, iteration=None):
     base = os.path.join(run_dir, "memory")
     return base if iteration is None else os.path.join(base, f"iteration_{iteration}")
+
+
+def _kernel_library():
+    """oneDNN, Eigen or cuDNN: the same step allocates differently under each (ARCHITECTURE.md,
+    "Kernels are measured, not written down"), so the timeline's title names it."""
+    from training.kernels import kernel_family, run_device
+    return kernel_family(run_device()).library

@@ -13,13 +13,14 @@ import click
 from definitions import cli_input
 from definitions.config import TRAINING_TYPES
 from definitions.errors import ConfigError, ZppMemError
+from definitions.files import check_output_file
 from definitions.names import suggestion
 from training.cli_options import given_options, merge_settings, network_config, network_options
 
 EXIT_BAD_INPUT = 2
 
 
-@click.command("plan", context_settings=cli_input.SPELLING)
+@click.command("plan", cls=cli_input.Command, context_settings=cli_input.SPELLING)
 @network_options(with_type=False)
 @click.option("--types", default=",".join(TRAINING_TYPES), show_default=True, metavar="T1,T2",
               help="The training types to predict, comma-separated.")
@@ -30,6 +31,7 @@ EXIT_BAD_INPUT = 2
               help="Predict these batch sizes (a table, and a PNG with --png) instead of the network's one.")
 @click.option("--png", default=None, type=cli_input.Path(dir_okay=False),
               help="With --batch_sizes: write the figure of memory against batch size here.")
+@click.option("--log", "log_scale", is_flag=True, help="With --png: a logarithmic memory axis.")
 @click.option("--csv", "csv_path", default=None, type=cli_input.Path(dir_okay=False),
               help="Also write the rows to this CSV file.")
 @click.option("--verify", is_flag=True,
@@ -38,7 +40,8 @@ EXIT_BAD_INPUT = 2
 @click.option("--threads", default=None, type=click.IntRange(min=1),
               help="Intra-op threads the run will use [default: one per CPU core, as a run does].")
 @click.pass_context
-def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path, verify, threads, **overrides):
+def plan_command(ctx, name, settings, types, budget, batch_sizes, png, log_scale, csv_path, verify, threads,
+                 **overrides):
     """Predict the memory of one training step of a network dict for each type, before running it."""
     try:
         types = parse_types(types)
@@ -47,14 +50,25 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, csv_path,
             from definitions.sizes import parse_size
             budget_bytes = parse_size(budget, "--budget")
         sizes = parse_batch_sizes(batch_sizes) if batch_sizes is not None else None
+        if log_scale and png is None:
+            raise ConfigError("--log scales the figure's memory axis: give --png (and --batch_sizes) too")
         if png is not None and sizes is None:
             raise ConfigError("--png draws memory against batch size: give --batch_sizes too")
+        # Checked before the table (and with --verify its traces) is computed, not after.
+        for option, path in (("--csv", csv_path), ("--png", png)):
+            if path is not None:
+                check_output_file(path, option)
         from training.quiet_import import import_tensorflow_quietly
         import_tensorflow_quietly()
         config = network_config(name, merge_settings(settings, given_options(overrides)))
         budget_bytes = _budget(budget_bytes, config)
+        from definitions.datasets import check_batch_size
+        if sizes is None:
+            check_batch_size(config, config.batch_size)
+        else:
+            check_batch_size(config, max(sizes), what="--batch_sizes' largest")
         from training.plan_report import plan
-        plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo)
+        plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo, log=log_scale)
     except ZppMemError as error:
         click.echo(cli_input.one_line(f"Error: {error}"), err=True)
         ctx.exit(EXIT_BAD_INPUT)

@@ -14,7 +14,7 @@ PLANNED = "BPCKPT planned"  # the table's name for BPCKPT with the plan searched
 VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
 
 
-def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print):
+def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print, log=False):
     from training.memory_model import memory_model
 
     model = memory_model(config, threads)
@@ -58,7 +58,8 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
         atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
         echo(f"rows: {csv_path}")
     if png:
-        atomic_write_bytes(png, figure(rows, labels, budget_bytes, f"{config.name}: predicted memory of one step"))
+        atomic_write_bytes(png, figure(rows, labels, budget_bytes, f"{config.name} ({config.sequence}, "
+                                       f"{config.dataset_name}): predicted memory of one step", log, largest))
         echo(f"figure: {png}")
     return rows
 
@@ -190,29 +191,66 @@ def csv_text(rows, with_budget, verify):
     return buffer.getvalue()
 
 
-def figure(rows, labels, budget_bytes, title):
-    """PNG bytes: predicted total against batch size, one line per type, the budget as a line."""
+#: Inches at 100 dpi: 1100 x 600 pixels, the size of `experiment compare`'s figure.
+FIGURE_SIZE = (11, 6)
+FIGURE_DPI = 100
+
+
+def figure(rows, labels, budget_bytes, title, log=False, largest=None):
+    """PNG bytes: predicted total against batch size, one line per type; the budget as a line
+    and, per type, the largest batch that fits it marked on the line. log: log-scaled y axis.
+    The y range is the curves' (the budget line is drawn inside it, or named at the edge it lies
+    beyond), so a budget far from the curves does not flatten them; the legend sits outside."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 4.2))
+    fig = Figure(figsize=FIGURE_SIZE, dpi=FIGURE_DPI)
     FigureCanvasAgg(fig)
     axis = fig.add_subplot()
+    values, stars = [], []
     for kind in labels:
         points = sorted((row["batch_size"], row["predicted_total_bytes"] / 2**20) for row in rows
                         if label(row) == kind and row["predicted_total_bytes"] is not None)
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=kind)
+        (line,) = axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=kind)
+        values += [p[1] for p in points]
+        fits = (largest or {}).get(kind)
+        if fits and budget_bytes is not None:
+            stars.append((kind, fits, line.get_color()))
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if log:
+        from matplotlib.ticker import FuncFormatter
+        axis.set_yscale("log")
+        plain = FuncFormatter(lambda value, _: f"{value:g}")  # 4, not 4x10^0
+        axis.yaxis.set_major_formatter(plain)
+        axis.yaxis.set_minor_formatter(plain)
+        bottom, top = low / 1.3, high * 1.3
+    else:
+        bottom, top = 0.0, high * 1.1
     if budget_bytes is not None:
-        axis.axhline(budget_bytes / 2**20, color="black", linestyle="--", label=f"budget {format_size(budget_bytes)}")
+        budget = budget_bytes / 2**20
+        budget_label = f"budget {format_size(budget_bytes)}"
+        if bottom <= budget <= top * 1.5:
+            axis.axhline(budget, color="black", linestyle="--", label=budget_label)
+            top = max(top, budget * 1.05)
+            for kind, fits, color in stars:  # where each type's line crosses the budget
+                axis.plot([fits], [budget], marker="*", markersize=14, color=color, linestyle="none",
+                          label=f"{kind}: largest batch within the budget, {fits}")
+        else:  # far outside the curves: named, not drawn, so the curves keep the figure's height
+            where = "above" if budget > top else "below"
+            fits = "; ".join(f"{kind} {fits}" for kind, fits, _ in stars)
+            axis.text(0.01, 0.98 if where == "above" else 0.02,
+                      f"{budget_label}: {where} every curve" + (f"; largest batch within it: {fits}" if fits else ""),
+                      transform=axis.transAxes, va="top" if where == "above" else "bottom", fontsize=9)
+    axis.set_ylim(bottom, top)
     axis.set_xscale("log", base=2)
     axis.set_xlabel("batch size")
     axis.set_ylabel("predicted transient peak + persistent (MiB)")
     axis.set_title(title)
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3, which="both" if log else "major")
+    axis.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=FIGURE_DPI)
     return buffer.getvalue()

@@ -9,9 +9,9 @@ import random
 import stat
 
 from definitions.config import validate
-from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, load_dataset
+from definitions.datasets import DEFAULT_DATA_DIR, FILE_DATASETS, check_batch_size, load_dataset
 from definitions.errors import ConfigError, DatasetError
-from training.run_dir import (OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
+from training.run_dir import (OutOfMemory, OutputError, WriteFailed, check_path, check_run_id, check_writable, clear_previous_run,
                               create_run_dir, describe_os_error, lock_run_dir, read_config, read_result, write_config,
                               write_result)
 
@@ -96,9 +96,7 @@ def _prepare(config, data_dir, log, progress):
     if config.dataset_name in FILE_DATASETS:
         _check_data_dir(os.path.expanduser(data_dir or DEFAULT_DATA_DIR))
     dataset = load_dataset(config, data_dir)
-    if config.batch_size > len(dataset.x_train):
-        raise ConfigError(f"config key 'batch_size' is {config.batch_size}, more than the {len(dataset.x_train)} "
-                          f"training examples of {config.dataset_name}")
+    check_batch_size(config, config.batch_size, len(dataset.x_train))
     # Imports TensorFlow: after the cheap checks. The trainer builds its graph here, before the run
     # directory exists, and a sequence that does not fit is a ConfigError (training/preflight.py).
     from training.memory_budget import check_memory_budget
@@ -106,7 +104,14 @@ def _prepare(config, data_dir, log, progress):
     from training.trainer import Trainer
     check_checkpoint_plan(config, dataset.num_classes)
     check_memory_budget(config)
-    return dataset, Trainer(config, dataset, run_dir=None, log=log, progress=progress)
+    trainer = Trainer(config, dataset, run_dir=None, log=log, progress=progress)
+    try:  # the built graph's config (with memory_budget, its plan), before its first step allocates
+        from training.memory_fit import check_run_fits
+        check_run_fits(trainer.config, trainer.model.blocks, dataset)
+    except BaseException:
+        trainer.close()
+        raise
+    return dataset, trainer
 
 
 def _check_synthetic_size(config):
@@ -156,13 +161,19 @@ def _check_save_model_path(config):
 
 
 def _train(trainer, config, run_dir, resume):
+    import tensorflow as tf
     try:
         result = trainer.run(resume=resume)
+    except (tf.errors.ResourceExhaustedError, MemoryError) as error:
+        raise OutOfMemory(error, run_dir) from None
     except OSError as error:
         raise WriteFailed(f"cannot write {describe_os_error(error)}; the run stopped", run_dir) from None
     finally:
         trainer.close()
     result.update(network=config.name, type=config.type, seed=config.seed, dataset=config.dataset_name)
+    if result.get("status") in ("completed", "below_minimum_accuracy"):  # a diverged run keeps its past
+        from training.checkpoints import prune_finished
+        prune_finished(run_dir, trainer.config)
     if trainer.model.memory_plan is not None:
         result["memory_plan"] = trainer.model.memory_plan.to_dict()
     try:

@@ -35,6 +35,22 @@ class WriteFailed(ZppMemError):
         self.run_dir = run_dir
 
 
+class OutOfMemory(ZppMemError):
+    """A step ran out of memory although the check let it start (the model missed, or something
+    else took the memory): exit code 4 (training/cli.py), the checkpoints kept for --resume."""
+
+    def __init__(self, error, run_dir):
+        detail = getattr(error, "message", None) or str(error) or ""
+        lines = [line.strip() for line in detail.splitlines() if line.strip()]
+        # TensorFlow's message opens with "Graph execution error:"; the line that says what
+        # could not be allocated is the one to keep.
+        first = next((line for line in lines if "OOM" in line or "allocat" in line),
+                     lines[0] if lines else type(error).__name__)
+        super().__init__(f"out of memory during training ({first[:200]}); use a smaller batch_size or a "
+                         f"type that needs less (experiment plan --budget SIZE compares them)")
+        self.run_dir = run_dir
+
+
 class RunBusy(OutputError):
     """Another process is running this run directory: bad input, and that process is left alone."""
 
@@ -144,8 +160,9 @@ def clear_previous_run(run_dir):
 
     Left in place, `--resume` would report the old result or continue the old run.
     """
-    if os.path.exists(os.path.join(run_dir, "result.json")):
-        os.remove(os.path.join(run_dir, "result.json"))
+    for name in ("result.json", "history.csv"):
+        if os.path.exists(os.path.join(run_dir, name)):
+            os.remove(os.path.join(run_dir, name))
     shutil.rmtree(os.path.join(run_dir, "checkpoints"), ignore_errors=True)
 
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 import tracing
 
 from definitions.errors import ConfigError
-from training import checkpoints, divergence
+from training import checkpoints, divergence, history
 from training.graph import build_training_graph, epoch_shuffle_seed
 from tracing.session_config import session_config
 from training.memory import describe, memory_dir, traced_step
@@ -57,6 +57,7 @@ class Trainer:
         self._resume_step = 0  # steps of the first epoch to train that a mid-epoch checkpoint holds
         self._result = None  # the result dict of the run in progress
         self._clock = None  # start of the training time not yet added to train_seconds
+        self._epoch_figures = {"loss_sum": 0.0, "steps": 0, "correct": 0, "examples": 0, "seconds_before": 0.0}
 
     # -- public --------------------------------------------------------------------------
     def run(self, resume=False):
@@ -121,10 +122,24 @@ class Trainer:
             return result, state["epoch"]
         return result, state["epoch"] + 1
 
+    def _history(self, epoch, accuracy, loss, result):
+        seen = self._epoch_figures["examples"]
+        history.record(self.run_dir, {
+            "epoch": epoch,
+            "train_loss": self._epoch_figures["loss_sum"] / max(self._epoch_figures["steps"], 1),
+            "train_accuracy": 100.0 * self._epoch_figures["correct"] / seen if seen else None,
+            "test_loss": float(loss), "test_accuracy": float(accuracy),
+            "epoch_seconds": round(result["train_seconds"] - self._epoch_figures["seconds_before"], 3),
+            "cumulative_seconds": round(result["train_seconds"], 3)})
+
     def _epoch(self, epoch, result):
         """Train, check, evaluate, checkpoint and report one epoch; False when the run must stop."""
         config = self.config
         self._clock = time.perf_counter()
+        # Train loss: the mean of the epoch's step losses; train accuracy: over its untraced steps
+        # (a traced step fetches exactly the step, nothing more). A resumed epoch: its own steps.
+        self._epoch_figures = {"loss_sum": 0.0, "steps": 0, "correct": 0, "examples": 0,
+                               "seconds_before": result["train_seconds"]}
         loss_kind = self._train_epoch(epoch)
         bad_weights = self.finite_check.non_finite(self.session)
         if loss_kind is None and not bad_weights:
@@ -137,6 +152,8 @@ class Trainer:
             return False
         result.update(epochs_completed=epoch, accuracy=accuracy, loss=loss, iterations=self.iteration,
                       **loss_units(loss))
+        if self.run_dir:  # before the checkpoint: see training/history.py
+            self._history(epoch, accuracy, loss, result)
         threshold = dict(config.minimum_accuracy).get(epoch)
         if threshold is not None and accuracy < threshold:
             result["status"] = "below_minimum_accuracy"
@@ -217,11 +234,20 @@ class Trainer:
                     if statistics_step:
                         loss, stats = self._statistics_step(fetches)
                     else:
-                        _, loss, _ = self.session.run(fetches)
+                        _, loss, _, correct = self.session.run(fetches + [self.model.batch_correct])
                 except tf.errors.OutOfRangeError:
                     return None
                 self.iteration += 1
                 step += 1
+                figures = self._epoch_figures
+                figures["loss_sum"], figures["steps"] = figures["loss_sum"] + float(loss), figures["steps"] + 1
+                if not statistics_step:
+                    size = len(self.dataset.x_train)
+                    figures["correct"] += int(correct)
+                    # Labels per example: 1 for a classifier, the window for a token dataset (its
+                    # batch_correct counts tokens).
+                    per_example = int(np.prod(self.dataset.y_train.shape[1:]))
+                    figures["examples"] += per_example * min(config.batch_size, size - (step - 1) * config.batch_size)
                 if not math.isfinite(loss):
                     return "training loss"
                 if self._bar is not None:

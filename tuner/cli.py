@@ -12,7 +12,9 @@ import errno
 import math
 import os
 import shutil
+import shlex
 import signal
+import sys
 import threading
 
 import click
@@ -29,12 +31,14 @@ from tuner.grid import expand
 from tuner.runner import run_sweep
 from tuner.state import SweepBusy
 
-DEFAULT_PREFIX = "python experiment.py"
+#: This Python's experiment, importable from any directory (the checkout's experiment.py is
+#: found only from the checkout's root): `<sys.executable> -m training.cli`.
+DEFAULT_PREFIX = f"{shlex.quote(sys.executable)} -m training.cli"
 DEFAULT_OUTPUT = os.path.join("runs", "sweep")
 EXIT_FAILED = 1
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=cli_input.Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """Run grids of experiment commands that resume where they stopped."""
 
@@ -195,13 +199,18 @@ def _say(message, err=False):
 @click.argument("sweep_dir", type=cli_input.Path(exists=True, file_okay=False))
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many of the best completed runs to print.")
-def summary_command(sweep_dir, top):
+@click.option("--group_by", "--group-by", "group_by", default=None, metavar="KEY",
+              help="Also group the completed runs by every grid key but KEY (seed, say): mean and standard "
+                   "deviation over KEY per group, printed and written to SWEEP_DIR/summarise_by_KEY.csv.")
+def summary_command(sweep_dir, top, group_by):
     """Write SWEEP_DIR/summarise.csv (one row per run, best first) and print the best runs."""
     try:
         rows = summary.collect(sweep_dir)
         if not rows:
             raise click.UsageError(cli_input.one_line(
                 f"no runs in {sweep_dir} (expected run directories with run.json or result.json)"))
+        if group_by is not None:  # before anything is written or printed
+            _check_group_key(rows, group_by)
         path, rows = summary.write_summary(sweep_dir)
     except OSError as error:
         raise click.BadParameter(cli_input.one_line(f"cannot write the summary: {describe_os_error(error)}"),
@@ -209,3 +218,28 @@ def summary_command(sweep_dir, top):
     for line in summary.best_table(rows, top):
         click.echo(line)
     click.echo(f"summary: {path}")
+    if group_by is not None:
+        _grouped(sweep_dir, rows, group_by)
+
+
+def _check_group_key(rows, key):
+    from definitions.names import suggestion
+    keys = sorted({name for row in rows for name in row["params"]})
+    if key not in keys:
+        raise click.BadParameter(cli_input.one_line(f"{key!r} is not a grid key of this sweep"
+                                                    f"{suggestion(key, keys)}; its keys: {', '.join(keys)}"),
+                                 param_hint="--group_by")
+
+
+def _grouped(sweep_dir, rows, key):
+    from definitions.files import atomic_write_text
+    table = summary.aggregate(rows, key)
+    path = os.path.join(sweep_dir, f"summarise_by_{key}.csv")
+    try:
+        atomic_write_text(path, summary.aggregate_csv(table, key))
+    except OSError as error:
+        raise click.BadParameter(cli_input.one_line(f"cannot write {describe_os_error(error)}"),
+                                 param_hint="SWEEP_DIR") from None
+    for line in summary.aggregate_lines(table, key):
+        click.echo(line)
+    click.echo(f"grouped: {path}")

@@ -109,7 +109,7 @@ def dask_backend(scheduler):
     try:
         from distributed import Client, Event
     except ImportError:
-        raise BackendError("--executor dask needs Dask distributed: pip install '.[dask]'") from None
+        raise BackendError("--executor dask needs Dask distributed: pip install -e '.[dask]' (in the zppmem checkout)") from None
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, ValueError, TypeError) as error:

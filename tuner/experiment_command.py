@@ -10,9 +10,13 @@ experiment's own click command, so neither is listed twice.
 import dataclasses
 import os
 
-from definitions.config import NetworkConfig
+import click
+
+from definitions.config import NetworkConfig, validate
+from definitions.errors import ConfigError
 from definitions.names import suggestion
 from training.cli import main as experiment_main
+from training.cli_options import parse_setting
 from tuner.resume import Resume
 
 #: An experiment option that is no network-dict key but may differ between the runs of a sweep.
@@ -92,6 +96,29 @@ def check_grid_key(key, argv):
         spelling, value = given[key]
         raise GridKeyError(f"grid key {key!r} is also set by the prefix ({spelling} {value}): "
                            f"give it in one place", key)
+
+
+#: Keys whose valid values depend on the users' files the prefix loads (--definitions): the run checks them.
+_CHECKED_BY_THE_RUN = ("sequence", "definitions")
+
+
+def check_grid_value(key, value):
+    """GridKeyError unless `value` (the grid's text) is one the experiment accepts for `key`:
+    converted as the run converts it (its option's type, or --set's JSON-else-string) and
+    validated as a network-dict value, so `--grid type=BP,DFAM` fails before any run starts."""
+    if key in EXTRA_GRID_KEYS or key in _CHECKED_BY_THE_RUN:
+        return
+    try:
+        if has_own_option(key):
+            param = next(param for param in experiment_main.params if param.name == key)
+            converted = param.type.convert(value, param, None)
+            converted = converted.upper() if key == "type" else converted
+        else:
+            converted = parse_setting(f"{key}={value}")[1]
+        validate({key: converted})
+    except (click.BadParameter, ConfigError) as error:
+        message = error.message if isinstance(error, click.BadParameter) else str(error)
+        raise GridKeyError(f"grid value {value!r} of key {key!r}: {message}", key) from None
 
 
 def resume_spec(argv, params):

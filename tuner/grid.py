@@ -140,6 +140,9 @@ def expand(prefix, params):
         experiment_command.check_prefix(argv)
         for name in names:
             experiment_command.check_grid_key(name, argv)
+        for param in params:  # every value too, as keys are: before anything starts
+            for value in param.values:
+                experiment_command.check_grid_value(param.name, value)
         settings = frozenset(name for name in names if not experiment_command.has_own_option(name))
     combos = itertools.product(*[param.values for param in params])
     return [Run(argv, tuple(zip(names, combo)), settings) for combo in combos]

@@ -20,6 +20,7 @@ RESUMED_LINE = re.compile(r"^resuming from .* \(epoch (?P<epoch>\d+)(?:, step (?
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_OUT_OF_MEMORY = 4  # a step ran out of memory (training/cli.py): resumable with a smaller batch
 EXIT_INTERRUPTED = 130  # ended by Ctrl-C, SIGTERM or SIGHUP after its current step: resumable
 #: Failures that interrupted a run rather than ended it: --retry_failed continues them from
 #: their last checkpoint; a run that failed for any other reason starts afresh.
@@ -78,6 +79,8 @@ def judge(raw):
         reason, detail = "diverged", _last_match(DIVERGED_LINE, raw.get("stdout", ""))
     elif code == EXIT_BAD_INPUT:
         reason, detail = "bad_input", _last_line(raw.get("stderr", ""))
+    elif code == EXIT_OUT_OF_MEMORY:
+        reason, detail = "out_of_memory", _last_line(raw.get("stderr", ""))
     elif code is not None and code < 0:
         reason, detail = "killed", f"killed by signal {_signal_name(-code)}"
     elif code == EXIT_INTERRUPTED:  # a signal it caught: the experiment says which, and how to go on

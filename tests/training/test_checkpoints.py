@@ -5,6 +5,7 @@ numbers. Runs in one process are bitwise repeatable on CPU (test_trainer checks 
 separate processes enable op determinism (ZPPMEM_DETERMINISTIC=1) so that a different thread
 schedule cannot change a sum's order.
 """
+import csv
 import json
 import os
 import re
@@ -24,7 +25,10 @@ from training.run import resolve_config, resume_experiment, run_experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = {"dataset_name": "synthetic", "synthetic_shape": [6], "synthetic_classes": 3, "synthetic_size": 120,
-         "sequence": "fcReLu", "batch_size": 20, "epochs": 4, "learning_rate": 0.1, "optimizer": "momentum", "seed": 5}
+         "sequence": "fcReLu", "batch_size": 20, "epochs": 4, "learning_rate": 0.1, "optimizer": "momentum", "seed": 5,
+         # These tests look at (and damage) the checkpoints a run keeps while it goes: the two newest,
+         # which keep_checkpoints 2 leaves in place once it finished (its default 1 keeps the newest).
+         "keep_checkpoints": 2}
 
 
 def run(out, log=None, **changes):
@@ -425,7 +429,7 @@ def test_checkpoint_every_is_a_cli_option(tmp_path):
 def test_checkpoint_steps_is_a_cli_option(tmp_path):
     result = CliRunner().invoke(main, ["--name", "default_network", "--dataset_name", "synthetic", "--epochs", "1",
                                        "--set", "synthetic_size=100", "--checkpoint_steps", "3",
-                                       "--output_dir", str(tmp_path)])
+                                       "--keep_checkpoints", "2", "--output_dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert saved(str(tmp_path / "default_network_BP_001")) == ["epoch_1_step_6", "epoch_1_step_9"]  # of 10 steps
     result = CliRunner().invoke(main, ["--checkpoint_steps", "-1", "--output_dir", str(tmp_path)])
@@ -454,6 +458,13 @@ def test_ctrl_c_names_the_run_to_resume_and_resuming_finishes_it(tmp_path, monke
     reference = CliRunner().invoke(main, args)
     assert resumed.exit_code == reference.exit_code == 0
     assert resumed.output.splitlines()[-1] == reference.output.splitlines()[-1]
+    # history.csv continued on resume: one row per epoch, the test figures of the uninterrupted run.
+    mine, theirs = (list(csv.DictReader(open(d / "history.csv")))
+                    for d in (run_dir, tmp_path / "default_network_BP_002"))
+    assert [row["epoch"] for row in mine] == ["1", "2"]
+    assert [(r["test_loss"], r["test_accuracy"]) for r in mine] == [(r["test_loss"], r["test_accuracy"]) for r in theirs]
+    assert 0 < float(mine[0]["cumulative_seconds"]) <= float(mine[1]["cumulative_seconds"])
+    assert float(mine[1]["train_loss"]) > 0 and 0 <= float(mine[1]["train_accuracy"]) <= 100
 
 
 def test_restore_model_path_accepts_a_checkpoint_directory(finished, tmp_path):
@@ -475,3 +486,17 @@ def test_a_fresh_run_in_a_reused_directory_forgets_the_old_runs_state(tmp_path):
 
     run_experiment(config.replace(epochs=2), str(tmp_path), run_id="same", log=log)
     assert seen == [("finished epoch 1", False, ["epoch_1"]), ("finished epoch 2", False, ["epoch_1", "epoch_2"])]
+
+
+def test_a_finished_run_keeps_its_newest_checkpoint_unless_asked(tmp_path):
+    """Issue "A researcher's day", item 16: two checkpoints while the run goes, the newest after."""
+    seen = []
+    config = resolve_config(SMALL, "small", {"epochs": 3, "keep_checkpoints": 1})
+    run_dir, _ = run_experiment(config, str(tmp_path), run_id="one",
+                                log=lambda line: seen.append(saved(os.path.join(str(tmp_path), "one"))))
+    assert ["epoch_1", "epoch_2"] in seen  # while it ran, the two newest
+    assert saved(run_dir) == ["epoch_3"]
+    run_dir, _ = run_experiment(config.replace(keep_checkpoints=None), str(tmp_path), run_id="all",
+                                log=lambda line: None)
+    assert saved(run_dir) == ["epoch_1", "epoch_2", "epoch_3"]
+    assert resolve_config({}, "x", {}).keep_checkpoints == 1

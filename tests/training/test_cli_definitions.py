@@ -20,7 +20,7 @@ def narrow_mlp(output_size):
     return [FullyConnected(32, flatten=True), Tanh(), FullyConnected(output_size)]
 
 
-my_network = dict(default_network, sequence="narrow_mlp", epochs=2, eval_period=0, seed=5)
+my_network = dict(default_network, sequence="narrow_mlp", epochs=2, eval_period=0, seed=5, keep_checkpoints=2)
 """
 
 

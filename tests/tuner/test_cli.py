@@ -159,4 +159,4 @@ def test_dask_not_installed_is_a_clear_error(monkeypatch, fake_prefix):
     monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
     result = CliRunner().invoke(main, ["run", "--prefix", fake_prefix, "--grid", "mode=ok",
                                        "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1"])
-    assert result.exit_code == 2 and "pip install '.[dask]'" in result.output
+    assert result.exit_code == 2 and "pip install -e '.[dask]'" in result.output

@@ -24,6 +24,7 @@ def test_parse_final_line_takes_the_last_one():
     (raw(exit_code=3, stdout="diverged at epoch 2, iteration 17\n"), "failed", "diverged"),
     (raw(exit_code=2, stderr="error: unknown network 'nope'\n"), "failed", "bad_input"),
     (raw(exit_code=1, stderr="Traceback\nRuntimeError: boom\n"), "failed", "crashed"),
+    (raw(exit_code=4, stderr="Error: out of memory during training (OOM)\n"), "failed", "out_of_memory"),
     (raw(exit_code=-9), "failed", "killed"),
     (raw(exit_code=130, stderr="\ninterrupted by SIGTERM; continue it with: experiment --resume r\n"), "failed", "killed"),
     (raw(exit_code=-15, ending="timeout", timeout_s=5), "failed", "timeout"),

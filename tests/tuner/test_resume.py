@@ -79,6 +79,12 @@ def test_a_killed_sweep_resumes_its_run_at_epoch_3_and_ends_like_an_uninterrupte
     assert result["status"] == "completed"
     assert (result["resumed_from_epoch"], result["resumed_from_step"], result["resumed_from_iteration"]) == \
         (2, None, 2 * STEPS)
+    # Both attempts are timed (the killed one by its worker, or from its logs when the worker died
+    # too), duration_s is their sum: the first trained two epochs, so it is no small part of it.
+    first_attempt, second_attempt = result["attempts"]
+    assert first_attempt["duration_s"] > 1
+    assert not second_attempt["estimated"] and second_attempt["duration_s"] == result["last_attempt_s"]
+    assert result["duration_s"] == round(first_attempt["duration_s"] + second_attempt["duration_s"], 3)
     # The log holds both attempts; the second trained epochs 3 and 4 only.
     first, second = log(run_dir).split(f"resuming from {experiment_dir / 'checkpoints' / 'epoch_2'} "
                                        f"(epoch 2, iteration {2 * STEPS})\n")

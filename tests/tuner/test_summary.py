@@ -32,7 +32,8 @@ def test_csv_has_a_column_per_parameter_and_puts_the_best_first(tmp_path):
     path, rows = write_summary(str(tmp_path), param_order=["type", "learning_rate"])
     table = list(csv.DictReader(open(path)))
     assert list(table[0]) == ["run_id", "type", "learning_rate", "status", "reason", "accuracy", "loss",
-                              "iterations", "duration_s", "exit_code", "resumed"]
+                              "iterations", "duration_s", "exit_code", "resumed", "peak_bytes", "persistent_bytes",
+                              "total_bytes", "step_s"]
     assert [(r["run_id"], r["status"]) for r in table] == [
         ("b", "completed"), ("a", "completed"), ("c", "failed"), ("e", "corrupt"), ("d", "pending")]
     assert table[0]["accuracy"] == "95.5" and table[0]["type"] == "DFA"
@@ -47,7 +48,7 @@ def test_parameter_named_like_a_result_column_does_not_overwrite_it(tmp_path):
     make_run(tmp_path, "a", {"status": "x"}, accuracy=90.0, loss=0.3, iterations=10)
     header = next(csv.reader(io.StringIO(to_csv(collect(str(tmp_path))))))
     assert header == ["run_id", "param:status", "status", "reason", "accuracy", "loss", "iterations",
-                      "duration_s", "exit_code", "resumed"]
+                      "duration_s", "exit_code", "resumed", "peak_bytes", "persistent_bytes", "total_bytes", "step_s"]
 
 
 def test_summary_rewrite_is_atomic_and_ignores_stray_files(tmp_path):
