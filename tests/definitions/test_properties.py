@@ -156,6 +156,8 @@ SPEC = {
     "checkpoint_every": _integer(0, 100_000, optional=True),
     "checkpoint_steps": _integer(0, INT32_MAX, optional=True),
     "segment_size": _integer(1, INT32_MAX, optional=True),
+    "keep_checkpoints": _integer(1, 100_000, optional=True),
+    "memory_check": BOOLEAN,
     "checkpoint_plan": PLAN,
     "memory_budget": MEMORY_SIZE,
     "budget_profile": PATH,
