@@ -60,4 +60,4 @@ def test_a_directory_without_a_trace_is_one_error_line(tmp_path):
     result = CliRunner().invoke(main, ["view", str(tmp_path), "--no_browser"])
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line.startswith("Error: ") and "has no memory/summary.json" in line
+    assert line.startswith("Error: ") and "has no memory report (memory/summary.json" in line

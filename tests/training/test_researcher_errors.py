@@ -49,7 +49,7 @@ def test_compare_refuses_an_unwritable_output_before_reading_runs(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     line = one_error_line(CliRunner().invoke(main, ["compare", str(tmp_path), "-o", str(blocker / "c.png")]))
-    assert "--output" in line and "cannot be written" in line  # not "has no memory/summary.json"
+    assert "--output" in line and "cannot be written" in line  # not "has no memory report"
 
 
 @pytest.mark.parametrize("args, expected", [
