@@ -7,18 +7,26 @@ settings as a run), warmed up, then timed in turns: a few steps of each type, ro
 so that load from other processes falls on every type alike. The median over at least 30 timed
 steps is reported with its ratio to BP's. The memory_vs_depth networks at batch 100, vgg_16 and
 resnet_18 on 32x32x3 at batch 16. Run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=1`, then
-`=0 ... --append`, which keeps the other family's rows). Writes results/step_time.{csv,md}.
+`=0 ... --append`, which keeps the other family's rows). On long_fc_30 BP's median is compared with
+its floor measured in the same process (benchmarks/step_floor.py). Writes
+results/step_time.{csv,md} and results/step_floor.csv.
 """
-from benchmarks import common
+from benchmarks import common, step_floor
 from benchmarks.memory_vs_depth import networks as depth_networks
 
 COLUMNS = ["network", "kernels", "type", "blocks", "batch_size", "median_step_ms", "ratio_to_bp", "steps"]
 NAME = "step_time"
+FLOOR_NAME = "step_floor"
 #: type -> the largest step-time ratio to BP that the speed issue asks for, per family.
 LIMITS = {"FA": 1.05, "DFA": 0.75, "DRTP": 0.75, "DFAMEM": 1.10, "BPCKPT": 1.35}
 #: the networks the targets are checked on.
 TARGET_NETWORKS = ("long_fc_20", "long_fc_30", "vgg_16")
 CONV_BATCH = 16
+#: the networks whose BP step is compared with its floor, and the largest ratio asked for (oneDNN).
+FLOOR_NETWORKS = ("long_fc_30",)
+FLOOR_LIMIT = 1.25
+FLOOR_COLUMNS = ["network", "kernels", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs",
+                 "bytes_ms", "floor_ms", "bp_ms", "ratio_to_floor"]
 
 
 def networks(quick=False):
@@ -29,7 +37,8 @@ def networks(quick=False):
             + [(common.named("vgg_16"), CONV_BATCH), (common.named("resnet_18"), CONV_BATCH)])
 
 
-def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=print):
+def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=print, floors=None):
+    """Rows of step times; BP's floor rows appended to `floors` (a list) for FLOOR_NETWORKS."""
     from training.kernels import kernel_family
     library = kernel_family().library
     rows = []
@@ -38,6 +47,8 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
                    for algorithm in types}
         try:
             times = common.interleaved_step_times(benches, steps, warmup=warmup)
+            if floors is not None and network.name in FLOOR_NETWORKS and "BP" in benches:
+                floors.append(_floor_row(network, library, batch_size, benches["BP"], times["BP"], threads, log))
         finally:
             for bench in benches.values():
                 bench.close()
@@ -50,6 +61,32 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
             log(f"{network.name:>14} {library:>6} {algorithm:>7}: {medians[algorithm]:8.2f} ms"
                 + (f"  ({ratio:.3f} x BP)" if ratio is not None else ""))
     return rows
+
+
+def _floor_row(network, library, batch_size, bench, bp_times, threads, log):
+    row = {"network": network.name, "kernels": library, "batch_size": batch_size,
+           **step_floor.floor(bench.blocks, batch_size, common.session_config(threads))}
+    row["bp_ms"] = common.median_ms(bp_times)
+    row["ratio_to_floor"] = row["bp_ms"] / row["floor_ms"]
+    log(f"{network.name:>14} {library:>6}      BP: {row['bp_ms']:8.2f} ms, floor {row['floor_ms']:.2f} ms "
+        f"(GEMMs {row['gemm_ms']:.2f} ms at {row['gemm_gflops']:.0f} GFLOP/s, {row['bytes_mib']:.0f} MiB at "
+        f"{row['bandwidth_gbs']:.1f} GB/s), ratio {row['ratio_to_floor']:.3f}")
+    return row
+
+
+def floor_targets(floors):
+    """BP's step within FLOOR_LIMIT of its floor, asked for oneDNN (Eigen's rows are reported)."""
+    return [(f"BP / floor, {r['network']}, {r['kernels']}", r["ratio_to_floor"], FLOOR_LIMIT,
+             r["ratio_to_floor"] <= FLOOR_LIMIT) for r in floors if r["kernels"] == "oneDNN"]
+
+
+def floor_table(floors):
+    return common.markdown_table(
+        ["network", "kernels", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs", "bytes_ms",
+         "floor_ms", "bp_ms", "ratio_to_floor"], floors,
+        {"batch_size": "batch", "gemm_ms": "GEMMs (ms)", "gemm_gflops": "GFLOP/s", "bytes_mib": "bytes (MiB)",
+         "bandwidth_gbs": "GB/s", "bytes_ms": "bytes (ms)", "floor_ms": "floor (ms)", "bp_ms": "BP (ms)",
+         "ratio_to_floor": "BP / floor"})
 
 
 def targets(rows):
@@ -71,9 +108,13 @@ def table(rows):
     return common.markdown_table(["network", "kernels", "batch"] + types, lines, {"BP": "BP (ms)"})
 
 
-def report(rows, out_dir=None, log=print):
+def report(rows, out_dir=None, log=print, floors=()):
     text = table(rows)
-    checks = targets(rows)
+    checks = targets(rows) + floor_targets(floors)
+    if floors:
+        text += ("\n\nBP's floor: the step's GEMMs timed alone in the same process, plus the bytes the rest of "
+                 "the step must move at the streaming bandwidth measured there (benchmarks/step_floor.py).\n\n"
+                 + floor_table(floors))
     notes = ("Columns after BP: median step time as a multiple of BP's on the same network and kernels.\n\n"
              + common.targets_markdown(checks) + f"""
 In multiply-adds, with F a forward pass: BP is about 3F (forward, input gradients, weight
@@ -90,8 +131,14 @@ Regenerate: `TF_ENABLE_ONEDNN_OPTS=1 python -m benchmarks.step_time`, then
 `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.step_time --append`.
 """)
     common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
+    if floors:
+        common.write_csv(common.result_path(FLOOR_NAME, "csv", out_dir), FLOOR_COLUMNS, floors)
     common.write_markdown(common.result_path(NAME, "md", out_dir), "Step time", text, notes)
     log(text + "\n" + common.targets_markdown(checks))
+
+
+def read_floor_rows(path):
+    return common.read_rows(path, {column: float for column in FLOOR_COLUMNS[3:]} | {"batch_size": int})
 
 
 def read_rows(path):
@@ -107,12 +154,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     common.quiet_tensorflow()
     steps = args.steps or (6 if args.quick else 30)
-    rows = measure(networks(args.quick), steps=steps, warmup=2 if args.quick else 5, threads=args.threads)
+    floors = []
+    rows = measure(networks(args.quick), steps=steps, warmup=2 if args.quick else 5, threads=args.threads,
+                   floors=floors)
     if args.append and rows:
-        kept = [row for row in read_rows(common.result_path(NAME, "csv", args.out))
-                if row.get("kernels") != rows[0]["kernels"]]
-        rows = kept + rows
-    report(rows, args.out)
+        family = rows[0]["kernels"]
+        rows = [row for row in read_rows(common.result_path(NAME, "csv", args.out)) if row.get("kernels") != family] + rows
+        floors = [row for row in read_floor_rows(common.result_path(FLOOR_NAME, "csv", args.out))
+                  if row.get("kernels") != family] + floors
+    report(rows, args.out, floors=floors)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ import csv
 
 import pytest
 
-from benchmarks import accuracy, budget, common, memory_vs_depth, mnist5k, step_time, time_x_memory, versus_keras
+from benchmarks import (accuracy, budget, common, memory_vs_depth, mnist5k, step_floor, step_time, time_x_memory,
+                        versus_keras)
 
 TINY = [common.mlp(2, width=8), common.mlp(3, width=8)]
 
@@ -55,6 +56,39 @@ def test_step_time(tmp_path):
     table = read_csv(tmp_path / "step_time.csv")
     assert {"network", "kernels", "type", "median_step_ms", "ratio_to_bp"} <= set(table[0])
     assert step_time.read_rows(tmp_path / "step_time.csv")[1]["ratio_to_bp"] == pytest.approx(rows[1]["ratio_to_bp"], abs=1e-3)
+
+
+def test_step_floor_counts_the_steps_gemms_and_bytes():
+    bench = common.Bench(common.mlp(2, width=8), "BP", batch_size=10)
+    try:
+        kernels = step_floor.dense_kernels(bench.blocks)
+        assert kernels == [(784, 8), (8, 10)]
+        # Forward and weight gradient for every kernel, the input gradient for all but the first.
+        assert step_floor.gemm_macs(kernels, 10) == 10 * (2 * (784 * 8 + 80) + 80)
+        assert step_floor.moved_bytes(kernels, 10) == 4 * (4 * 10 * (8 + 10) + 5 * (784 * 8 + 8 + 80 + 10))
+        row = step_floor.floor(bench.blocks, 10, common.session_config(), stream_floats=2**16)
+        assert row["floor_ms"] == pytest.approx(row["gemm_ms"] + row["bytes_ms"])
+        assert row["gemm_gflops"] > 0 and row["bandwidth_gbs"] > 0
+    finally:
+        bench.close()
+    conv = common.Bench(common.conv(2, filters=2), "BP", batch_size=4)
+    try:
+        assert step_floor.floor(conv.blocks, 4, common.session_config()) is None
+    finally:
+        conv.close()
+
+
+def test_step_time_reports_bps_floor(tmp_path, monkeypatch):
+    monkeypatch.setattr(step_time, "FLOOR_NETWORKS", (TINY[0].name,))
+    monkeypatch.setattr(step_floor, "STREAM_FLOATS", 2**16)
+    floors = []
+    rows = step_time.measure([(TINY[0], 16)], types=("BP",), steps=2, warmup=1, log=lambda *_: None, floors=floors)
+    [floor] = floors
+    assert floor["bp_ms"] == rows[0]["median_step_ms"] and floor["ratio_to_floor"] == floor["bp_ms"] / floor["floor_ms"]
+    step_time.report(rows, tmp_path, log=lambda *_: None, floors=floors)
+    assert "BP / floor" in (tmp_path / "step_time.md").read_text()
+    assert step_time.read_floor_rows(tmp_path / "step_floor.csv")[0]["floor_ms"] == pytest.approx(floor["floor_ms"],
+                                                                                                   abs=1e-3)
 
 
 def test_time_x_memory(tmp_path):

@@ -1,0 +1,111 @@
+"""The fastest a BP step of a dense network could be on this machine: its floor.
+
+    floor = the step's GEMMs, timed alone in this process
+          + the bytes the rest of the step must move / the memory bandwidth measured here
+
+The GEMMs are the step's own: per kernel of shape (n, m) at batch B, the forward product
+(B x n)(n x m), the weight gradient (n x B)(B x m) and, except for the first layer, the input
+gradient (B x m)(m x n). They run in one session with a run's thread settings, one after the
+other as a run executes them, on inputs of the same shapes, so the floor's GEMM rate is the one
+the step can reach, not a datasheet's.
+
+The bytes are those no fusion can avoid: for each layer the activation's gradient (read the
+output and its gradient, write the pre-activation's gradient: 3 x B x m floats), the bias
+gradient (read B x m) and the momentum update (read weight, gradient, velocity; write weight and
+velocity: 5 x (n x m + m) floats). The forward bias and activation are not counted: oneDNN fuses
+them into the product. The bandwidth is measured by streaming a 256 MiB array (read it and write
+one as large): a DRAM rate, slower than the caches that hold a 500 x 500 layer, so this term is
+an over-estimate and the floor a generous one.
+"""
+import statistics
+import time
+
+import numpy as np
+
+FLOAT = 4
+STREAM_FLOATS = 64 * 2**20  # 256 MiB of float32: larger than any cache
+
+
+def dense_kernels(blocks):
+    """[(n, m)] of every weight layer's kernel, in order; None if a layer is not dense."""
+    from layers import WeightLayer
+    from layers.dense import FullyConnected
+    shapes = []
+    for block in blocks:
+        for layer in block.layers:
+            if isinstance(layer, WeightLayer):
+                if not isinstance(layer, FullyConnected):
+                    return None
+                shapes.append(tuple(int(d) for d in layer.kernel.shape))
+    return shapes
+
+
+def gemm_macs(kernels, batch_size):
+    forward = sum(batch_size * n * m for n, m in kernels)
+    input_gradients = sum(batch_size * n * m for n, m in kernels[1:])
+    return 2 * forward + input_gradients  # forward + weight gradients + input gradients
+
+
+def moved_bytes(kernels, batch_size):
+    return FLOAT * sum(3 * batch_size * m + batch_size * m + 5 * (n * m + m) for n, m in kernels)
+
+
+def _median_seconds(session, fetch, repeats, warmup=3):
+    for _ in range(warmup):
+        session.run(fetch)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        session.run(fetch)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def gemm_seconds(kernels, batch_size, config, repeats=30):
+    """Median time of the step's GEMMs alone, each on its own random inputs."""
+    import tensorflow as tf
+    rng = np.random.default_rng(0)
+    graph = tf.Graph()
+    with graph.as_default():
+        def variable(*shape):
+            return tf.Variable(rng.standard_normal(shape).astype(np.float32))
+        products = []
+        for index, (n, m) in enumerate(kernels):
+            x, w, d = variable(batch_size, n), variable(n, m), variable(batch_size, m)
+            products.append(tf.matmul(x, w))
+            products.append(tf.matmul(x, d, transpose_a=True))
+            if index:
+                products.append(tf.matmul(d, w, transpose_b=True))
+        # Fetch one element of each product: Grappler prunes ops that only a tf.group waits for.
+        step = tf.add_n([product[0, 0] for product in products])
+        init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
+        session.run(init)
+        return _median_seconds(session, step, repeats)
+
+
+def bandwidth_bytes_per_second(config, repeats=10, floats=STREAM_FLOATS):
+    """Read `floats` floats and write as many (y = x + 1), median over repeats."""
+    import tensorflow as tf
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.Variable(tf.zeros([floats]))
+        step = (x + 1.0)[0]  # one element fetched, every element computed
+        init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
+        session.run(init)
+        return 2 * floats * FLOAT / _median_seconds(session, step, repeats)
+
+
+def floor(blocks, batch_size, config, stream_floats=None):
+    """{gemm_ms, gemm_gflops, bytes_mib, bandwidth_gbs, bytes_ms, floor_ms} or None for a
+    network with other than dense kernels."""
+    kernels = dense_kernels(blocks)
+    if not kernels:
+        return None
+    gemm = gemm_seconds(kernels, batch_size, config)
+    bandwidth = bandwidth_bytes_per_second(config, floats=stream_floats or STREAM_FLOATS)
+    moved = moved_bytes(kernels, batch_size)
+    return {"gemm_ms": 1000 * gemm, "gemm_gflops": 2 * gemm_macs(kernels, batch_size) / gemm / 1e9,
+            "bytes_mib": moved / 2**20, "bandwidth_gbs": bandwidth / 1e9, "bytes_ms": 1000 * moved / bandwidth,
+            "floor_ms": 1000 * (gemm + moved / bandwidth)}
