@@ -296,20 +296,29 @@ def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def pivot(rows, cell, bp_extra=None):
-    """One row per network and one column per type, `cell(row)` in each; `bp_extra` names a
+def pivot(rows, cell, bp_extra=None, keys=("network",)):
+    """One row per value of `keys` (the network; with its kernels where rows of several kernel
+    families sit together) and one column per type, `cell(row)` in each; `bp_extra` names a
     field of BP's row copied into a last column (e.g. its persistent memory)."""
     types = list(dict.fromkeys(r["type"] for r in rows))
     table = []
-    for network in dict.fromkeys(r["network"] for r in rows):
-        row = {"network": network}
+    for key in dict.fromkeys(tuple(r[k] for k in keys) for r in rows):
+        row = dict(zip(keys, key))
         for r in rows:
-            if r["network"] == network:
+            if tuple(r[k] for k in keys) == key:
                 row[r["type"]] = cell(r)
                 if bp_extra and r["type"] == "BP":
                     row[bp_extra[0]] = r[bp_extra[1]]
         table.append(row)
-    return ["network"] + types + ([bp_extra[0]] if bp_extra and "BP" in types else []), table
+    return list(keys) + types + ([bp_extra[0]] if bp_extra and "BP" in types else []), table
+
+
+def keep_other_families(rows, old_rows):
+    """`old_rows` of other kernel families than `rows`', then `rows`: a benchmark run once per
+    family with --append keeps the other family's rows."""
+    if not rows:
+        return old_rows
+    return [row for row in old_rows if row.get("kernels") != rows[0]["kernels"]] + rows
 
 
 def machine_line():

@@ -37,13 +37,22 @@ def test_memory_vs_depth(tmp_path):
     assert all(r["peak_bytes"] > 0 and r["persistent_bytes"] > 0 for r in rows)
     assert rows[0]["ratio_to_bp"] == 1.0 and rows[2]["ratio_to_lower_bound"] > 0
     assert rows[1]["segment_size"] == 1 and rows[0]["segment_size"] is None  # round(sqrt(2))
+    library = rows[0]["kernels"]
     names = [name for name, *_ in memory_vs_depth.targets(rows)]
-    assert names[0] == "DFAMEM peak(3 blocks) / peak(2 blocks)" and len(names) == 4
-    memory_vs_depth.report(rows, tmp_path, log=lambda *_: None)
+    assert names[0] == f"DFAMEM peak(3 blocks) / peak(2 blocks), {library}" and len(names) == 4
+    # A second family's run (--append) keeps the first's rows: targets and table rows per family.
+    other = [dict(row, kernels="other") for row in rows]
+    both = common.keep_other_families(other, rows)
+    assert len(both) == 2 * len(rows) and common.keep_other_families(other, both) == both
+    assert len(memory_vs_depth.targets(both)) == 8
+    columns, pivoted = common.pivot(both, lambda r: r["peak_mib"], keys=("network", "kernels"))
+    assert columns[:2] == ["network", "kernels"] and len(pivoted) == 4
+    memory_vs_depth.report(both, tmp_path, log=lambda *_: None)
+    assert memory_vs_depth.read_rows(tmp_path / "memory_vs_depth.csv")[0]["peak_bytes"] == rows[0]["peak_bytes"]
     table = read_csv(tmp_path / "memory_vs_depth.csv")
-    assert {"type", "blocks", "peak_bytes", "persistent_bytes"} <= set(table[0])
+    assert {"type", "kernels", "blocks", "peak_bytes", "persistent_bytes"} <= set(table[0])
     assert (tmp_path / "memory_vs_depth.png").stat().st_size > 0
-    assert "| network |" in (tmp_path / "memory_vs_depth.md").read_text()
+    assert "| network | kernels |" in (tmp_path / "memory_vs_depth.md").read_text()
 
 
 def test_step_time(tmp_path):
@@ -97,8 +106,14 @@ def test_time_x_memory(tmp_path):
     assert {r["on_frontier"] for r in rows} <= {"yes", "no"} and "yes" in {r["on_frontier"] for r in rows}
     fastest = min(rows, key=lambda r: r["median_step_ms"])
     assert fastest["on_frontier"] == "yes"  # nothing is faster, so nothing dominates it
-    time_x_memory.report(rows, tmp_path, log=lambda *_: None)
+    # Another family's rows form their own plane: a slower copy dominates nothing of the first.
+    slower = time_x_memory.mark_frontier([dict(row, kernels="other", median_step_ms=10 * row["median_step_ms"],
+                                               peak_bytes=10 * row["peak_bytes"]) for row in rows])
+    both = time_x_memory.mark_frontier(common.keep_other_families(slower, rows))
+    assert [r["on_frontier"] for r in both] == [r["on_frontier"] for r in rows] * 2
+    time_x_memory.report(both, tmp_path, log=lambda *_: None)
     assert (tmp_path / "time_x_memory.png").stat().st_size > 0
+    assert len(time_x_memory.read_rows(tmp_path / "time_x_memory.csv")) == 2 * len(rows)
 
 
 def test_frontier_marks_dominated_points():
