@@ -7,7 +7,8 @@ The GEMMs are the step's own: per kernel of shape (n, m) at batch B, the forward
 (B x n)(n x m), the weight gradient (n x B)(B x m) and, except for the first layer, the input
 gradient (B x m)(m x n). They run in one session with a run's thread settings, one after the
 other as a run executes them, on inputs of the same shapes, so the floor's GEMM rate is the one
-the step can reach, not a datasheet's.
+the step can reach, not a datasheet's. The benchmark times them in turns with the training
+steps, so that load from other processes falls on the floor and the step alike.
 
 The bytes are those no fusion can avoid: for each layer the activation's gradient (read the
 output and its gradient, write the pre-activation's gradient: 3 x B x m floats), the bias
@@ -50,19 +51,30 @@ def moved_bytes(kernels, batch_size):
     return FLOAT * sum(3 * batch_size * m + batch_size * m + 5 * (n * m + m) for n, m in kernels)
 
 
-def _median_seconds(session, fetch, repeats, warmup=3):
-    for _ in range(warmup):
-        session.run(fetch)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        session.run(fetch)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+class _Timed:
+    """A graph in its own session with a run's settings; run(steps) -> seconds per run, like
+    common.Bench, so that it can take turns with the training steps (interleaved_step_times)."""
+
+    def __init__(self, graph, fetch, init, config):
+        import tensorflow as tf
+        self.fetch = fetch
+        self.session = tf.compat.v1.Session(graph=graph, config=config)
+        self.session.run(init)
+
+    def run(self, steps=1):
+        times = []
+        for _ in range(steps):
+            started = time.perf_counter()
+            self.session.run(self.fetch)
+            times.append(time.perf_counter() - started)
+        return times
+
+    def close(self):
+        self.session.close()
 
 
-def gemm_seconds(kernels, batch_size, config, repeats=30):
-    """Median time of the step's GEMMs alone, each on its own random inputs."""
+def gemm_bench(kernels, batch_size, config):
+    """The step's GEMMs alone, each on its own random inputs."""
     import tensorflow as tf
     rng = np.random.default_rng(0)
     graph = tf.Graph()
@@ -79,33 +91,48 @@ def gemm_seconds(kernels, batch_size, config, repeats=30):
         # Fetch one element of each product: Grappler prunes ops that only a tf.group waits for.
         step = tf.add_n([product[0, 0] for product in products])
         init = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=graph, config=config) as session:
-        session.run(init)
-        return _median_seconds(session, step, repeats)
+    return _Timed(graph, step, init, config)
 
 
-def bandwidth_bytes_per_second(config, repeats=10, floats=STREAM_FLOATS):
-    """Read `floats` floats and write as many (y = x + 1), median over repeats."""
+def stream_bench(config, floats=STREAM_FLOATS):
+    """Read `floats` floats and write as many (y = x + 1)."""
     import tensorflow as tf
     graph = tf.Graph()
     with graph.as_default():
         x = tf.Variable(tf.zeros([floats]))
         step = (x + 1.0)[0]  # one element fetched, every element computed
         init = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=graph, config=config) as session:
-        session.run(init)
-        return 2 * floats * FLOAT / _median_seconds(session, step, repeats)
+    return _Timed(graph, step, init, config)
 
 
-def floor(blocks, batch_size, config, stream_floats=None):
-    """{gemm_ms, gemm_gflops, bytes_mib, bandwidth_gbs, bytes_ms, floor_ms} or None for a
-    network with other than dense kernels."""
+def benches(blocks, batch_size, config, stream_floats=None):
+    """{"gemm": ..., "stream": ...} to time in turns with the step, or None for a network with
+    other than dense kernels."""
     kernels = dense_kernels(blocks)
     if not kernels:
         return None
-    gemm = gemm_seconds(kernels, batch_size, config)
-    bandwidth = bandwidth_bytes_per_second(config, floats=stream_floats or STREAM_FLOATS)
+    return {"gemm": gemm_bench(kernels, batch_size, config),
+            "stream": stream_bench(config, stream_floats or STREAM_FLOATS)}
+
+
+def from_times(blocks, batch_size, gemm_seconds, stream_seconds, stream_floats=None):
+    """The floor's row from the median times of the two benches."""
+    kernels = dense_kernels(blocks)
+    bandwidth = 2 * (stream_floats or STREAM_FLOATS) * FLOAT / stream_seconds
     moved = moved_bytes(kernels, batch_size)
-    return {"gemm_ms": 1000 * gemm, "gemm_gflops": 2 * gemm_macs(kernels, batch_size) / gemm / 1e9,
+    return {"gemm_ms": 1000 * gemm_seconds, "gemm_gflops": 2 * gemm_macs(kernels, batch_size) / gemm_seconds / 1e9,
             "bytes_mib": moved / 2**20, "bandwidth_gbs": bandwidth / 1e9, "bytes_ms": 1000 * moved / bandwidth,
-            "floor_ms": 1000 * (gemm + moved / bandwidth)}
+            "floor_ms": 1000 * (gemm_seconds + moved / bandwidth)}
+
+
+def floor(blocks, batch_size, config, stream_floats=None, repeats=20):
+    """The floor's row measured on its own (not in turns with a step), or None (not dense)."""
+    timed = benches(blocks, batch_size, config, stream_floats)
+    if timed is None:
+        return None
+    try:
+        medians = {key: statistics.median(bench.run(repeats + 3)[3:]) for key, bench in timed.items()}
+    finally:
+        for bench in timed.values():
+            bench.close()
+    return from_times(blocks, batch_size, medians["gemm"], medians["stream"], stream_floats)

@@ -45,12 +45,15 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
     for network, batch_size in nets:
         benches = {algorithm: common.Bench(network, algorithm, threads=threads, batch_size=batch_size)
                    for algorithm in types}
+        floor_benches = {}
+        if floors is not None and network.name in FLOOR_NETWORKS and "BP" in benches:
+            floor_benches = step_floor.benches(benches["BP"].blocks, batch_size, common.session_config(threads)) or {}
         try:
-            times = common.interleaved_step_times(benches, steps, warmup=warmup)
-            if floors is not None and network.name in FLOOR_NETWORKS and "BP" in benches:
-                floors.append(_floor_row(network, library, batch_size, benches["BP"], times["BP"], threads, log))
+            times = common.interleaved_step_times({**benches, **floor_benches}, steps, warmup=warmup)
+            if floor_benches:
+                floors.append(_floor_row(network, library, batch_size, benches["BP"].blocks, times, log))
         finally:
-            for bench in benches.values():
+            for bench in [*benches.values(), *floor_benches.values()]:
                 bench.close()
         medians = {algorithm: common.median_ms(times[algorithm]) for algorithm in types}
         for algorithm in types:
@@ -63,10 +66,12 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
     return rows
 
 
-def _floor_row(network, library, batch_size, bench, bp_times, threads, log):
+def _floor_row(network, library, batch_size, blocks, times, log):
+    """BP's median beside its floor, from the same rounds of turns."""
     row = {"network": network.name, "kernels": library, "batch_size": batch_size,
-           **step_floor.floor(bench.blocks, batch_size, common.session_config(threads))}
-    row["bp_ms"] = common.median_ms(bp_times)
+           **step_floor.from_times(blocks, batch_size, *(common.median_ms(times[key]) / 1000
+                                                         for key in ("gemm", "stream")))}
+    row["bp_ms"] = common.median_ms(times["BP"])
     row["ratio_to_floor"] = row["bp_ms"] / row["floor_ms"]
     log(f"{network.name:>14} {library:>6}      BP: {row['bp_ms']:8.2f} ms, floor {row['floor_ms']:.2f} ms "
         f"(GEMMs {row['gemm_ms']:.2f} ms at {row['gemm_gflops']:.0f} GFLOP/s, {row['bytes_mib']:.0f} MiB at "
