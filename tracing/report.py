@@ -1,8 +1,9 @@
 """Write the memory files of one traced step into a directory.
 
 Files: timeline.txt (busiest device), timeline_<device>.txt (the others), nodes.csv,
-activations.csv, blocks.csv, timeline.png, timeline_by_category.png, trace.json (Chrome/Perfetto), and summary.json
-last, so that a summary.json on disk means the whole report is there.
+activations.csv, blocks.csv, timeline.png, timeline_by_category.png (tracing/figures.py),
+trace.json (Chrome/Perfetto), and summary.json last, so that a summary.json on disk means the
+whole report is there.
 """
 import csv
 import dataclasses
