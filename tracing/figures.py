@@ -52,6 +52,9 @@ class TimelineFigure:
     phase_spans: tuple = ()
     budget_bytes: object = None  # the run's memory_budget (total bytes), None without one
     categories: CategorySeries = field(default_factory=lambda: CategorySeries((), {}))
+    # {'weights', 'optimizer_state', 'other_variables'} -> bytes (tracing.persistent_breakdown),
+    # summing to persistent_bytes; None when the graph was not given: one band, not three.
+    persistent_by_kind: object = None
 
     @property
     def busiest(self):
@@ -136,10 +139,14 @@ def title(meta):
     return "Memory of one training step" + (": " + ", ".join(parts) if parts else "")
 
 
-def timeline_figure(per_device_points, busiest, nodes, classifier, origin_us, persistent_bytes, meta, peak_index):
+def timeline_figure(per_device_points, busiest, nodes, classifier, origin_us, persistent_bytes, meta, peak_index,
+                    persistent_by_kind=None):
     """The TimelineFigure of a traced step: nodes are the executed nodes (every device), meta the
-    report's (its BUDGET_KEY, when set, is the budget line)."""
+    report's (its BUDGET_KEY, when set, is the budget line); persistent_by_kind splits the
+    persistent band when it sums to persistent_bytes."""
     budget = (meta or {}).get(BUDGET_KEY)
+    if persistent_by_kind is not None and sum(persistent_by_kind.values()) != int(persistent_bytes):
+        persistent_by_kind = None  # the caller's persistent_bytes is not the graph's variables
     return TimelineFigure(
         title=title(meta or {}),
         series=plot_series(per_device_points, busiest),
@@ -148,4 +155,5 @@ def timeline_figure(per_device_points, busiest, nodes, classifier, origin_us, pe
         phase_spans=phase_spans(nodes, classifier, origin_us),
         budget_bytes=None if budget is None else int(budget),
         categories=category_series(per_device_points.get(busiest, []), classifier),
+        persistent_by_kind=None if persistent_by_kind is None else dict(persistent_by_kind),
     )

@@ -140,6 +140,29 @@ def timeline_by_category_png(figure_data):
     return _png(draw_timeline_by_category(figure_data))
 
 
+PERSISTENT_BANDS = (("weights", "0.62", "persistent: weights"),
+                    ("optimizer_state", "0.74", "persistent: optimizer state (slots, beta powers)"),
+                    ("other_variables", "0.86", "persistent: other variables (feedback matrices, moving statistics)"))
+
+
+def _persistent_bands(axes, data, divisor):
+    """The persistent memory under the curve: one grey band per kind when the figure knows them."""
+    persistent = data.persistent_bytes
+    if not persistent:
+        return
+    if data.persistent_by_kind is None:
+        axes.axhspan(0, persistent / divisor, color="0.8",
+                     label=f"persistent: variables, optimizer slots, feedback matrices ({format_bytes(persistent)})")
+        return
+    low = 0
+    for kind, grey, label in PERSISTENT_BANDS:
+        size = data.persistent_by_kind.get(kind, 0)
+        if size:
+            axes.axhspan(low / divisor, (low + size) / divisor, color=grey, linewidth=0,
+                         label=f"{label} ({format_bytes(size)})")
+            low += size
+
+
 def draw_timeline(figure_data):
     """The matplotlib Figure of timeline.png, for a tracing.figures.TimelineFigure: above, the
     memory in use (the persistent memory as a grey band, the busiest device's allocations on it,
@@ -158,10 +181,7 @@ def draw_timeline(figure_data):
     step_divisor, step_unit = byte_unit(step_top)
     for axes in (total_axes, step_axes):
         _shade_phases(axes, data.phase_spans)
-    if persistent:
-        total_axes.axhspan(0, persistent / divisor, color="0.8",
-                           label="persistent: variables, optimizer slots, feedback matrices "
-                                 f"({format_bytes(persistent)})")
+    _persistent_bands(total_axes, data, divisor)
     for number, (label, points) in enumerate(data.series):
         times, values = _step_curve(points, persistent if number == 0 else 0, divisor)
         (line,) = total_axes.step(times, values, where="post", linewidth=1.2 if number == 0 else 0.8, label=label)

@@ -20,6 +20,7 @@ from tracing.graph_facts import facts_from_graph
 from tracing.liveness import ACTIVATION_COLUMNS, activation_rows
 from tracing.node_table import NODE_COLUMNS, executed_nodes, node_rows
 from tracing.plots import timeline_by_category_png, timeline_png
+from tracing.persistent import persistent_breakdown
 from tracing.profile import BLOCK_COLUMNS, block_rows, weight_bytes_by_block, with_recomputation
 from tracing.summary import build_summary, step_duration, step_origin
 from tracing.timeline import (
@@ -97,7 +98,8 @@ def write_memory_report(records, out_dir, *, graph=None, node_stats=None, meta=N
 
     busiest_points = per_device_points.get(busiest, [])
     figure = timeline_figure(per_device_points, busiest, nodes, classifier, origin, persistent_bytes, meta,
-                             peak_index(busiest_points))
+                             peak_index(busiest_points),
+                             persistent_breakdown(graph) if graph is not None else None)
     atomic_write_bytes(os.path.join(out_dir, TIMELINE_PNG), timeline_png(figure))
     atomic_write_bytes(os.path.join(out_dir, CATEGORY_PNG), timeline_by_category_png(figure))
     # The chosen step as it ran, like the timelines (nodes.csv's medians mix steps).

@@ -21,14 +21,14 @@ from tracing.timeline import busiest_device, peak_index, split_by_device, timeli
 META = {"network": "tiny_mlp", "algorithm": "BP", "iteration": 7, "batch_size": 4}
 
 
-def figure_of(records=None, nodes=None, meta=META, persistent=1000):
+def figure_of(records=None, nodes=None, meta=META, persistent=1000, by_kind=None):
     records = step.records() if records is None else records
     nodes = executed_nodes(step.node_stats() if nodes is None else nodes, records)
     classifier = Classifier(runtime_op_types={node.name: node.op_type for node in nodes})
     points = {device: timeline_points(recs, step.T0) for device, recs in split_by_device(records).items()}
     busiest = busiest_device(points)
     return timeline_figure(points, busiest, nodes, classifier, step.T0, persistent, meta,
-                           peak_index(points.get(busiest, [])))
+                           peak_index(points.get(busiest, [])), by_kind)
 
 
 def legend_labels(figure):
@@ -142,3 +142,17 @@ def test_an_empty_step_still_draws_both_figures(tmp_path):
     write_memory_report([], tmp_path, node_stats=[], meta=META)
     check_png(tmp_path / "timeline.png")
     check_png(tmp_path / "timeline_by_category.png", CATEGORY_FIGURE_SIZE)
+
+
+def test_the_persistent_band_is_split_by_kind_when_the_kinds_sum_to_it():
+    kinds = {"weights": 400, "optimizer_state": 600, "other_variables": 0}
+    figure = figure_of(by_kind=kinds)
+    assert figure.persistent_by_kind == kinds
+    labels = legend_labels(draw_timeline(figure))
+    assert "persistent: weights (400 bytes)" in labels
+    assert "persistent: optimizer state (slots, beta powers) (600 bytes)" in labels
+    assert not any(label.startswith("persistent: other variables") for label in labels)  # none: no band
+    # A caller's persistent_bytes that is not the graph's variables: one band, as without a graph.
+    unsplit = figure_of(by_kind={"weights": 400, "optimizer_state": 0, "other_variables": 0})
+    assert unsplit.persistent_by_kind is None
+    assert any(label.startswith("persistent: variables") for label in legend_labels(draw_timeline(unsplit)))

@@ -186,8 +186,9 @@ def test_the_figures_data_is_the_real_step_s(traced):
     points = {device: timeline_points(records, origin) for device, records in split_by_device(result.records).items()}
     busiest = busiest_device(points)
     figure = timeline_figure(points, busiest, nodes, classifier, origin, summary["persistent_bytes"], {},
-                             peak_index(points[busiest]))
+                             peak_index(points[busiest]), persistent_breakdown(graph))
     assert figure.budget_bytes is None
+    assert figure.persistent_by_kind == {"weights": WEIGHT_BYTES, "optimizer_state": 0, "other_variables": 0}
     in_use = timeline_column(out / "timeline.txt", 1)
     assert [figure.categories.total(i) for i in range(len(in_use))] == in_use
     spans = figure.phase_spans
