@@ -6,6 +6,7 @@ node stats and the graph, without importing TensorFlow. trace_function() and tra
 the same for a TensorFlow 2 step (a tf.function, a Keras train_step), imported into a Session.
 """
 from tracing.compare import compare_runs
+from tracing.figures import BUDGET_KEY
 from tracing.keras_step import trace_function, trace_keras
 from tracing.persistent import persistent_breakdown, persistent_bytes
 from tracing.records import AllocationRecord, NodeStat, OutputSlot, node_stats_from_step_stats, records_from_step_stats
@@ -14,6 +15,7 @@ from tracing.tracer import TraceResult, trace
 
 __all__ = [
     "AllocationRecord",
+    "BUDGET_KEY",
     "NodeStat",
     "OutputSlot",
     "TraceResult",

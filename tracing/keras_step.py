@@ -5,8 +5,8 @@
 
 The step is imported into a Session (tracing/tf_step_import.py), run `warmup` times, then
 traced `steps` times; the report of the median step is written as `memory_only` writes it
-(tracing/report.py): timeline.txt, timeline.png, nodes.csv, activations.csv, blocks.csv,
-trace.json and summary.json, in output_dir. The model's own variables do not change.
+(tracing/report.py): timeline.txt, timeline.png, timeline_by_category.png, nodes.csv,
+activations.csv, blocks.csv, trace.json and summary.json, in output_dir. The model's own variables do not change.
 TensorFlow is imported when these functions run.
 """
 import os

@@ -1,8 +1,9 @@
 """Write the memory files of one traced step into a directory.
 
 Files: timeline.txt (busiest device), timeline_<device>.txt (the others), nodes.csv,
-activations.csv, blocks.csv, timeline.png, trace.json (Chrome/Perfetto), and summary.json
-last, so that a summary.json on disk means the whole report is there.
+activations.csv, blocks.csv, timeline.png, timeline_by_category.png (tracing/figures.py),
+trace.json (Chrome/Perfetto), and summary.json last, so that a summary.json on disk means the
+whole report is there.
 """
 import csv
 import dataclasses
@@ -14,10 +15,12 @@ from definitions.files import atomic_write_bytes, atomic_write_json, atomic_writ
 
 from tracing.categories import Classifier
 from tracing.chrome_trace import TRACE_FILE, step_trace, trace_text
+from tracing.figures import timeline_figure
 from tracing.graph_facts import facts_from_graph
 from tracing.liveness import ACTIVATION_COLUMNS, activation_rows
 from tracing.node_table import NODE_COLUMNS, executed_nodes, node_rows
-from tracing.plots import timeline_png
+from tracing.plots import timeline_by_category_png, timeline_png
+from tracing.persistent import persistent_breakdown
 from tracing.profile import BLOCK_COLUMNS, block_rows, weight_bytes_by_block, with_recomputation
 from tracing.summary import build_summary, step_duration, step_origin
 from tracing.timeline import (
@@ -33,6 +36,8 @@ from tracing.timeline import (
 TIMELINE_FILE = "timeline.txt"
 SUMMARY_FILE = "summary.json"
 BLOCKS_FILE = "blocks.csv"
+TIMELINE_PNG = "timeline.png"
+CATEGORY_PNG = "timeline_by_category.png"
 
 
 def csv_text(columns, rows):
@@ -46,29 +51,6 @@ def csv_text(columns, rows):
 def timeline_file_names(devices, busiest):
     short = device_file_names(devices)
     return {device: TIMELINE_FILE if device == busiest else f"timeline_{short[device]}.txt" for device in devices}
-
-
-def _plot_series(per_device_points, busiest):
-    """(legend label, points) per device, the busiest first: it is drawn over the baseline."""
-    short = device_file_names(list(per_device_points))
-    series = [(f"allocated by the step on {short[busiest]}, above persistent", per_device_points[busiest])] \
-        if busiest else []
-    series += [(f"allocated by the step on {short[device]}", points)
-               for device, points in per_device_points.items() if device != busiest]
-    return series
-
-
-def _title(meta):
-    """'Memory of one training step: vgg_16 (sequence vgg_16), BP, batch 64, iteration 4, oneDNN
-    kernels': what a figure needs to be told apart from another run's (issue "A researcher's day")."""
-    parts = [str(meta["network"])] if meta.get("network") is not None else []
-    if meta.get("sequence") is not None and meta.get("sequence") != meta.get("network"):
-        parts[-1:] = [f"{parts[-1] if parts else ''} (sequence {meta['sequence']})".strip()]
-    parts += [str(meta["algorithm"])] if meta.get("algorithm") is not None else []
-    parts += [f"batch {meta['batch_size']}"] if meta.get("batch_size") is not None else []
-    parts += [f"iteration {meta['iteration']}"] if meta.get("iteration") is not None else []
-    parts += [f"{meta['kernels']} kernels"] if meta.get("kernels") else []
-    return "Memory of one training step" + (": " + ", ".join(parts) if parts else "")
 
 
 def write_memory_report(records, out_dir, *, graph=None, node_stats=None, meta=None, persistent_bytes=0,
@@ -115,9 +97,11 @@ def write_memory_report(records, out_dir, *, graph=None, node_stats=None, meta=N
                                                                                                "block")))
 
     busiest_points = per_device_points.get(busiest, [])
-    png = timeline_png(_plot_series(per_device_points, busiest), persistent_bytes,
-                       peak_index(busiest_points), _title(meta))
-    atomic_write_bytes(os.path.join(out_dir, "timeline.png"), png)
+    figure = timeline_figure(per_device_points, busiest, nodes, classifier, origin, persistent_bytes, meta,
+                             peak_index(busiest_points),
+                             persistent_breakdown(graph) if graph is not None else None)
+    atomic_write_bytes(os.path.join(out_dir, TIMELINE_PNG), timeline_png(figure))
+    atomic_write_bytes(os.path.join(out_dir, CATEGORY_PNG), timeline_by_category_png(figure))
     # The chosen step as it ran, like the timelines (nodes.csv's medians mix steps).
     trace = step_trace(nodes, rows[chosen], per_device_points, origin=origin, busiest=busiest,
                        persistent_bytes=int(persistent_bytes), meta=meta)

@@ -19,6 +19,8 @@ def traced_step(trainer, fetches, out_dir, feed_dict=None, others=()):
     meta = {"network": config.name, "algorithm": config.type, "sequence": config.sequence,
             "dataset": config.dataset_name, "iteration": trainer.iteration + 1, "batch_size": config.batch_size,
             "kernels": _kernel_library()}
+    if model.memory_plan is not None:  # a memory_budget run: timeline.png draws the budget
+        meta[tracing.BUDGET_KEY] = model.memory_plan.budget_bytes
     summary = tracing.write_memory_report(result.records, out_dir, graph=model.graph, node_stats=result.node_stats,
                                           meta=meta, persistent_bytes=tracing.persistent_bytes(model.graph),
                                           other_steps=[(other.records, other.node_stats) for other in others])

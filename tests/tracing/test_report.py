@@ -27,7 +27,8 @@ def report(tmp_path_factory):
 def test_files_are_written(report):
     out, _ = report
     assert sorted(p.name for p in out.iterdir()) == [
-        "activations.csv", "blocks.csv", "nodes.csv", "summary.json", "timeline.png", "timeline.txt", "trace.json"]
+        "activations.csv", "blocks.csv", "nodes.csv", "summary.json", "timeline.png", "timeline.txt",
+        "timeline_by_category.png", "trace.json"]
 
 
 def test_timeline_file_is_the_running_sum(report):

@@ -19,7 +19,12 @@ from tests.tracing.report_checks import (
 from tracing import persistent_breakdown, persistent_bytes, trace, write_memory_report
 from tracing.buffers import pair_buffers
 from tracing.chrome_trace import STEP_COUNTER, TOTAL_COUNTER
+from tracing.categories import Classifier
+from tracing.figures import timeline_figure
 from tracing.graph_facts import facts_from_graph
+from tracing.node_table import executed_nodes
+from tracing.plots import CATEGORY_FIGURE_SIZE
+from tracing.timeline import busiest_device, peak_index, split_by_device, timeline_points
 
 pytestmark = pytest.mark.kernels  # run under oneDNN and Eigen by `make test`
 
@@ -167,6 +172,33 @@ def test_activations_csv_liveness_is_ordered(traced):
 
 def test_png_opens(traced):
     check_png(traced[2] / "timeline.png")
+    check_png(traced[2] / "timeline_by_category.png", CATEGORY_FIGURE_SIZE)
+
+
+def test_the_figures_data_is_the_real_step_s(traced):
+    """timeline.png's phases are the executed nodes' (each node inside a stretch of its phase; this
+    graph imposes no order, so the stretches interleave), timeline_by_category.png's stack is
+    timeline.txt's bytes in use at every point."""
+    result, summary, out, _, graph = traced
+    nodes = executed_nodes(result.node_stats, result.records)
+    classifier = Classifier(facts_from_graph(graph), {node.name: node.op_type for node in nodes})
+    origin = summary["step_start_unix_us"]
+    points = {device: timeline_points(records, origin) for device, records in split_by_device(result.records).items()}
+    busiest = busiest_device(points)
+    figure = timeline_figure(points, busiest, nodes, classifier, origin, summary["persistent_bytes"], {},
+                             peak_index(points[busiest]), persistent_breakdown(graph))
+    assert figure.budget_bytes is None
+    assert figure.persistent_by_kind == {"weights": WEIGHT_BYTES, "optimizer_state": 0, "other_variables": 0}
+    in_use = timeline_column(out / "timeline.txt", 1)
+    assert [figure.categories.total(i) for i in range(len(in_use))] == in_use
+    spans = figure.phase_spans
+    assert {span.phase for span in spans} == {"forward", "backward", "update"}
+    for node in nodes:
+        phase = classifier.phase(node.name)
+        if phase != "other":
+            start, end = node.all_start_micros - origin, node.end_micros - origin
+            assert any(span.phase == phase and span.start_us <= start and end <= span.end_us
+                       for span in figure.phase_spans), node.name
 
 
 def test_trace_json_has_the_slices_of_tensorflow_own_chrome_trace(traced):

@@ -30,7 +30,8 @@ def test_memory_only_writes_the_files_and_stops(tmp_path):
     run_dir, result = run_experiment(config, str(tmp_path), log=lines.append)
     memory = os.path.join(run_dir, "memory")
     assert sorted(os.listdir(memory)) == ["activations.csv", "blocks.csv", "nodes.csv", "summary.json",
-                                          "timeline.png", "timeline.txt", "trace.json"]
+                                          "timeline.png", "timeline.txt", "timeline_by_category.png",
+                                          "trace.json"]
     assert result["status"] == "memory_only" and result["iterations"] == 5  # 2 warm-up steps + 3 traced
     assert lines[0].startswith("memory peak: ")
     summary = json.load(open(os.path.join(memory, "summary.json")))

@@ -47,6 +47,7 @@ def test_the_traced_total_stays_within_the_budget(tmp_path, boundary, share):
     unplanned = invoke(tmp_path, "--memory_only", "true", "--checkpoint_plan", "20", run_id="bp_schedule")
     assert unplanned.exit_code == 0, unplanned.output
     top = _measured_total(tmp_path / "bp_schedule")
+    assert "memory_budget_bytes" not in _summary(tmp_path / "bp_schedule")  # no budget: no budget line
     budget = int(boundary + share * (top - boundary))
     result = invoke(tmp_path, "--memory_only", "true", "--memory_budget", str(budget))
     assert result.exit_code == 0, result.output
@@ -54,6 +55,7 @@ def test_the_traced_total_stays_within_the_budget(tmp_path, boundary, share):
     assert re.search(r"measured total .* within the budget", result.output)
     measured = _measured_total(tmp_path / "run")
     assert measured <= budget
+    assert _summary(tmp_path / "run")["memory_budget_bytes"] == budget  # timeline.png's budget line
     written = json.loads((tmp_path / "run" / "config.json").read_text())
     recorded = json.loads((tmp_path / "run" / "result.json").read_text())["memory_plan"]
     assert written["memory_budget"] == str(budget) and written["checkpoint_plan"] == recorded["checkpoint_plan"]
@@ -90,8 +92,12 @@ def test_bad_budgets_are_one_line_and_exit_2(tmp_path, args, message):
     assert message in result.output and "Traceback" not in result.output
 
 
+def _summary(run_dir):
+    return json.loads((run_dir / "memory" / "summary.json").read_text())
+
+
 def _measured_total(run_dir):
-    summary = json.loads((run_dir / "memory" / "summary.json").read_text())
+    summary = _summary(run_dir)
     return summary["peak_bytes"] + summary["persistent_bytes"]
 
 
