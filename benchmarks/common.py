@@ -26,8 +26,10 @@ from definitions.files import atomic_write_text  # noqa: E402
 from definitions.sequences import long_conv, long_fc  # noqa: E402
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-# Every algorithm, the two exact ones (BP, BPCKPT) first: the tables' order.
-TYPES = ("BP", "BPCKPT", *(name for name in TRAINING_TYPES if name not in ("BP", "BPCKPT")))
+# The six types these benchmarks compare, the two exact ones (BP, BPCKPT) first: the tables'
+# order. The other rules of TRAINING_TYPES have a benchmark of their own (the learning-rule atlas).
+TYPES = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
+assert set(TYPES) <= set(TRAINING_TYPES)
 BATCH_SIZE = 100
 MIB = 2**20
 

@@ -153,6 +153,7 @@ Each cell: the traced total (transient peak + persistent bytes) of one step in M
 brackets the memory model's error on it. Transformers of dim {DIM}, {HEADS} heads, vocabulary
 {VOCAB}, batch {BATCH}, Adam; `transformer_<layers>x<context>`. The attention scores are
 (batch, heads, context, context): the context sweep shows their T^2 term, traced and predicted.
+{common.machine_line()}.
 
 Regenerate: `python -m benchmarks.transformer_memory` (resumable: rows in the CSV are kept)
 """

@@ -237,3 +237,35 @@ def test_prediction_types_again_replaces_only_their_rows():
     old = [row("BP", 8, 1), row("BPCKPT", 8, 2), row("BP", 16, 3), row("BPCKPT", 16, 4)]
     merged = replace_rows(old, [row("BPCKPT", 16, 40), row("BPCKPT", 8, 20)])
     assert [r["measured_peak_bytes"] for r in merged] == [1, 20, 3, 40]
+
+
+def test_transformer_memory_rows_resume_and_report(tmp_path):
+    from benchmarks import transformer_memory
+    logged = []
+    rows = transformer_memory.measure([(1, 16)], types=("BP", "DFAMEM"), out_dir=tmp_path, log=logged.append)
+    assert [r["type"] for r in rows] == ["BP", "DFAMEM"] and len(logged) == 2
+    assert all(r["peak_bytes"] > 0 and abs(r["total_error"]) < 0.08 for r in rows)
+    assert rows[1]["ratio_to_bp"] == rows[1]["peak_bytes"] / rows[0]["peak_bytes"]
+    # A second run finds both rows in the CSV and measures nothing again.
+    again = transformer_memory.measure([(1, 16)], types=("BP", "DFAMEM"), out_dir=tmp_path, log=logged.append)
+    assert len(logged) == 2 and [r["peak_bytes"] for r in again] == [r["peak_bytes"] for r in rows]
+    transformer_memory.report(again, tmp_path, log=lambda *_: None)
+    assert "transformer_1x16" in (tmp_path / "transformer_memory.md").read_text()
+    assert (tmp_path / "transformer_memory.png").stat().st_size > 0
+
+
+def test_shakespeare_quick_row_and_targets(tmp_path):
+    import json
+
+    from benchmarks import shakespeare
+    row = shakespeare.train(shakespeare.config_of("DFA", quick=True), steps=3, log=lambda *_: None)
+    assert row["type"] == "DFA" and row["steps"] == 3 and row["peak_mib"] > 0 and row["persistent_mib"] > 0
+    assert row["test_bits_per_char"] == pytest.approx(row["test_loss_nats"] / 0.6931471805599453)
+    assert len(json.loads(row["train_losses"])) == 1  # logged at the last step
+    twin = dict(row, type="DFAMEM")
+    bp = dict(row, type="BP", test_loss_nats=row["test_loss_nats"] - 1.0)
+    checks = {name: met for name, _, _, met in shakespeare.targets([bp, row, twin])}
+    assert not checks["DFA held-out loss - BP's (nats/char)"]
+    assert checks["DFAMEM's logged training loss - DFA's, largest"]
+    shakespeare.report([bp, row, twin], tmp_path, log=lambda *_: None)
+    assert "| DFAMEM |" in (tmp_path / "shakespeare.md").read_text()
