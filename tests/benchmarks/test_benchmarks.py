@@ -269,3 +269,39 @@ def test_shakespeare_quick_row_and_targets(tmp_path):
     assert checks["DFAMEM's logged training loss - DFA's, largest"]
     shakespeare.report([bp, row, twin], tmp_path, log=lambda *_: None)
     assert "| DFAMEM |" in (tmp_path / "shakespeare.md").read_text()
+
+
+def test_atlas_memory_rows_targets_report(tmp_path):
+    from benchmarks import atlas
+    rows = [atlas.memory_row(network, kind, 16) for network in (common.mlp(2, width=8), common.mlp(4, width=8))
+            for kind in ("BP", "DFA")]
+    assert all(r["status"] == "measured" and r["measured_total_bytes"] > r["measured_peak_bytes"] > 0 for r in rows)
+    assert all(abs(r["total_error"]) < 0.08 for r in rows)
+    atlas.with_ratios(rows)
+    assert rows[0]["total_ratio_to_bp"] == 1.0 and rows[1]["total_ratio_to_bp"] == \
+        rows[1]["measured_total_bytes"] / rows[0]["measured_total_bytes"]
+    digits = "default_network on digits"
+    rows += [{"part": "accuracy", "network": digits, "type": kind, "seed": seed, "accuracy": accuracy}
+             for kind, seed, accuracy in (("BP", 7, 97.0), ("BP", 1, 96.0), ("USF", 7, 95.0), ("USF", 1, 94.0),
+                                          ("MEZO", 7, 70.0))]
+    checks = {name: (value, met) for name, value, _, met in atlas.targets(rows)}
+    assert checks["BP - USF digits accuracy, worst seeds (points)"] == (2.0, False)
+    assert checks["MEZO digits accuracy, worst seed (%)"] == (70.0, False)
+    atlas.report([{column: row.get(column) for column in atlas.COLUMNS} for row in rows], tmp_path,
+                 log=lambda *_: None)
+    assert "| long_fc_4 | DFA |" in (tmp_path / "atlas.md").read_text()
+    assert (tmp_path / "atlas.png").stat().st_size > 0
+
+
+def test_atlas_chooses_each_types_best_rate_from_the_tuners_summary(tmp_path):
+    from benchmarks import atlas
+    summary = tmp_path / "summarise.csv"
+    summary.write_text("run_id,type,learning_rate,status,accuracy\n"
+                       "a,DFA,0.01,completed,90.0\nb,DFA,0.03,completed,92.5\nc,DFA,0.1,failed,\n"
+                       "d,BP,0.01,completed,97.0\ne,BP,0.003,completed,97.0\n")
+    assert atlas.best_rates(summary) == {"DFA": 0.03, "BP": 0.003}  # a tie goes to the smaller rate
+    command = atlas.sweep_command(["BP", "DFA"], str(tmp_path / "sweep"), epochs=1)
+    import subprocess
+    listed = subprocess.run(command + ["--dry_run"], cwd=atlas.os.path.dirname(atlas.os.path.dirname(atlas.__file__)),
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(listed) == 8 and all("--learning_rate" in line and "--seed 0" in line for line in listed)

