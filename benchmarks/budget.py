@@ -186,7 +186,7 @@ Kernels: the `kernels` column; {common.machine_line()}.
 ![budget](budget.png)
 
 Regenerate: `python -m benchmarks.budget`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.budget`
-(each family's networks are measured once; `--fresh` starts over).
+(each family's networks are measured once; `--fresh` measures this family's again).
 """
     common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
     common.write_markdown(common.result_path(NAME, "md", out_dir), "A memory budget in, a checkpointing plan out",
@@ -250,15 +250,18 @@ def measured_rows(path):
 
 def main(argv=None):
     parser = common.argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--fresh", action="store_true", help="measure every network again")
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure every network of this kernel family again (the other family's rows are kept)")
     args = parser.parse_args(argv)
     common.quiet_tensorflow()
     path = common.result_path(NAME, "csv", args.out)
-    rows = [] if args.fresh else measured_rows(path)
     from training.kernels import kernel_family
     library = kernel_family().library
+    rows = measured_rows(path)
     for row in rows:
         row["kernels"] = row.get("kernels") or EARLIER_KERNELS
+    if args.fresh:
+        rows = [row for row in rows if row["kernels"] != library]
     for network in networks(args.quick):
         if any(row["network"] == network.name and row["kernels"] == library for row in rows):
             continue
