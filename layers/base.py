@@ -165,7 +165,10 @@ def _with_backward_kernel(apply_kernel, backward_kernel):
     def linear(x, kernel):
         def gradient(dy):
             dx = tf.gradients(apply_kernel(x, backward_kernel()), x, grad_ys=dy)[0]
-            dkernel = tf.gradients(apply_kernel(x, kernel), kernel, grad_ys=dy)[0]
+            # The kernel's gradient after the input's, as training/gradients.py orders a layer's
+            # own two gradients: left to the executor, their order follows a hash of the names.
+            with tf.control_dependencies([dx]):
+                dkernel = tf.gradients(apply_kernel(x, kernel), kernel, grad_ys=dy)[0]
             return dx, dkernel
         return apply_kernel(x, kernel), gradient
     return linear

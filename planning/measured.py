@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from planning.program import Op, Tensor
 
 BLOCK_INPUT, OUTPUT_GRADIENT = "x", "dy"
-FORMAT = 6  # of the plain-data form below; a cache entry of another format is measured again
+FORMAT = 7  # of the plain-data form below; a cache entry of another format is measured again
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, Backward, BlockKerne
 from planning.program import simulate
 from training.algorithms.base import Algorithm
 from training.blocks import Block
+from training.gradients import ordered_gradients
 from tracing.session_config import session_config
 
 WARMUP, TRACES = 2, 3
@@ -73,11 +74,11 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", 
         dy = tf.multiply(fed_dy, one.read_value(), name=FRESH_GRADIENT)
         variables = block.variables
         with tf.name_scope("backward"):
-            to_weights = tf.gradients(y, variables, grad_ys=dy, gate_gradients=Algorithm.gate_gradients)
+            to_weights = ordered_gradients(y, variables, grad_ys=dy, gate_gradients=Algorithm.gate_gradients)
         with tf.name_scope("backward/"):
             # Token ids (an Embedding first) have no gradient: zeros stand in, as no algorithm asks
             # for the input gradient of the first block.
-            to_input = tf.gradients(y, [x] + variables, grad_ys=dy, gate_gradients=Algorithm.gate_gradients,
+            to_input = ordered_gradients(y, [x] + variables, grad_ys=dy, gate_gradients=Algorithm.gate_gradients,
                                     unconnected_gradients="zero")
         init = tf.compat.v1.global_variables_initializer()
     names = {FRESH_INPUT: BLOCK_INPUT, FRESH_GRADIENT: OUTPUT_GRADIENT}

@@ -22,6 +22,7 @@ from layers.checks import format_shape
 from training import feedback as feedback_module
 from training.algorithms.alignment import block_alignment
 from training.blocks import build_blocks, forward_blocks
+from training.gradients import ordered_gradients
 
 
 @dataclass
@@ -135,7 +136,7 @@ class Algorithm:
                     with tf.control_dependencies(done):
                         gradient = tf.identity(gradient, name="output_gradient")
                 sources = ([block_input] if wants_input else []) + block.variables
-                gradients = tf.gradients(block_output, sources, grad_ys=gradient,
+                gradients = ordered_gradients(block_output, sources, grad_ys=gradient,
                                          gate_gradients=self.gate_gradients)
             input_gradient = gradients[0] if wants_input else None
             pairs = list(zip(gradients[1:] if wants_input else gradients, block.variables))

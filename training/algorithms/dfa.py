@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from training.algorithms.base import Algorithm, Step, scope
 from training.blocks import forward_blocks
+from training.gradients import ordered_gradients
 
 
 class DFA(Algorithm):
@@ -52,7 +53,7 @@ class DFA(Algorithm):
                     with scope("feedback"):
                         delta = self.project(error, block)
             with scope("backward"), tf.name_scope(block.name):
-                gradients = tf.gradients(output, block.variables, grad_ys=delta,
+                gradients = ordered_gradients(output, block.variables, grad_ys=delta,
                                          gate_gradients=self.gate_gradients)
             pairs_by_block[position] = list(zip(gradients, block.variables))
             if make_optimizer is not None:

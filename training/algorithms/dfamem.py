@@ -15,6 +15,7 @@ import tensorflow as tf
 from training.algorithms.base import Algorithm, Step
 from training.algorithms.dfa import DFA
 from training.blocks import forward_blocks
+from training.gradients import ordered_gradients
 
 
 class DFAMEM(Algorithm):
@@ -40,7 +41,7 @@ class DFAMEM(Algorithm):
                 block.pop_updates()
                 last = block is blocks[-1]
                 with tf.name_scope("backward"):
-                    gradients = tf.gradients(output, block.variables, grad_ys=delta,
+                    gradients = ordered_gradients(output, block.variables, grad_ys=delta,
                                              gate_gradients=self.gate_gradients)
                 pairs = list(zip(gradients, block.variables))
                 update = self.apply(make_optimizer(), pairs, dependencies=[output] + (state_updates if last else []))

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from training.algorithms.base import Algorithm, Step
 from training.blocks import forward_blocks
+from training.gradients import ordered_gradients
 
 LAG = 0
 
@@ -49,7 +50,7 @@ class DRTP(Algorithm):
                 if update_ops:
                     with tf.control_dependencies(update_ops[-1:]):
                         delta = tf.identity(delta, name="output_error")
-                gradients = tf.gradients(output, block.variables, grad_ys=delta, gate_gradients=self.gate_gradients)
+                gradients = ordered_gradients(output, block.variables, grad_ys=delta, gate_gradients=self.gate_gradients)
                 pairs = list(zip(gradients, block.variables))
             # The update waits for the output so the next block sees this block's old weights.
             update_ops.append(self.apply(make_optimizer(), pairs, dependencies=[output] + block.pop_updates()))
