@@ -25,6 +25,10 @@ SCOPE_CATEGORY = {
     "backward": "gradient",
     "feedback": "gradient",
     "update": "update",
+    # PEPITA's second forward pass, on the error-modulated input (training/algorithms/pepita.py).
+    "modulated": "activation",
+    # LOCAL's auxiliary classifiers' forward passes (training/algorithms/local.py).
+    "auxiliary": "activation",
     # A TensorFlow 2 step's metric updates (tracing/step_roles.py): neither the model nor its
     # training, and their AssignVariableOps are not updates of weights.
     "metrics": "other",
