@@ -231,6 +231,13 @@ class StepProgram:
         _, error = self.loss_and_error(x, one_hot, error_scope="loss")
         with b.scope("loss"):
             error = b.new("mul", self.output_shape, "activation", inputs=[error], in_place=[error])
+        last = self.blocks[-1]
+        with b.scope(f"update/block_{last.index}"):
+            # The last block's difference is the error: its scaling and bias update are ready, and
+            # run, before the modulated pass starts (traced so).
+            last_scaled = b.new("truediv", last.output, "update", inputs=[error])
+            last_grads = self._bias_update(last, last_scaled)
+        self.apply_when_ready(last_grads, f"block_{last.index}/bias")
         source = self.blocks[0].input
         with b.scope("modulated/input"):
             if self.regenerate:
@@ -239,22 +246,28 @@ class StepProgram:
                 matrix = b.given("feedback/F")
             projected = b.new("MatMul", source, "activation", inputs=[error, matrix],
                               flops=2 * b.batch * self.classes * _elements(source))
-            x = b.new("sub", source, "activation", inputs=[self.features, projected], in_place=[projected])
+            # x - F e takes over the batch's buffer (the iterator's, never counted), which nothing
+            # reads any more: traced, no buffer of its own.
+            x = b.tensor("sub", projected.size, "activation")
+            b.op("sub", [self.features, projected], [x], alias={x: self.features})
         for block, block_weights, output in zip(self.blocks, weights, outputs):
             modulated, _ = self.forward_block(block, x, block_weights, scope="modulated")
             with b.scope(f"update/block_{block.index}"):
-                if block is self.blocks[-1]:
-                    difference = error
+                if block is last:
+                    scaled, grads = last_scaled, []
                 else:
                     difference = b.new("sub", block.output, "update", inputs=[output, modulated], in_place=[output])
-                scaled = b.new("truediv", block.output, "update", inputs=[difference], in_place=[difference])
-                dense = block.layers[0]
-                grads = [b.small("MatMul", _elements(dense.kernel), "update", inputs=[x, scaled])]
-                if len(dense.variables) > 1:
-                    grads.append(b.small("Sum", dense.output[-1], "update", inputs=[scaled]))
+                    scaled = b.new("truediv", block.output, "update", inputs=[difference], in_place=[difference])
+                    grads = self._bias_update(block, scaled)
+                grads = [b.small("MatMul", _elements(block.layers[0].kernel), "update", inputs=[x, scaled])] + grads
             self.apply_when_ready(grads, f"block_{block.index}")
             x = modulated
         return b
+
+    def _bias_update(self, block, scaled):
+        """PEPITA's bias update (the scaled difference summed over the batch), if the layer has a bias."""
+        dense = block.layers[0]
+        return [self.b.small("Sum", dense.output[-1], "update", inputs=[scaled])] if len(dense.variables) > 1 else []
 
     def local(self):
         """training/algorithms/local.py's order: block by block its forward pass, its auxiliary head
