@@ -18,6 +18,7 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
     from training.memory_model import memory_model
 
     model = memory_model(config, threads)
+    types, left_out = _defined_types(model, types)
     sizes = batch_sizes or [config.batch_size]
     rows = []
     for batch in sizes:
@@ -52,7 +53,7 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
         echo(line)
     labels = list(types) + ([PLANNED] if any(row.get("planned_for_budget") for row in rows) else [])
     table = batch_table(rows, labels, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
-    for line in table:
+    for line in table + left_out:
         echo(line)
     if csv_path:
         atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
@@ -62,6 +63,18 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
                                        f"{config.dataset_name}): predicted memory of one step", log, largest))
         echo(f"figure: {png}")
     return rows
+
+
+def _defined_types(model, types):
+    """(the types defined on the model's network, a line for each left out); ConfigError if none is."""
+    from definitions.errors import ConfigError
+    from planning.defined import not_defined
+    blocks = [(f"block_{block.index}", [layer.kind for layer in block.layers]) for block in model.blocks]
+    reasons = {kind: not_defined(kind, blocks) for kind in types}
+    defined = [kind for kind in types if not reasons[kind]]
+    if not defined:
+        raise ConfigError(reasons[types[0]])
+    return defined, [f"{kind} left out: {reasons[kind]}" for kind in types if reasons[kind]]
 
 
 def _plan_of(model, row):

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.checks import format_shape
+from planning.defined import not_defined
 from training import feedback as feedback_module
 from training.algorithms.alignment import block_alignment
 from training.blocks import build_blocks, forward_blocks
@@ -81,6 +82,12 @@ class Algorithm:
     def ensure_built(blocks, features):
         if not all(block.built for block in blocks):
             build_blocks(blocks, features.shape.as_list()[1:])
+
+    def check_defined(self, blocks):
+        """One ConfigError line for a network this rule is not defined on (planning/defined.py)."""
+        reason = not_defined(self.name, [(block.name, [str(layer) for layer in block.layers]) for block in blocks])
+        if reason:
+            raise ConfigError(reason)
 
     @staticmethod
     def loss_and_error(loss_fn, logits, labels):

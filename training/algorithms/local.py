@@ -33,9 +33,7 @@ class LOCAL(Algorithm):
 
     def heads(self, blocks, labels):
         """The auxiliary classifiers of every block but the last, built (variables made)."""
-        if len(blocks) < 2:
-            raise ConfigError("LOCAL trains each block on its own auxiliary loss and needs at least two blocks "
-                              f"(a weight layer starts a block); this sequence has {len(blocks)}: use BP")
+        self.check_defined(blocks)
         per_position = labels.shape.rank == 3
         for block in blocks[:-1]:
             if block.index in self._heads:

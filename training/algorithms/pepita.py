@@ -27,28 +27,13 @@ import numpy as np
 import tensorflow as tf
 
 from definitions.errors import ConfigError
-from layers import GELU, FullyConnected, LeakyReLu, ReLu, Sigmoid, Tanh
 from training.algorithms.base import Algorithm, Step, scope
 from training.blocks import forward_blocks
 
-#: The layers Algorithm 1 defines: h_l = f(W_l h_{l-1}), f element-wise.
-ELEMENTWISE = (Sigmoid, Tanh, ReLu, LeakyReLu, GELU)
 #: The paper's scale of F (its code's Bstd) relative to a Glorot-uniform range over the input size.
 F_GAIN = 0.05
 #: The feedback key of F (PEPITA has only this one matrix).
 F_KEY = 0
-
-
-def check_blocks(blocks):
-    """One ConfigError line for a block that is not a dense layer and element-wise activations."""
-    for block in blocks:
-        first, rest = block.layers[0], block.layers[1:]
-        odd = [layer for layer in rest if not isinstance(layer, ELEMENTWISE)]
-        if not isinstance(first, FullyConnected) or odd:
-            culprit = first if not isinstance(first, FullyConnected) else odd[0]
-            raise ConfigError(f"PEPITA is defined for dense layers each followed by element-wise activations "
-                              f"(Dellaferrera & Kreiman 2022), but {block.name} has {culprit}: use a sequence of "
-                              f"FullyConnected and Sigmoid/Tanh/ReLu/LeakyReLu/GELU layers")
 
 
 class PEPITA(Algorithm):
@@ -71,7 +56,7 @@ class PEPITA(Algorithm):
         """(standard outputs, loss, [[(update, variable)] per block], [update ops]); with
         make_optimizer each block's update is applied (one optimizer per block), else none is."""
         self.ensure_built(blocks, features)
-        check_blocks(blocks)
+        self.check_defined(blocks)
         if labels.shape.rank != 2:
             raise ConfigError("PEPITA modulates the input with one error per example; a per-position output "
                               f"(labels of shape {labels.shape.as_list()}) is not defined")
