@@ -1,0 +1,72 @@
+"""PEPITA and LOCAL as a user meets them: bad networks are one Error line, and a resumed run ends
+where an uninterrupted one ends (LOCAL's heads and their optimizer slots, PEPITA's F are saved)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from training import checkpoints
+from training.run import resolve_config, resume_experiment, run_experiment
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMALL = {"dataset_name": "synthetic", "synthetic_shape": [6], "synthetic_classes": 3, "synthetic_size": 120,
+         "sequence": "fcTanh", "batch_size": 20, "epochs": 3, "learning_rate": 0.1, "optimizer": "momentum",
+         "seed": 5, "keep_checkpoints": 2}
+
+
+def numbers(result):
+    return {key: result[key] for key in ("accuracy", "loss", "iterations", "epochs_completed", "status")}
+
+
+@pytest.mark.parametrize("kind,saved_parts", [
+    ("PEPITA", ["feedback/B_0", "Momentum"]),
+    ("LOCAL", ["model/auxiliary/block_0/0_FullyConnected/kernel", "model/auxiliary/block_1/0_FullyConnected/bias",
+               "auxiliary/block_1/0_FullyConnected/kernel/Momentum"]),
+])
+def test_a_resumed_run_ends_like_an_uninterrupted_one(kind, saved_parts, tmp_path):
+    run_dir, reference = run_experiment(resolve_config(SMALL, "small", {"type": kind}), str(tmp_path / "ref"),
+                                        log=lambda line: None)
+    names = {name for name, _ in tf.train.list_variables(os.path.join(run_dir, "checkpoints", "epoch_2", "model.ckpt"))}
+    for part in saved_parts:
+        assert any(part in name for name in names), (part, sorted(names))
+    # As a kill after epoch 2 leaves it: no result, no epoch 3 checkpoint.
+    copy = str(tmp_path / "copy")
+    shutil.copytree(run_dir, copy)
+    os.remove(os.path.join(copy, "result.json"))
+    shutil.rmtree(os.path.join(copy, "checkpoints", "epoch_3"))
+    lines = []
+    _, resumed = resume_experiment(copy, log=lines.append)
+    assert lines[0].startswith(f"resuming from {os.path.join(copy, 'checkpoints', 'epoch_2')}")
+    assert numbers(resumed) == numbers(reference)
+    assert [c.epoch for c in checkpoints.list_checkpoints(os.path.join(copy, "checkpoints"))][-1] == 3
+
+
+ONE_BLOCK = """\
+from layers import FullyConnected
+
+
+def one_block(output_size):
+    return [FullyConnected(output_size, flatten=True)]
+"""
+
+
+@pytest.mark.parametrize("args,error", [
+    (["--type", "LOCAL", "--definitions", "{one}", "--sequence", "one_block"],
+     "Error: LOCAL trains each block on its own auxiliary loss and needs at least two blocks (a weight layer "
+     "starts a block); this sequence has 1: use BP"),
+    (["--type", "PEPITA", "--sequence", "liao_mnist"],
+     "Error: PEPITA is defined for dense layers each followed by element-wise activations (Dellaferrera & "
+     "Kreiman 2022), but block_0 has ConvolutionalLayer([5, 5], 20): use a sequence of FullyConnected and "
+     "Sigmoid/Tanh/ReLu/LeakyReLu/GELU layers"),
+])
+def test_a_network_the_rule_is_not_defined_on_is_one_error_line(args, error, tmp_path):
+    (tmp_path / "one.py").write_text(ONE_BLOCK)
+    args = [arg.format(one=tmp_path / "one.py") for arg in args]
+    process = subprocess.run([sys.executable, "experiment.py", *args, "--output_dir", str(tmp_path / "runs")],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 2
+    assert process.stderr.strip().splitlines() == [error]
+    assert not (tmp_path / "runs").exists() or not os.listdir(tmp_path / "runs")  # nothing left behind
