@@ -6,6 +6,7 @@ block's update is applied (so how long weight gradients live), and what is recom
 """
 from planning.auxiliary import head_shape
 from planning.builder import ProgramBuilder
+from planning.defined import not_defined
 from planning.checkpoint_plan import plan_for
 from planning.layers import Weights, backward, forward
 from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
@@ -221,6 +222,7 @@ class StepProgram:
         error and the modulated input, then block by block its modulated pass and its update (the
         outer product of the modulated input with the scaled difference), each block after the
         previous one's update."""
+        self._check_defined("PEPITA")
         b = self.b
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
@@ -264,6 +266,13 @@ class StepProgram:
             x = modulated
         return b
 
+    def _check_defined(self, algorithm):
+        """ValueError (its reason) for a network the rule is not defined on (planning/defined.py)."""
+        reason = not_defined(algorithm, [(f"block_{block.index}", [layer.kind for layer in block.layers])
+                                         for block in self.blocks])
+        if reason:
+            raise ValueError(reason)
+
     def _bias_update(self, block, scaled):
         """PEPITA's bias update (the scaled difference summed over the batch), if the layer has a bias."""
         dense = block.layers[0]
@@ -273,6 +282,7 @@ class StepProgram:
         """training/algorithms/local.py's order: block by block its forward pass, its auxiliary head
         (planning/auxiliary.py), its loss, the local backward through head and block and the update;
         the last block learns from the network's loss. The next block waits for the update."""
+        self._check_defined("LOCAL")
         weights = [self.weights(block) for block in self.blocks]
         one_hot = self.labels()
         per_position = len(self.output_shape) > 1
