@@ -70,3 +70,26 @@ def test_a_network_the_rule_is_not_defined_on_is_one_error_line(args, error, tmp
     assert process.returncode == 2
     assert process.stderr.strip().splitlines() == [error]
     assert not (tmp_path / "runs").exists() or not os.listdir(tmp_path / "runs")  # nothing left behind
+
+
+@pytest.mark.parametrize("kind", ["PEPITA", "LOCAL"])
+def test_a_traced_step_is_classified_by_its_scopes(kind, tmp_path):
+    """PEPITA has no backward pass: nothing of its traced step is in the backward phase. LOCAL's
+    auxiliary heads are forward ops (activations), their gradients backward ops."""
+    import csv
+    import json
+    config = resolve_config(SMALL, "small", {"type": kind, "memory_only": True})
+    run_dir, _ = run_experiment(config, str(tmp_path), log=lambda line: None)
+    summary = json.loads(open(os.path.join(run_dir, "memory", "summary.json")).read())
+    with open(os.path.join(run_dir, "memory", "nodes.csv")) as handle:
+        nodes = list(csv.DictReader(handle))
+    if kind == "PEPITA":
+        assert summary["peak_bytes_by_phase"]["backward"] == 0
+        # (The variable model/feedback/B_0 is named under feedback/, but allocates nothing in a step.)
+        assert not [n for n in nodes if n["phase"] == "backward" and int(n["bytes_allocated"])]
+        assert not [n for n in nodes if n["node_name"].startswith("backward/")]
+        assert any(n["node_name"].startswith("modulated/") and n["phase"] == "forward" for n in nodes)
+    else:
+        heads = [n for n in nodes if n["node_name"].startswith("auxiliary/")]
+        assert heads and {n["category"] for n in heads} == {"activation"}
+        assert any("auxiliary" in n["node_name"] and n["phase"] == "backward" for n in nodes)
