@@ -93,3 +93,24 @@ def test_a_traced_step_is_classified_by_its_scopes(kind, tmp_path):
         heads = [n for n in nodes if n["node_name"].startswith("auxiliary/")]
         assert heads and {n["category"] for n in heads} == {"activation"}
         assert any("auxiliary" in n["node_name"] and n["phase"] == "backward" for n in nodes)
+
+
+def test_the_tuner_grids_take_the_new_types(tmp_path):
+    from click.testing import CliRunner
+    from tuner.cli import main as tuner
+    result = CliRunner().invoke(tuner, ["run", "--grid", "type=PEPITA,LOCAL", "--grid", "learning_rate=0.01,0.05",
+                                        "--dry_run", "--output", str(tmp_path / "sweep")])
+    assert result.exit_code == 0, result.output
+    assert sum("--type PEPITA" in line for line in result.output.splitlines()) == 2
+    assert sum("--type LOCAL" in line for line in result.output.splitlines()) == 2
+    typo = CliRunner().invoke(tuner, ["run", "--grid", "type=PEPITA,LOCALL", "--dry_run",
+                                      "--output", str(tmp_path / "typo")])
+    assert typo.exit_code == 2 and "did you mean 'LOCAL'" in typo.output
+
+
+@pytest.mark.parametrize("name", ["pepita_network", "local_network"])
+def test_the_shipped_network_dicts_validate(name):
+    from definitions.networks import local_network, pepita_network
+    from definitions.config import validate
+    network = {"pepita_network": pepita_network, "local_network": local_network}[name]
+    assert validate(network).type == name.split("_")[0].upper()
