@@ -1,7 +1,8 @@
 """Which part of the training step a node belongs to: its category and its phase.
 
 The algorithms put the ops of a step under the name scopes input/, forward/, loss/,
-backward/, feedback/ and update/ (an imported TensorFlow 2 step also metrics/), possibly nested (DFAMEM recomputes under
+backward/, feedback/ and update/ (PEPITA also modulated/, LOCAL auxiliary/; an imported
+TensorFlow 2 step also metrics/), possibly nested (DFAMEM recomputes under
 recompute/block_3/forward/...). The FIRST path component that is one of these scopes decides.
 Grappler may rename or fuse nodes, so names without such a component fall back to:
   1. a component '<Rewrite>_<scope>' where Grappler prefixed its rewrite's CamelCase name

@@ -114,3 +114,17 @@ def test_the_shipped_network_dicts_validate(name):
     from definitions.config import validate
     network = {"pepita_network": pepita_network, "local_network": local_network}[name]
     assert validate(network).type == name.split("_")[0].upper()
+
+
+@pytest.mark.parametrize("first,then", [("LOCAL", "BP"), ("BP", "LOCAL")])
+def test_a_model_saved_by_one_rule_seeds_the_other(first, then, tmp_path):
+    """LOCAL's heads are training machinery, not the model: a LOCAL-trained model restores into BP
+    (the heads are left out) and a BP-trained one into LOCAL (its heads start afresh)."""
+    run_dir, saved = run_experiment(resolve_config(SMALL, "small", {"type": first, "save_model": True}),
+                                    str(tmp_path / "a"), log=lambda line: None)
+    lines = []
+    _, result = run_experiment(resolve_config(SMALL, "small", {
+        "type": then, "restore_model": True, "restore_model_path": os.path.join(run_dir, "model"),
+        "learning_rate": 1e-9, "epochs": 1}), str(tmp_path / "b"), log=lines.append)
+    assert lines[0].startswith("restored model from")
+    assert (result["accuracy"], result["loss"]) == pytest.approx((saved["accuracy"], saved["loss"]), abs=1e-3)

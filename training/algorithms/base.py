@@ -11,7 +11,8 @@ memory with `gather_stats` on or off; the trainer runs it on its own, fed the st
 (ARCHITECTURE.md, "Statistics beside the step").
 
 Name scopes matter: the memory tracer classifies ops by them
-(input/, forward/, loss/, backward/, feedback/, update/, recompute/block_i/...).
+(input/, forward/, loss/, backward/, feedback/, update/, recompute/block_i/..., modulated/,
+auxiliary/).
 """
 from dataclasses import dataclass
 
