@@ -28,6 +28,9 @@ from definitions.sequences import long_conv, long_fc  # noqa: E402
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 # Every algorithm, the two exact ones (BP, BPCKPT) first: the tables' order.
 TYPES = ("BP", "BPCKPT", *(name for name in TRAINING_TYPES if name not in ("BP", "BPCKPT")))
+# PEPITA is defined on dense networks only (planning/defined.py) and these benchmarks run
+# convolutional and transformer ones too: benchmarks/pepita_local.py measures it on its own.
+TYPES = tuple(name for name in TYPES if name != "PEPITA")
 BATCH_SIZE = 100
 MIB = 2**20
 
