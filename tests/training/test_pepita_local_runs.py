@@ -128,3 +128,26 @@ def test_a_model_saved_by_one_rule_seeds_the_other(first, then, tmp_path):
         "learning_rate": 1e-9, "epochs": 1}), str(tmp_path / "b"), log=lines.append)
     assert lines[0].startswith("restored model from")
     assert (result["accuracy"], result["loss"]) == pytest.approx((saved["accuracy"], saved["loss"]), abs=1e-3)
+
+
+LONG_FC_5 = """\
+from definitions.sequences import long_fc
+
+
+def long_fc_5(output_size):
+    return long_fc(output_size, blocks=5)
+"""
+
+
+def test_local_s_traced_peak_is_flat_in_depth(tmp_path):
+    """One block alive at a time: 20 blocks peak as 5 do (issue 23: within 10%)."""
+    import json
+    (tmp_path / "fc5.py").write_text(LONG_FC_5)
+    deep = {"dataset_name": "synthetic", "synthetic_shape": [64], "synthetic_classes": 10, "synthetic_size": 200,
+            "batch_size": 100, "epochs": 1, "seed": 3, "memory_only": True, "type": "LOCAL"}
+    peaks = {}
+    for sequence, extra in (("long_fc", {}), ("long_fc_5", {"definitions": [str(tmp_path / "fc5.py")]})):
+        config = resolve_config(deep, "deep", {"sequence": sequence, **extra})
+        run_dir, _ = run_experiment(config, str(tmp_path / sequence), log=lambda line: None)
+        peaks[sequence] = json.loads(open(os.path.join(run_dir, "memory", "summary.json")).read())["peak_bytes"]
+    assert peaks["long_fc"] <= 1.10 * peaks["long_fc_5"], peaks
