@@ -25,7 +25,8 @@ LOCAL_FROM_BP = 2.5
 def run(algorithm, learning_rate, seed, epochs=None):
     from definitions.registry import get_network
     from training.run import resolve_config, run_experiment
-    overrides = {"type": algorithm, "learning_rate": learning_rate, "seed": seed, **({"epochs": epochs} if epochs else {})}
+    overrides = {"type": algorithm, "learning_rate": learning_rate, "seed": seed,
+                 **({"epochs": epochs} if epochs else {})}
     config = resolve_config(get_network("default_network"), "default_network", overrides)
     with tempfile.TemporaryDirectory(prefix="zppmem-pepita-local-") as out:
         _, result = run_experiment(config, out, log=lambda line: None)
@@ -50,8 +51,9 @@ def measure(rates=LEARNING_RATES, seeds=SEEDS, epochs=None, log=print):
 def best_rates(rows):
     """{rule: the swept rate with the best accuracy, the lower loss breaking a tie}."""
     sweep = [r for r in rows if r["stage"] == "sweep"]
-    return {kind: max((r for r in sweep if r["type"] == kind), key=lambda r: (r["accuracy"], -r["loss"]))["learning_rate"]
+    best = {kind: max((r for r in sweep if r["type"] == kind), key=lambda r: (r["accuracy"], -r["loss"]))
             for kind in ("PEPITA", "LOCAL")}
+    return {kind: row["learning_rate"] for kind, row in best.items()}
 
 
 def targets(rows):
@@ -59,8 +61,8 @@ def targets(rows):
     worst = {kind: min(r["accuracy"] for r in seeds if r["type"] == kind) for kind in ("BP", "PEPITA", "LOCAL")}
     return [("PEPITA accuracy, worst seed (%)", worst["PEPITA"], f">= {PEPITA_MINIMUM:g}",
              worst["PEPITA"] >= PEPITA_MINIMUM),
-            ("BP - LOCAL accuracy, worst seeds (points)", round(worst["BP"] - worst["LOCAL"], 2), f"<= {LOCAL_FROM_BP:g}",
-             worst["BP"] - worst["LOCAL"] <= LOCAL_FROM_BP)]
+            ("BP - LOCAL accuracy, worst seeds (points)", round(worst["BP"] - worst["LOCAL"], 2),
+             f"<= {LOCAL_FROM_BP:g}", worst["BP"] - worst["LOCAL"] <= LOCAL_FROM_BP)]
 
 
 def report(rows, out_dir=None, log=print):

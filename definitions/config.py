@@ -173,7 +173,8 @@ def _plain(value):
 #: (key, the condition under which it means something, in words, test on a config).
 _MEANINGFUL_WHEN = (
     ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
-    ("feedback", "types FA, DFA, DFAMEM, DRTP and PEPITA", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
+    ("feedback", "types FA, DFA, DFAMEM, DRTP and PEPITA",
+     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
     ("feedback_scale", "types FA, DFA, DFAMEM, DRTP and PEPITA",
      lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),

@@ -2,10 +2,11 @@
 
 Only the model is restored: every layer's weights and batch-norm moving averages, matched by
 name (`model/block_<i>/<j>_<Layer>/<variable>`), block by block. Optimizer slots, feedback
-matrices, LOCAL's auxiliary heads and global_step keep this run's initial values, so a BP-trained
-model can seed a DFA, DFAMEM or LOCAL run (and a LOCAL-trained one a BP run) and momentum can be followed by Adam. Every variable of the model must be in the
-checkpoint with the same shape, and the checkpoint must hold no model variable the network
-lacks: anything else is another architecture, refused with the first variable that differs.
+matrices, LOCAL's auxiliary heads and global_step keep this run's initial values, so a
+BP-trained model can seed a DFA, DFAMEM or LOCAL run (and a LOCAL-trained one a BP run) and
+momentum can be followed by Adam. Every variable of the model must be in the checkpoint with the
+same shape, and the checkpoint must hold no model variable the network lacks: anything else is
+another architecture, refused with the first variable that differs.
 """
 import os
 
