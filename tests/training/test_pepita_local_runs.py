@@ -139,7 +139,7 @@ def long_fc_5(output_size):
 """
 
 
-def test_local_s_traced_peak_is_flat_in_depth(tmp_path):
+def test_local_s_traced_peak_is_flat_in_depth(tmp_path, own_registry):
     """One block alive at a time: 20 blocks peak as 5 do (issue 23: within 10%)."""
     import json
     (tmp_path / "fc5.py").write_text(LONG_FC_5)
