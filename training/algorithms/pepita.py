@@ -8,7 +8,7 @@ F is fixed and random, (classes, input size), uniform in +-0.05 sqrt(6 / input s
 paper's code (`feedback_scale` multiplies it). The paper's code adds F e; F's distribution is
 symmetric, so x - F e is the same rule with F negated. Every layer's update reads the modulated
 pass's input (h'_{l-1}, the first layer x - F e) and the last layer the standard pass's error e,
-as Algorithm 1 writes. e is the per-example error, batch x d loss / d logits: softmax(logits) -
+as Algorithm 1 writes (the authors' PyTorch code takes the modulated pass's error there instead). e is the per-example error, batch x d loss / d logits: softmax(logits) -
 target for softmax cross-entropy, the paper's loss. Updates are averaged over the batch, as the
 paper's code divides by the batch size.
 
