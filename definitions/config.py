@@ -18,6 +18,8 @@ TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
 DATASETS = ("digits", "mnist5k", "mnist", "cifar10", "cifar100", "synthetic", "synthetic_tokens", "shakespeare")
 #: Token datasets: examples are windows of `context_length` tokens, labels the next token at each position.
 TOKEN_DATASETS = ("synthetic_tokens", "shakespeare")
+# Issue 23's forward-only and local rules (own line: other rules join the tuple above).
+TRAINING_TYPES += ("PEPITA", "LOCAL")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FEEDBACK_MODES = ("stored", "regenerate")
@@ -171,8 +173,10 @@ def _plain(value):
 #: (key, the condition under which it means something, in words, test on a config).
 _MEANINGFUL_WHEN = (
     ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
-    ("feedback", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
-    ("feedback_scale", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
+    ("feedback", "types FA, DFA, DFAMEM, DRTP and PEPITA",
+     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
+    ("feedback_scale", "types FA, DFA, DFAMEM, DRTP and PEPITA",
+     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
 )
 

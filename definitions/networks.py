@@ -97,3 +97,10 @@ transformer_tiny.update({"dataset_name": "synthetic_tokens", "sequence": "transf
 transformer_small = dict(transformer_tiny)
 transformer_small.update({"dataset_name": "shakespeare", "sequence": "transformer_small", "batch_size": 12,
                           "epochs": 1, "eval_period": 200})
+
+# Issue 23's rules on digits, at the learning rates a small sweep chose (README, "Training algorithms").
+pepita_network = dict(default_network)
+pepita_network.update({"type": "PEPITA", "learning_rate": 0.05})
+
+local_network = dict(default_network)
+local_network.update({"type": "LOCAL"})

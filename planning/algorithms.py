@@ -4,7 +4,9 @@ The programs follow training/algorithms/*.py op for op at the level of layers: w
 passes run, which tensors the backward passes read (so how long activations live), when each
 block's update is applied (so how long weight gradients live), and what is recomputed.
 """
+from planning.auxiliary import head_shape
 from planning.builder import ProgramBuilder
+from planning.defined import not_defined
 from planning.checkpoint_plan import plan_for
 from planning.layers import Weights, backward, forward
 from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
@@ -81,8 +83,9 @@ class StepProgram:
     def labels(self):
         return self.b.new("input/one_hot", self.output_shape, "input")
 
-    def loss_and_error(self, logits, one_hot):
-        """The loss, and e = d loss / d logits (the cross-entropy gradient takes the logits' buffer)."""
+    def loss_and_error(self, logits, one_hot, error_scope="backward"):
+        """The loss, and e = d loss / d logits (the cross-entropy gradient takes the logits' buffer);
+        PEPITA takes e under loss/ (no backward pass)."""
         b = self.b
         with b.scope("loss"):
             if self.cost_function == "softmax_cross_entropy":
@@ -96,7 +99,7 @@ class StepProgram:
                 per_example = b.new("sum", self.output_shape[:-1], "activation", inputs=[difference])
             loss = b.small("Mean", 1, "activation", [per_example])
             b.fetched.append(loss)  # the trainer fetches the loss: TensorFlow holds it to the step's end
-        with b.scope("backward"):
+        with b.scope(error_scope):
             scale = b.new("Mean_grad", (1,), "gradient", inputs=[loss])
             error = b.new("mul", self.output_shape, "gradient", inputs=[backprop, scale], in_place=[backprop])
         return loss, error
@@ -211,6 +214,91 @@ class StepProgram:
                 delta = self.projection(surrogate, block)
             _, grads = self.backward_block(block, delta, saved, need_dx=False)
             self.apply_when_ready(grads, f"block_{block.index}")
+            x = output
+        return self.b
+
+    def pepita(self):
+        """training/algorithms/pepita.py's order: the standard pass keeping each block's output, the
+        error and the modulated input, then block by block its modulated pass and its update (the
+        outer product of the modulated input with the scaled difference), each block after the
+        previous one's update."""
+        self._check_defined("PEPITA")
+        b = self.b
+        weights = [self.weights(block) for block in self.blocks]
+        one_hot = self.labels()
+        x, outputs = self.features, []
+        for block, block_weights in zip(self.blocks, weights):
+            x, _ = self.forward_block(block, x, block_weights)  # only the output is read again
+            outputs.append(x)
+        _, error = self.loss_and_error(x, one_hot, error_scope="loss")
+        with b.scope("loss"):
+            error = b.new("mul", self.output_shape, "activation", inputs=[error], in_place=[error])
+        last = self.blocks[-1]
+        with b.scope(f"update/block_{last.index}"):
+            # The last block's difference is the error: its scaling and bias update are ready, and
+            # run, before the modulated pass starts (traced so).
+            last_scaled = b.new("truediv", last.output, "update", inputs=[error])
+            last_grads = self._bias_update(last, last_scaled)
+        self.apply_when_ready(last_grads, f"block_{last.index}/bias")
+        source = self.blocks[0].input
+        with b.scope("modulated/input"):
+            if self.regenerate:
+                matrix = b.small("stateless_random_uniform", self.classes * _elements(source), "activation")
+            else:
+                matrix = b.given("feedback/F")
+            projected = b.new("MatMul", source, "activation", inputs=[error, matrix],
+                              flops=2 * b.batch * self.classes * _elements(source))
+            # x - F e takes over the batch's buffer (the iterator's, never counted), which nothing
+            # reads any more: traced, no buffer of its own.
+            x = b.tensor("sub", projected.size, "activation")
+            b.op("sub", [self.features, projected], [x], alias={x: self.features})
+        for block, block_weights, output in zip(self.blocks, weights, outputs):
+            modulated, _ = self.forward_block(block, x, block_weights, scope="modulated")
+            with b.scope(f"update/block_{block.index}"):
+                if block is last:
+                    scaled, grads = last_scaled, []
+                else:
+                    difference = b.new("sub", block.output, "update", inputs=[output, modulated], in_place=[output])
+                    scaled = b.new("truediv", block.output, "update", inputs=[difference], in_place=[difference])
+                    grads = self._bias_update(block, scaled)
+                grads = [b.small("MatMul", _elements(block.layers[0].kernel), "update", inputs=[x, scaled])] + grads
+            self.apply_when_ready(grads, f"block_{block.index}")
+            x = modulated
+        return b
+
+    def _check_defined(self, algorithm):
+        """ValueError (its reason) for a network the rule is not defined on (planning/defined.py)."""
+        reason = not_defined(algorithm, [(f"block_{block.index}", [layer.kind for layer in block.layers])
+                                         for block in self.blocks])
+        if reason:
+            raise ValueError(reason)
+
+    def _bias_update(self, block, scaled):
+        """PEPITA's bias update (the scaled difference summed over the batch), if the layer has a bias."""
+        dense = block.layers[0]
+        return [self.b.small("Sum", dense.output[-1], "update", inputs=[scaled])] if len(dense.variables) > 1 else []
+
+    def local(self):
+        """training/algorithms/local.py's order: block by block its forward pass, its auxiliary head
+        (planning/auxiliary.py), its loss, the local backward through head and block and the update;
+        the last block learns from the network's loss. The next block waits for the update."""
+        self._check_defined("LOCAL")
+        weights = [self.weights(block) for block in self.blocks]
+        one_hot = self.labels()
+        per_position = len(self.output_shape) > 1
+        x, last = self.features, self.blocks[-1]
+        for block, block_weights in zip(self.blocks, weights):
+            output, saved = self.forward_block(block, x, block_weights)
+            if block is last:
+                _, delta = self.loss_and_error(output, one_hot)
+                head_grads = []
+            else:
+                head = head_shape(block, self.classes, per_position)
+                logits, head_saved = self.forward_block(head, output, self.weights(head), scope="auxiliary")
+                _, error = self.loss_and_error(logits, one_hot)
+                delta, head_grads = self.backward_block(head, error, head_saved, need_dx=True)
+            _, grads = self.backward_block(block, delta, saved, need_dx=False)
+            self.apply_when_ready(head_grads + grads, f"block_{block.index}")
             x = output
         return self.b
 

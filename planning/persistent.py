@@ -6,11 +6,14 @@ scalars per optimizer), stored feedback matrices, and the int64 global step.
 """
 import numpy as np
 
+from planning.auxiliary import head_shape
+
 FLOAT = 4
 GLOBAL_STEP = 8
 #: Algorithms that apply updates block by block take one optimizer per block (Adam's bias
 #: correction advances per apply_gradients call): one pair of Adam's beta powers each.
 OPTIMIZER_PER_BLOCK = ("FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
+OPTIMIZER_PER_BLOCK += ("PEPITA", "LOCAL")
 #: Algorithms with a fixed matrix per hidden block, (classes x block output size, or per position).
 BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
 
@@ -19,6 +22,8 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
     """{'weights', 'optimizer_state', 'other_variables'} in bytes, as tracing.persistent_breakdown.
 
     global_step: the trainer's graph has one; a bare training step (benchmarks) does not."""
+    if algorithm == "LOCAL":  # the auxiliary heads' weights (and their slots) are variables too
+        blocks = list(blocks) + [head_shape(block, classes, len(blocks[-1].output) > 1) for block in blocks[:-1]]
     layers = [part for block in blocks for layer in block.layers for part in layer.parts]
     weights = sum(_elements(shape) for layer in layers for shape in layer.variables) * FLOAT
     moving = sum(_elements(shape) for layer in layers for shape in layer.state) * FLOAT
@@ -35,6 +40,8 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
             # Per position on a transformer (its output (time, classes)): one (classes, dim) matrix.
             positions = len(blocks[-1].output) - 1
             matrices = sum(classes * _elements(block.output[positions:]) for block in blocks[:-1]) * FLOAT
+        elif algorithm == "PEPITA":  # F: (classes, input size)
+            matrices = classes * _elements(blocks[0].input) * FLOAT
     return {"weights": weights, "optimizer_state": slots,
             "other_variables": moving + matrices + (GLOBAL_STEP if global_step else 0)}
 

@@ -36,6 +36,13 @@ class MeasuredKernels:
         self.measured, self.read, self.measuring_seconds = 0, 0, 0.0
 
     def __call__(self, block, batch_size):
+        if block.index not in self._signatures:
+            # A block the model adds to the network's (LOCAL's auxiliary heads, planning/auxiliary.py):
+            # a planning.shapes.BlockShape, whose layers' settings are their configs without names.
+            configs = [{"class_name": layer.kind, "config": dict(layer.settings)} for layer in block.layers]
+            input_shape = tuple(block.input)
+            self._signatures[block.index] = (configs, input_shape,
+                                             json.dumps([configs, input_shape], sort_keys=True))
         configs, input_shape, signature = self._signatures[block.index]
         memo = (signature, int(batch_size))
         if memo not in self._known:

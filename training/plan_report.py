@@ -7,6 +7,8 @@ from definitions.sizes import format_size
 
 CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
                "predicted_total_bytes", "peak_activation_bytes", "peak_gradient_bytes", "peak_input_bytes",
+               # PEPITA's updates are computed under update/ (no backward pass): the tracer's category.
+               "peak_update_bytes",
                "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes"]
 BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size", "planned_for_budget", "checkpoint_plan",
                   "recompute_fraction"]
@@ -18,6 +20,7 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
     from training.memory_model import memory_model
 
     model = memory_model(config, threads)
+    types, left_out = _defined_types(model, types)
     sizes = batch_sizes or [config.batch_size]
     rows = []
     for batch in sizes:
@@ -32,6 +35,7 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
                    # peak_bytes_by_category), and what the persistent bytes are.
                    "peak_activation_bytes": at_peak.get("activation", 0),
                    "peak_gradient_bytes": at_peak.get("gradient", 0), "peak_input_bytes": at_peak.get("input", 0),
+                   "peak_update_bytes": at_peak.get("update", 0),
                    "persistent_weight_bytes": persistent["weights"],
                    "persistent_optimizer_state_bytes": persistent["optimizer_state"],
                    "persistent_other_bytes": persistent["other_variables"]}
@@ -52,7 +56,7 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
         echo(line)
     labels = list(types) + ([PLANNED] if any(row.get("planned_for_budget") for row in rows) else [])
     table = batch_table(rows, labels, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
-    for line in table:
+    for line in table + left_out:
         echo(line)
     if csv_path:
         atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
@@ -62,6 +66,18 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
                                        f"{config.dataset_name}): predicted memory of one step", log, largest))
         echo(f"figure: {png}")
     return rows
+
+
+def _defined_types(model, types):
+    """(the types defined on the model's network, a line for each left out); ConfigError if none is."""
+    from definitions.errors import ConfigError
+    from planning.defined import not_defined
+    blocks = [(f"block_{block.index}", [layer.kind for layer in block.layers]) for block in model.blocks]
+    reasons = {kind: not_defined(kind, blocks) for kind in types}
+    defined = [kind for kind in types if not reasons[kind]]
+    if not defined:
+        raise ConfigError(reasons[types[0]])
+    return defined, [f"{kind} left out: {reasons[kind]}" for kind in types if reasons[kind]]
 
 
 def _plan_of(model, row):
@@ -96,7 +112,8 @@ def _with_planned_rows(rows, model, sizes, budget_bytes, config):
                            predicted_total_bytes=prediction.total_bytes,
                            peak_activation_bytes=prediction.peak_by_category.get("activation", 0),
                            peak_gradient_bytes=prediction.peak_by_category.get("gradient", 0),
-                           peak_input_bytes=prediction.peak_by_category.get("input", 0))
+                           peak_input_bytes=prediction.peak_by_category.get("input", 0),
+                           peak_update_bytes=prediction.peak_by_category.get("update", 0))
             if "measured_peak_bytes" in row:
                 planned.update(_measured(config.replace(type="BPCKPT", batch_size=row["batch_size"],
                                                         checkpoint_plan=str(found.plan), segment_size=None),

@@ -2,10 +2,11 @@
 
 Only the model is restored: every layer's weights and batch-norm moving averages, matched by
 name (`model/block_<i>/<j>_<Layer>/<variable>`), block by block. Optimizer slots, feedback
-matrices and global_step keep this run's initial values, so a BP-trained model can seed a DFA
-or DFAMEM run and momentum can be followed by Adam. Every variable of the model must be in the
-checkpoint with the same shape, and the checkpoint must hold no model variable the network
-lacks: anything else is another architecture, refused with the first variable that differs.
+matrices, LOCAL's auxiliary heads and global_step keep this run's initial values, so a
+BP-trained model can seed a DFA, DFAMEM or LOCAL run (and a LOCAL-trained one a BP run) and
+momentum can be followed by Adam. Every variable of the model must be in the checkpoint with the
+same shape, and the checkpoint must hold no model variable the network lacks: anything else is
+another architecture, refused with the first variable that differs.
 """
 import os
 
@@ -66,11 +67,13 @@ def _check_same_model(prefix, saved, wanted):
 
 
 def _is_model_variable(name, saved):
-    """A layer variable of the saved model: under model/, not a feedback matrix, not an optimizer slot.
+    """A layer variable of the saved model: under model/, not a feedback matrix or an auxiliary head,
+    not an optimizer slot.
 
     Slots are named after their variable (`<variable>/Momentum`, `<variable>/Adam_1`).
     """
-    if not name.startswith("model/") or name.startswith("model/feedback/"):
+    # Feedback matrices and LOCAL's auxiliary heads (model/auxiliary/) serve training, not the model.
+    if not name.startswith("model/") or name.startswith(("model/feedback/", "model/auxiliary/")):
         return False
     parts = name.split("/")
     return not any("/".join(parts[:end]) in saved for end in range(1, len(parts)))

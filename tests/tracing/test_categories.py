@@ -11,6 +11,10 @@ from tracing.graph_facts import GraphFacts
     ("backward/gradients/forward/block_1/MatMul_grad/MatMul", "gradient", "backward"),
     ("backward/gradients/loss/xent_grad/mul", "gradient", "backward"),
     ("feedback/block_2/MatMul", "gradient", "backward"),
+    # PEPITA's second forward pass and LOCAL's auxiliary heads are forward passes.
+    ("modulated/block_1/MatMul", "activation", "forward"),
+    ("modulated/input/MatMul", "activation", "forward"),
+    ("auxiliary/block_0/0_FullyConnected/BiasAdd", "activation", "forward"),
     ("update/Momentum/update_model/w1/ResourceApplyMomentum", "update", "update"),
     ("update/Momentum/momentum", "update", "update"),  # the hyper-parameter, not a slot
     ("update/Momentum/update_model/w1/Momentum/mul", "optimizer_state", "update"),

@@ -46,8 +46,9 @@ def test_one_row_per_type_with_the_model_s_numbers(tmp_path):
         assert row["type"] in result.output
         # The breakdowns add up: what is alive at the peak, and what the persistent bytes are.
         assert int(row["peak_activation_bytes"]) + int(row["peak_gradient_bytes"]) + \
-            int(row["peak_input_bytes"]) == prediction.peak_bytes
-        assert int(row["persistent_weight_bytes"]) == (36 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4) * 4
+            int(row["peak_input_bytes"]) + int(row["peak_update_bytes"]) == prediction.peak_bytes
+        heads = 2 * (256 * 4 + 4) if row["type"] == "LOCAL" else 0  # LOCAL's auxiliary classifiers
+        assert int(row["persistent_weight_bytes"]) == (36 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4 + heads) * 4
 
 
 def test_types_subset_in_any_case():
@@ -99,6 +100,29 @@ def test_verify_traces_each_row_and_reports_signed_errors(tmp_path):
         assert int(row["measured_persistent_bytes"]) == int(row["predicted_persistent_bytes"])
         assert abs(float(row["peak_relative_error"])) < 0.05  # ordered types, a small MLP
     assert "measured peak" in result.output
+
+
+def test_verify_pepita_and_local_within_a_few_percent(tmp_path):
+    """Their orders (planning/algorithms.py) against the tracer on a small MLP."""
+    result = plan("--types", "PEPITA,LOCAL", "--verify", "--csv", str(tmp_path / "v.csv"))
+    assert result.exit_code == 0, result.output
+    for row in rows_of(tmp_path / "v.csv"):
+        assert int(row["measured_persistent_bytes"]) == int(row["predicted_persistent_bytes"]), row["type"]
+        assert abs(float(row["peak_relative_error"])) < 0.03 and abs(float(row["total_relative_error"])) < 0.03, row
+
+
+def test_a_type_not_defined_on_the_network_is_left_out_with_its_reason():
+    conv = ["--sequence", "liao_mnist"]  # SMALL's 6x6 images
+    result = plan(*conv, "--types", "BP,PEPITA")
+    assert result.exit_code == 0, result.output
+    types = [line.split()[0] for line in result.output.splitlines()[2:] if line.strip()]
+    assert "BP" in types and "PEPITA" not in types[:types.index("BP") + 1]
+    assert "PEPITA left out: PEPITA is defined for dense layers" in result.output
+    alone = CliRunner().invoke(main, ["plan", *SMALL, *conv, "--types", "PEPITA"])
+    assert alone.exit_code == 2 and alone.stderr.strip().splitlines() == [
+        "Error: PEPITA is defined for dense layers each followed by element-wise activations (Dellaferrera & "
+        "Kreiman 2022), but block_0 has ConvolutionalLayer: use a sequence of FullyConnected and "
+        "Sigmoid/Tanh/ReLu/LeakyReLu/GELU layers"]
 
 
 def test_network_options_and_set_reach_the_plan(tmp_path):

@@ -55,7 +55,7 @@ def trained_weights(config, run_dir):
         trainer.close()
 
 
-@pytest.mark.parametrize("kind", ["FA", "DFA", "DFAMEM", "DRTP"])
+@pytest.mark.parametrize("kind", ["FA", "DFA", "DFAMEM", "DRTP", "PEPITA", "LOCAL"])
 def test_statistics_leave_the_weights_exactly_as_without_them(kind, tmp_path):
     plain, want = trained_weights(resolve_config(SMALL, "small", {"type": kind}), tmp_path / "plain")
     stats, got = trained_weights(resolve_config(SMALL, "small", {"type": kind, "gather_stats": True}),

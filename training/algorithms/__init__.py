@@ -12,9 +12,12 @@ from training.algorithms.dfa import DFA
 from training.algorithms.dfamem import DFAMEM
 from training.algorithms.drtp import DRTP
 from training.algorithms.fa import FA
+from training.algorithms.local import LOCAL
+from training.algorithms.pepita import PEPITA
 
 #: {name: class} in the order of TRAINING_TYPES.
-ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP), lambda cls: cls.name)
+ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP, PEPITA, LOCAL),
+                     lambda cls: cls.name)
 
 
 def get_algorithm(config):
@@ -22,4 +25,5 @@ def get_algorithm(config):
     return ALGORITHMS[config.type](config)
 
 
-__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm", "BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP"]
+__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm", "BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP",
+           "PEPITA", "LOCAL"]

@@ -11,7 +11,8 @@ memory with `gather_stats` on or off; the trainer runs it on its own, fed the st
 (ARCHITECTURE.md, "Statistics beside the step").
 
 Name scopes matter: the memory tracer classifies ops by them
-(input/, forward/, loss/, backward/, feedback/, update/, recompute/block_i/...).
+(input/, forward/, loss/, backward/, feedback/, update/, recompute/block_i/..., modulated/,
+auxiliary/).
 """
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.checks import format_shape
+from planning.defined import not_defined
 from training import feedback as feedback_module
 from training.algorithms.alignment import block_alignment
 from training.blocks import build_blocks, forward_blocks
@@ -82,6 +84,12 @@ class Algorithm:
     def ensure_built(blocks, features):
         if not all(block.built for block in blocks):
             build_blocks(blocks, features.shape.as_list()[1:])
+
+    def check_defined(self, blocks):
+        """One ConfigError line for a network this rule is not defined on (planning/defined.py)."""
+        reason = not_defined(self.name, [(block.name, [str(layer) for layer in block.layers]) for block in blocks])
+        if reason:
+            raise ConfigError(reason)
 
     @staticmethod
     def loss_and_error(loss_fn, logits, labels):

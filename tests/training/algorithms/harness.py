@@ -19,8 +19,10 @@ class StepRun:
 
 
 def run_steps(algorithm, make_layers, x, y, steps=1, learning_rate=0.1, initial=None, feedback=None,
-              set_feedback=None, optimizer=None, gather_stats=False, state_variables=False):
-    """`initial`: values for the trainable variables; `set_feedback(kernels) -> {key: value}`."""
+              set_feedback=None, optimizer=None, gather_stats=False, state_variables=False, every_trainable=False):
+    """`initial`: values for the trainable variables; `set_feedback(kernels) -> {key: value}`.
+    every_trainable: the graph's trainable variables (the blocks', then any the algorithm made,
+    such as LOCAL's auxiliary heads) instead of the blocks' alone."""
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(1)
@@ -31,6 +33,8 @@ def run_steps(algorithm, make_layers, x, y, steps=1, learning_rate=0.1, initial=
         step = instance.build(blocks, features, labels, softmax_cross_entropy, make_optimizer)
         statistics = instance.statistics(blocks, features, labels, softmax_cross_entropy) if gather_stats else {}
         variables = [v for block in blocks for v in block.variables]
+        if every_trainable:
+            variables += [v for v in tf.compat.v1.trainable_variables() if all(v is not w for w in variables)]
         if state_variables:
             variables += [v for block in blocks for v in block.non_trainable_variables]
         with tf.compat.v1.Session() as session:
