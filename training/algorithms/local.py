@@ -22,6 +22,7 @@ from layers.registry import layer_from_config
 from planning.auxiliary import head_configs
 from training.algorithms.base import Algorithm, Step, scope
 from training.blocks import Block, forward_blocks
+from training.gradients import ordered_gradients
 
 
 class LOCAL(Algorithm):
@@ -70,7 +71,7 @@ class LOCAL(Algorithm):
             if position == len(blocks) - 1:
                 loss = block_loss
             with scope("backward"), tf.name_scope(block.name):
-                gradients = tf.gradients(block_loss, variables, gate_gradients=self.gate_gradients)
+                gradients = ordered_gradients(block_loss, variables, gate_gradients=self.gate_gradients)
             # The update waits for the output (through an Identity: "Control edges stop fusion").
             updates.append(self.apply(make_optimizer(), list(zip(gradients, variables)),
                                       dependencies=[output] + block.pop_updates()))
