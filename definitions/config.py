@@ -15,6 +15,7 @@ from definitions.names import suggestion
 # The one list of each. training/algorithms and training/losses tie their implementations to
 # TRAINING_TYPES and COST_FUNCTIONS at import; the names stay here, importable without TensorFlow.
 TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
+TRAINING_TYPES += ("USF", "BRSF", "FRSF", "FGRAD", "MEZO")  # issue 23: sign-symmetric, forward-only, zeroth-order
 DATASETS = ("digits", "mnist5k", "mnist", "cifar10", "cifar100", "synthetic", "synthetic_tokens", "shakespeare")
 #: Token datasets: examples are windows of `context_length` tokens, labels the next token at each position.
 TOKEN_DATASETS = ("synthetic_tokens", "shakespeare")
@@ -91,6 +92,8 @@ class NetworkConfig:
                            "FA/DFA/DRTP matrices: stored as variables, or regenerated each step (no memory)")
     feedback_scale: float = _field(1.0, checks.number(0, 100, low_open=True),
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
+    mezo_epsilon: float = _field(1e-3, checks.number(0, 1, low_open=True),
+                                 "MEZO: the perturbation's scale eps (the paper's 1e-3)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_check: bool = _field(True, checks.boolean, "refuse a run whose predicted step memory exceeds the "
                                 "device's before training (false: run anyway)")
@@ -171,9 +174,11 @@ def _plain(value):
 #: (key, the condition under which it means something, in words, test on a config).
 _MEANINGFUL_WHEN = (
     ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
-    ("feedback", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
-    ("feedback_scale", "types FA, DFA, DFAMEM and DRTP", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP")),
+    ("feedback", "types FA, DFA, DFAMEM, DRTP and FRSF", lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "FRSF")),
+    ("feedback_scale", "types FA, DFA, DFAMEM, DRTP, USF, BRSF and FRSF",
+     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "USF", "BRSF", "FRSF")),
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
+    ("mezo_epsilon", "type MEZO", lambda c: c.type == "MEZO"),
 )
 
 

@@ -12,9 +12,13 @@ from training.algorithms.dfa import DFA
 from training.algorithms.dfamem import DFAMEM
 from training.algorithms.drtp import DRTP
 from training.algorithms.fa import FA
+from training.algorithms.fgrad import FGRAD
+from training.algorithms.mezo import MEZO
+from training.algorithms.sign_symmetric import BRSF, FRSF, USF
 
 #: {name: class} in the order of TRAINING_TYPES.
-ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP), lambda cls: cls.name)
+ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP,
+                                                             USF, BRSF, FRSF, FGRAD, MEZO), lambda cls: cls.name)
 
 
 def get_algorithm(config):
@@ -22,4 +26,5 @@ def get_algorithm(config):
     return ALGORITHMS[config.type](config)
 
 
-__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm", "BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP"]
+__all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm", "BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP",
+           "USF", "BRSF", "FRSF", "FGRAD", "MEZO"]
