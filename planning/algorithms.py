@@ -4,6 +4,7 @@ The programs follow training/algorithms/*.py op for op at the level of layers: w
 passes run, which tensors the backward passes read (so how long activations live), when each
 block's update is applied (so how long weight gradients live), and what is recomputed.
 """
+from planning.atlas_rules import AtlasSteps
 from planning.builder import ProgramBuilder
 from planning.checkpoint_plan import plan_for
 from planning.layers import Weights, backward, forward
@@ -11,7 +12,7 @@ from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
 from planning.program import Op
 
 
-class StepProgram:
+class StepProgram(AtlasSteps):
     """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",

@@ -21,6 +21,7 @@ from planning.recompute import recompute_fraction, recomputed_forward_flops
 from planning.shapes import BlockShape, block_shapes
 
 ALGORITHMS = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
+ALGORITHMS += ("USF", "BRSF", "FRSF", "FGRAD", "MEZO")  # issue 23 (planning/atlas_rules.py)
 LARGEST_BATCH_SEARCHED = 1 << 24
 
 

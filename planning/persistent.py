@@ -11,6 +11,9 @@ GLOBAL_STEP = 8
 #: Algorithms that apply updates block by block take one optimizer per block (Adam's bias
 #: correction advances per apply_gradients call): one pair of Adam's beta powers each.
 OPTIMIZER_PER_BLOCK = ("FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
+OPTIMIZER_PER_BLOCK += ("USF", "BRSF", "FRSF", "FGRAD", "MEZO")
+#: Algorithms that redraw random values every step keep the step number (training/draws.py): an int64.
+DRAW_COUNTER = ("BRSF", "FGRAD", "MEZO")
 #: Algorithms with a fixed matrix per hidden block, (classes x block output size, or per position).
 BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
 
@@ -28,15 +31,16 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
         slots += optimizers * 2 * FLOAT
     matrices = 0
     if feedback == "stored":
-        if algorithm == "FA":
+        if algorithm in ("FA", "FRSF"):  # FRSF's |R| has FA's B's shape and draw
             matrices = sum(_elements(kernel) for block in blocks for layer in block.layers
                            for kernel in layer.kernels()) * FLOAT
         elif algorithm in BLOCK_FEEDBACK:
             # Per position on a transformer (its output (time, classes)): one (classes, dim) matrix.
             positions = len(blocks[-1].output) - 1
             matrices = sum(classes * _elements(block.output[positions:]) for block in blocks[:-1]) * FLOAT
+    counter = GLOBAL_STEP if algorithm in DRAW_COUNTER else 0
     return {"weights": weights, "optimizer_state": slots,
-            "other_variables": moving + matrices + (GLOBAL_STEP if global_step else 0)}
+            "other_variables": moving + matrices + counter + (GLOBAL_STEP if global_step else 0)}
 
 
 def _elements(shape):

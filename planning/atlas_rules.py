@@ -1,0 +1,169 @@
+"""The orders of issue 23's rules, as StepProgram methods (planning/algorithms.py mixes them in).
+
+USF, BRSF, FRSF: FA's order; each kernel's feedback matrix is built when the error reaches its
+layer (layers/base.py waits for it) and lives until the block's input gradient is computed.
+FGRAD: one forward pass in which each layer's tangent follows its output; then one block at a
+time, the tangents drawn again and applied. MEZO: three in-place moves of the weights (one
+variable at a time), two forward passes that keep nothing, one update per block.
+Each follows its module in training/algorithms/ op for op at the level of tensors of a batch or a
+weight's size; scalars are left out.
+"""
+ACTIVATIONS = ("Sigmoid", "Tanh", "ReLu", "LeakyReLu")
+
+
+def _elements(shape):
+    total = 1
+    for dim in shape:
+        total *= int(dim)
+    return total
+
+
+class AtlasSteps:
+    # -- sign-symmetric feedback -------------------------------------------------------------
+    def usf(self):
+        return self._sign_symmetric(draw=False, stored=False)
+
+    def brsf(self):
+        return self._sign_symmetric(draw=True, stored=False)
+
+    def frsf(self):
+        return self._sign_symmetric(draw=self.regenerate, stored=not self.regenerate)
+
+    def _sign_feedback(self, layer, draw, stored):
+        """B = magnitude * sign(W): the draw or the stored R's |R| (a new tensor), sign(W) (a new
+        one) and the product in place; USF's magnitude is a scalar."""
+        b, n = self.b, _elements(layer.kernel)
+        with b.scope(f"backward/sign_feedback/{layer.name}"):
+            magnitude = None
+            if draw:
+                magnitude = b.small("stateless_random_uniform", n, "gradient")
+                magnitude = b.op("Abs", [magnitude], [b.tensor("Abs", n * 4, "gradient")], in_place=[magnitude])
+            elif stored:
+                magnitude = b.small("Abs", n, "gradient", inputs=[b.given(f"feedback/{layer.name}")])
+            sign = b.small("Sign", n, "gradient", inputs=[b.given(f"{layer.name}/var0")])
+            return b.op("mul", [sign, magnitude], [b.tensor("mul", n * 4, "gradient")],
+                        in_place=[magnitude, sign] if magnitude is not None else [sign])
+
+    def _sign_symmetric(self, draw, stored):
+        """FA's order (StepProgram.bp with each block applied): the feedback of each kernel of a block
+        that sends its error on, built as that block's backward starts and freed once it ends."""
+        one_hot = self.labels()
+        made = {}
+        feedback = {part.name: (lambda part=part: made[part.name]) for block in self.blocks
+                    for layer in block.layers for part in layer.parts
+                    if part.kind in ("FullyConnected", "ConvolutionalLayer", "MultiHeadAttention")}
+        weights = [self.weights(block, feedback) for block in self.blocks]
+        logits, _, saved = self.first_pass(weights)
+        _, gradient = self.loss_and_error(logits, one_hot)
+        for block in reversed(self.blocks):
+            need_dx = block.index > 0
+            held = []
+            if need_dx:
+                for layer in block.layers:
+                    for part in layer.parts:
+                        if part.name in feedback:
+                            made[part.name] = self._sign_feedback(part, draw, stored)
+                            held.append(made[part.name])
+            gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=need_dx)
+            if held and self.kernels is not None:
+                # The measured backward reads W, not B: B lives through the block's backward.
+                self.b.op(f"backward/block_{block.index}/feedback_read", held, [])
+            self.apply(grads, f"block_{block.index}")
+        return self.b
+
+    # -- forward gradient -------------------------------------------------------------------
+    def fgrad(self):
+        b = self.b
+        one_hot = self.labels()
+        x, dx = self.features, None
+        for block in self.blocks:
+            layers = block.layers
+            with b.scope(f"forward/block_{block.index}/tangent"):
+                tangents = [b.small("stateless_random_normal", _elements(shape), "activation")
+                            for shape in layers[0].variables]
+            output, _ = self.forward_block(block, x, self.weights(block))
+            dense = layers[0]
+            with b.scope(f"forward/block_{block.index}/tangent"):
+                # d(xW + b) = x dW (+ dx W) (+ db)
+                tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]])
+                if dx is not None:
+                    through = b.new("MatMul_1", dense.output, "activation",
+                                    inputs=[dx, b.given(f"{dense.name}/var0")])
+                    tangent = b.new("add", dense.output, "activation", inputs=[tangent, through],
+                                    in_place=[tangent, through])
+                if len(tangents) > 1:
+                    tangent = b.new("BiasAdd", dense.output, "activation", inputs=[tangent, tangents[1]],
+                                    in_place=[tangent])
+                for layer in layers[1:]:
+                    # f'(a) from the output y (one new tensor), times the tangent in place
+                    slope = b.new(f"{layer.kind}/slope", layer.output, "activation", inputs=[output])
+                    tangent = b.new(f"{layer.kind}/mul", layer.output, "activation", inputs=[tangent, slope],
+                                    in_place=[tangent, slope])
+            x, dx = output, tangent
+        with b.scope("loss"):
+            loss = self.loss_only(x, one_hot)
+            per_class = b.new("per_class", self.output_shape, "activation", inputs=[x, one_hot])
+            product = b.new("mul", self.output_shape, "activation", inputs=[per_class, dx], in_place=[per_class, dx])
+            per_example = b.new("Sum", self.output_shape[:-1], "activation", inputs=[product])
+            derivative = b.small("Mean", 1, "activation", [per_example, loss])
+        self._redrawn_updates(derivative)
+        return b
+
+    def _redrawn_updates(self, scale):
+        """One block at a time: each variable's draw, times the scalar, applied (SGD in place)."""
+        b = self.b
+        for block in self.blocks:
+            grads = []
+            with b.scope(f"update/block_{block.index}"):
+                for layer in block.layers:
+                    for part in layer.parts:
+                        for shape in part.variables:
+                            draw = b.small("stateless_random_normal", _elements(shape), "update", [scale])
+                            grads.append(b.op("mul", [draw, scale], [b.tensor("mul", _elements(shape) * 4, "update")],
+                                              in_place=[draw]))
+            self.apply(grads, f"block_{block.index}")
+
+    def loss_only(self, logits, one_hot):
+        """The loss alone, fetched (the cross-entropy op still writes its backprop output)."""
+        b = self.b
+        if self.cost_function == "softmax_cross_entropy":
+            backprop = b.tensor("xent/backprop", logits.size, "activation")
+            per_example = b.tensor("xent/loss", b.batch_bytes(self.output_shape[:-1]), "activation")
+            b.op("softmax_cross_entropy_with_logits", [logits, one_hot], [backprop, per_example], in_place=[logits])
+        else:
+            difference = b.new("per_class", self.output_shape, "activation", inputs=[logits, one_hot])
+            per_example = b.new("sum", self.output_shape[:-1], "activation", inputs=[difference])
+        loss = b.small("Mean", 1, "activation", [per_example])
+        b.fetched.append(loss)
+        return loss
+
+    # -- MeZO --------------------------------------------------------------------------------
+    def mezo(self):
+        b = self.b
+        one_hot = self.labels()
+        variables = [(part, shape) for block in self.blocks for layer in block.layers
+                     for part in layer.parts for shape in part.variables]
+        losses = []
+        for label in ("plus", "minus"):
+            self._move(variables, label, losses[-1:])
+            x = self.features
+            for block in self.blocks:
+                x, _ = self.forward_block(block, x, self.weights(block), scope=f"forward/{label}")
+            with b.scope(f"loss/{label}"):
+                losses.append(self.loss_only(x, one_hot))
+        self._move(variables, "restore", losses[-1:])
+        with b.scope("update"):
+            projected = b.small("projected_gradient", 1, "update", losses)
+        self._redrawn_updates(projected)
+        return b
+
+    def _move(self, variables, label, after):
+        """theta += scale * z, one variable at a time: the draw, scaled in place, added in place."""
+        b = self.b
+        with b.scope(f"perturb/{label}"):
+            for number, (part, shape) in enumerate(variables):
+                n = _elements(shape)
+                draw = b.small("stateless_random_normal", n, "update", list(after))
+                scaled = b.op("mul", [draw], [b.tensor("mul", n * 4, "update")], in_place=[draw])
+                b.op("AssignAddVariableOp", [scaled], [])
+                after = []
