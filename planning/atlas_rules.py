@@ -8,7 +8,7 @@ variable at a time), two forward passes that keep nothing, one update per block.
 Each follows its module in training/algorithms/ op for op at the level of tensors of a batch or a
 weight's size; scalars are left out.
 """
-ACTIVATIONS = ("Sigmoid", "Tanh", "ReLu", "LeakyReLu")
+from planning.measured import OUTPUT_GRADIENT, replay
 
 
 def _elements(shape):
@@ -45,11 +45,11 @@ class AtlasSteps:
                         in_place=[magnitude, sign] if magnitude is not None else [sign])
 
     def _sign_symmetric(self, draw, stored):
-        """FA's order (StepProgram.bp with each block applied): the feedback of each kernel of a block
-        that sends its error on, built as that block's backward starts and freed once it ends."""
+        """FA's order (StepProgram.bp with each block applied). The feedback of a block's kernels is
+        built once its weight gradients exist, right before its input gradient (TensorFlow's order:
+        tf.gradients gates the kernel's gradient first), and read by it."""
         one_hot = self.labels()
-        made = {}
-        feedback = {part.name: (lambda part=part: made[part.name]) for block in self.blocks
+        feedback = {part.name: (lambda part=part: self._sign_feedback(part, draw, stored)) for block in self.blocks
                     for layer in block.layers for part in layer.parts
                     if part.kind in ("FullyConnected", "ConvolutionalLayer", "MultiHeadAttention")}
         weights = [self.weights(block, feedback) for block in self.blocks]
@@ -57,19 +57,33 @@ class AtlasSteps:
         _, gradient = self.loss_and_error(logits, one_hot)
         for block in reversed(self.blocks):
             need_dx = block.index > 0
-            held = []
-            if need_dx:
-                for layer in block.layers:
-                    for part in layer.parts:
-                        if part.name in feedback:
-                            made[part.name] = self._sign_feedback(part, draw, stored)
-                            held.append(made[part.name])
-            gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=need_dx)
-            if held and self.kernels is not None:
-                # The measured backward reads W, not B: B lives through the block's backward.
-                self.b.op(f"backward/block_{block.index}/feedback_read", held, [])
+            if need_dx and self.kernels is not None:
+                gradient, grads = self._measured_backward_with_feedback(block, gradient, saved[block.index], feedback)
+            else:  # the layer rules call the feedback where their input gradient reads it
+                gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=need_dx)
             self.apply(grads, f"block_{block.index}")
         return self.b
+
+    def _measured_backward_with_feedback(self, block, dy, saved, feedback):
+        """The measured backward to the weights and the input (which reads W, not B), with the op that
+        makes the input gradient moved last: it now waits for B, which waits for the error at the
+        layer, so the weight gradients, ready as soon as that error is, run first (as traced).
+        B is built right before that op and read by it."""
+        b, measured = self.b, self.kernels(block).backward(True)
+        env = dict(saved, **{OUTPUT_GRADIENT: dy})
+        makes_dx = [op for op in measured.ops if any(o == measured.input_gradient for o, _ in op.outputs)]
+        rest = [op for op in measured.ops if op not in makes_dx]
+        if any(measured.input_gradient in op.inputs for op in rest):  # something reads it: keep the order
+            index = measured.ops.index(makes_dx[0]) if makes_dx else len(measured.ops)
+            rest, makes_dx = list(measured.ops[:index]), list(measured.ops[index:])
+        with b.scope(f"backward/block_{block.index}"):
+            replay(b, rest, env, "gradient")
+        held = [feedback[part.name]() for layer in block.layers for part in layer.parts if part.name in feedback]
+        with b.scope(f"backward/block_{block.index}"):
+            replay(b, makes_dx[:1], env, "gradient")
+            b.op("feedback_read", held, [])
+            replay(b, makes_dx[1:], env, "gradient")
+        return env.get(measured.input_gradient), [env[g] for g in measured.weight_gradients if g in env]
 
     # -- forward gradient -------------------------------------------------------------------
     def fgrad(self):
