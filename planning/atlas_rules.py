@@ -87,30 +87,32 @@ class AtlasSteps:
 
     # -- forward gradient -------------------------------------------------------------------
     def fgrad(self):
+        """training/algorithms/fgrad.py's order, block by block in lockstep: dx W (ready with the block's
+        input, it frees dx), the forward pass, the tangents of the weights (drawn once the block's
+        output exists), each activation's slope from its output, x dW, the sums and products in place."""
         b = self.b
         one_hot = self.labels()
         x, dx = self.features, None
         for block in self.blocks:
-            layers = block.layers
-            with b.scope(f"forward/block_{block.index}/tangent"):
-                tangents = [b.small("stateless_random_normal", _elements(shape), "activation")
-                            for shape in layers[0].variables]
+            dense, scope = block.layers[0], f"forward/block_{block.index}/tangent"
+            through = None
+            if dx is not None:
+                with b.scope(scope):
+                    through = b.new("MatMul_1", dense.output, "activation", inputs=[dx, b.given(f"{dense.name}/var0")])
             output, _ = self.forward_block(block, x, self.weights(block))
-            dense = layers[0]
-            with b.scope(f"forward/block_{block.index}/tangent"):
-                # d(xW + b) = x dW (+ dx W) (+ db)
+            with b.scope(scope):
+                tangents = [b.small("stateless_random_normal", _elements(shape), "activation", [output])
+                            for shape in dense.variables]
+                slopes = [b.new(f"{layer.kind}/slope", layer.output, "activation", inputs=[output])
+                          for layer in block.layers[1:]]
                 tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]])
-                if dx is not None:
-                    through = b.new("MatMul_1", dense.output, "activation",
-                                    inputs=[dx, b.given(f"{dense.name}/var0")])
+                if through is not None:
                     tangent = b.new("add", dense.output, "activation", inputs=[tangent, through],
                                     in_place=[tangent, through])
                 if len(tangents) > 1:
                     tangent = b.new("BiasAdd", dense.output, "activation", inputs=[tangent, tangents[1]],
                                     in_place=[tangent])
-                for layer in layers[1:]:
-                    # f'(a) from the output y (one new tensor), times the tangent in place
-                    slope = b.new(f"{layer.kind}/slope", layer.output, "activation", inputs=[output])
+                for layer, slope in zip(block.layers[1:], slopes):
                     tangent = b.new(f"{layer.kind}/mul", layer.output, "activation", inputs=[tangent, slope],
                                     in_place=[tangent, slope])
             x, dx = output, tangent

@@ -35,33 +35,35 @@ def check_loss(name, loss_fn):
         raise ConfigError(f"{name} has no forward-mode derivative of the loss {loss_fn.__name__!r}")
 
 
-def layer_with_tangent(layer, x, x_tangent, weight_tangents):
-    """(y, dy) of one layer: y its forward output, dy the derivative along (x_tangent, weight_tangents).
+def tangent_of(layer, x, y, x_tangent, weight_tangents):
+    """The derivative of y = layer(x) along (x_tangent, weight_tangents), y computed already.
 
     x_tangent None: the input does not depend on the weights (the network's input)."""
     if isinstance(layer, FullyConnected):
-        y = layer.forward(x, training=True)
-        x = layer.prepare_input(x)  # the flattening forward did: a view, no copy
         with tf.name_scope("tangent"):
-            # d(xW + b) = dx W + x dW + db
-            dy = tf.matmul(x, weight_tangents[0])
+            # d(xW + b) = dx W + x dW + db. dx W first: it is ready as soon as the previous layer's
+            # tangent is, and frees that tangent.
+            through = None
             if x_tangent is not None:
-                dy = dy + tf.matmul(layer.prepare_input(x_tangent), tf.convert_to_tensor(layer.kernel))
+                through = tf.matmul(layer.prepare_input(x_tangent), tf.convert_to_tensor(layer.kernel))
+            dy = tf.matmul(layer.prepare_input(x), weight_tangents[0])  # flattening is a view
+            if through is not None:
+                dy = dy + through
             if len(weight_tangents) > 1:
                 dy = tf.nn.bias_add(dy, weight_tangents[1])
-        return y, dy
-    y = layer.forward(x, training=True)
+        return dy
     if x_tangent is None:  # before the first weight layer nothing depends on the weights
-        return y, None
+        return None
     with tf.name_scope("tangent"):
         # The derivative from the output alone: the pre-activation need not be kept.
         if isinstance(layer, Sigmoid):
-            return y, x_tangent * y * (1 - y)
+            return x_tangent * (y * (1 - y))
         if isinstance(layer, Tanh):
-            return y, x_tangent * (1 - tf.square(y))
+            return x_tangent * (1 - tf.square(y))
         # ReLU, leaky ReLU (alpha >= 0): the output's sign is the input's.
-        slope = 0.0 if isinstance(layer, ReLu) else layer.alpha
-        return y, tf.where(y > 0, x_tangent, slope * x_tangent)
+        if isinstance(layer, ReLu):
+            return x_tangent * tf.cast(y > 0, x_tangent.dtype)
+        return tf.where(y > 0, x_tangent, layer.alpha * x_tangent)
 
 
 def loss_tangent(loss_name, logits, logits_tangent, labels):
