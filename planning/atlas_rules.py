@@ -8,7 +8,11 @@ variable at a time), two forward passes that keep nothing, one update per block.
 Each follows its module in training/algorithms/ op for op at the level of tensors of a batch or a
 weight's size; scalars are left out.
 """
+from definitions.errors import ConfigError
 from planning.measured import OUTPUT_GRADIENT, replay
+
+#: What FGRAD has tangents for (training/tangents.py).
+FGRAD_LAYERS = ("FullyConnected", "Sigmoid", "Tanh", "ReLu", "LeakyReLu")
 
 
 def _elements(shape):
@@ -90,6 +94,13 @@ class AtlasSteps:
         """training/algorithms/fgrad.py's order, block by block in lockstep: dx W (ready with the block's
         input, it frees dx), the forward pass, the tangents of the weights (drawn once the block's
         output exists), each activation's slope from its output, x dW, the sums and products in place."""
+        for block in self.blocks:
+            for layer in block.layers:
+                if layer.kind not in FGRAD_LAYERS or (layer.kind == "FullyConnected" and len(layer.input) != 1
+                                                      and not layer.settings.get("flatten")):
+                    raise ConfigError(f"FGRAD computes forward gradients of dense layers on (batch, features) and "
+                                      f"pointwise activations ({', '.join(FGRAD_LAYERS)}); block_{block.index} "
+                                      f"has {layer.kind}")
         b = self.b
         one_hot = self.labels()
         x, dx = self.features, None

@@ -14,12 +14,24 @@ PLANNED = "BPCKPT planned"  # the table's name for BPCKPT with the plan searched
 VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
 
 
-def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print, log=False):
+def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print, log=False,
+         skip_refused=False):
+    """skip_refused: a type that refuses the network (FGRAD on a convolution) is left out with a line
+    after the table instead of being the error (the default --types, which lists every type)."""
+    from definitions.errors import ConfigError
     from training.memory_model import memory_model
 
     model = memory_model(config, threads)
     sizes = batch_sizes or [config.batch_size]
-    rows = []
+    rows, refused = [], {}
+    for kind in list(types):
+        try:
+            model.predict(kind, sizes[0])
+        except ConfigError as error:
+            if not skip_refused:
+                raise
+            refused[kind] = str(error)
+    types = [kind for kind in types if kind not in refused]
     for batch in sizes:
         for kind in types:
             prediction = model.predict(kind, batch)
@@ -54,6 +66,8 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
     table = batch_table(rows, labels, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
     for line in table:
         echo(line)
+    for kind, reason in refused.items():
+        echo(f"{kind}: not predicted: {reason}")
     if csv_path:
         atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
         echo(f"rows: {csv_path}")
