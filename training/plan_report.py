@@ -7,6 +7,7 @@ from definitions.sizes import format_size
 
 CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
                "predicted_total_bytes", "peak_activation_bytes", "peak_gradient_bytes", "peak_input_bytes",
+               "peak_update_bytes",  # MEZO's and FGRAD's redrawn perturbations and tangents (issue 23)
                "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes"]
 BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size", "planned_for_budget", "checkpoint_plan",
                   "recompute_fraction"]
@@ -44,6 +45,7 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
                    # peak_bytes_by_category), and what the persistent bytes are.
                    "peak_activation_bytes": at_peak.get("activation", 0),
                    "peak_gradient_bytes": at_peak.get("gradient", 0), "peak_input_bytes": at_peak.get("input", 0),
+                   "peak_update_bytes": at_peak.get("update", 0),
                    "persistent_weight_bytes": persistent["weights"],
                    "persistent_optimizer_state_bytes": persistent["optimizer_state"],
                    "persistent_other_bytes": persistent["other_variables"]}
@@ -110,7 +112,8 @@ def _with_planned_rows(rows, model, sizes, budget_bytes, config):
                            predicted_total_bytes=prediction.total_bytes,
                            peak_activation_bytes=prediction.peak_by_category.get("activation", 0),
                            peak_gradient_bytes=prediction.peak_by_category.get("gradient", 0),
-                           peak_input_bytes=prediction.peak_by_category.get("input", 0))
+                           peak_input_bytes=prediction.peak_by_category.get("input", 0),
+                           peak_update_bytes=prediction.peak_by_category.get("update", 0))
             if "measured_peak_bytes" in row:
                 planned.update(_measured(config.replace(type="BPCKPT", batch_size=row["batch_size"],
                                                         checkpoint_plan=str(found.plan), segment_size=None),

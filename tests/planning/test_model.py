@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 import tracing
+from definitions.errors import ConfigError
 from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, MaxPool, ReLu,
                     ResidualLayer, Sigmoid, Tanh)
 from planning.model import MemoryModel
@@ -89,6 +90,10 @@ def predicted(make_layers, input_shape, kind, checkpoint_plan=None):
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_the_model_predicts_the_traced_step(name, kind):
     make_layers, input_shape = NETWORKS[name]
+    if kind == "FGRAD" and name != "dense":  # tangents of dense layers and pointwise activations only
+        with pytest.raises(ConfigError, match="FGRAD computes forward gradients of dense layers"):
+            predicted(make_layers, input_shape, kind)
+        return
     peak, persistent = measured_peak(make_layers, input_shape, kind)
     prediction = predicted(make_layers, input_shape, kind)
     assert prediction.persistent_bytes == persistent  # the variables, to the byte

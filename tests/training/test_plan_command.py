@@ -46,7 +46,7 @@ def test_one_row_per_type_with_the_model_s_numbers(tmp_path):
         assert row["type"] in result.output
         # The breakdowns add up: what is alive at the peak, and what the persistent bytes are.
         assert int(row["peak_activation_bytes"]) + int(row["peak_gradient_bytes"]) + \
-            int(row["peak_input_bytes"]) == prediction.peak_bytes
+            int(row["peak_input_bytes"]) + int(row["peak_update_bytes"]) == prediction.peak_bytes
         assert int(row["persistent_weight_bytes"]) == (36 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4) * 4
 
 
