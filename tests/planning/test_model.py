@@ -25,6 +25,7 @@ from training.algorithms import ALGORITHMS
 from training.blocks import forward_blocks, split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
+from training.kernels import onednn_enabled
 from training.measured_kernels import MeasuredKernels
 from tracing.session_config import session_config
 
@@ -90,8 +91,8 @@ def predicted(make_layers, input_shape, kind, checkpoint_plan=None):
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_the_model_predicts_the_traced_step(name, kind, request):
     make_layers, input_shape = NETWORKS[name]
-    if (name, kind) == ("residual", "BRSF"):
-        # Known miss, -5.9%: the projection's input gradient (its draw ready early) runs inside the main
+    if (name, kind) == ("residual", "BRSF") and onednn_enabled():
+        # Known miss on oneDNN (Eigen is met), -5.9%: the projection's input gradient runs inside the main
         # branch's batch-norm backward, one activation-sized gradient more than the model's block order.
         request.applymarker(pytest.mark.xfail(strict=True, reason="BRSF's projection gradient interleaves"))
     if kind == "FGRAD" and name != "dense":  # tangents of dense layers and pointwise activations only
