@@ -55,7 +55,8 @@ def trained_weights(config, run_dir):
         trainer.close()
 
 
-@pytest.mark.parametrize("kind", ["FA", "DFA", "DFAMEM", "DRTP"])
+# BRSF and FGRAD: the statistics read the draw counter and must not move it.
+@pytest.mark.parametrize("kind", ["FA", "DFA", "DFAMEM", "DRTP", "BRSF", "FGRAD"])
 def test_statistics_leave_the_weights_exactly_as_without_them(kind, tmp_path):
     plain, want = trained_weights(resolve_config(SMALL, "small", {"type": kind}), tmp_path / "plain")
     stats, got = trained_weights(resolve_config(SMALL, "small", {"type": kind, "gather_stats": True}),
