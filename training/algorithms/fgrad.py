@@ -3,12 +3,12 @@
 Each step draws a tangent v ~ N(0, I) of every weight's shape, computes in the single forward pass
 the directional derivative d = grad L . v by forward-mode differentiation (training/tangents.py:
 each layer's output and its tangent side by side, no backward op), and updates with g = d * v, an
-unbiased estimate of grad L. Defined for dense layers and pointwise activations (the paper's MLPs);
-other layers are refused with one line.
+unbiased estimate of grad L. Defined for dense layers and pointwise activations (the paper's MLP
+experiments; its CNN is not covered); other layers are refused with one line.
 
 Memory: nothing is kept for a backward pass; beside each activation lives its tangent. v is drawn
-from (run seed, variable, step counter) (training/draws.py) right before the layer that reads it,
-and drawn again for the update once d exists, so no tangent of the weights outlives its layer.
+from (run seed, variable, step counter) (training/draws.py) once its block's output exists, and
+drawn again for the update once d exists, so no tangent of the weights outlives its block.
 """
 import tensorflow as tf
 
