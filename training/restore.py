@@ -66,11 +66,12 @@ def _check_same_model(prefix, saved, wanted):
 
 
 def _is_model_variable(name, saved):
-    """A layer variable of the saved model: under model/, not a feedback matrix, not an optimizer slot.
+    """A layer variable of the saved model: under model/, not a feedback matrix, not the draw counter of
+    BRSF, FGRAD and MEZO (training/draws.py), not an optimizer slot.
 
     Slots are named after their variable (`<variable>/Momentum`, `<variable>/Adam_1`).
     """
-    if not name.startswith("model/") or name.startswith("model/feedback/"):
+    if not name.startswith("model/") or name.startswith(("model/feedback/", "model/draws/")):
         return False
     parts = name.split("/")
     return not any("/".join(parts[:end]) in saved for end in range(1, len(parts)))

@@ -28,3 +28,15 @@ def test_stopped_and_resumed_ends_like_the_uninterrupted_run(kind, tmp_path, mon
     _, resumed = resume_experiment(run_dirs[0], log=lambda line: None)
     assert numbers(resumed) == numbers(reference)
     assert resumed["status"] == "completed"  # trained, not diverged: the comparison means something
+
+
+def test_a_model_of_a_random_rule_seeds_bp_and_back(tmp_path):
+    """restore_model takes the weights only: the draw counter is not the model's (as feedback matrices)."""
+    mezo_dir, _ = run(tmp_path / "mezo", type="MEZO", learning_rate=0.001, epochs=1, save_model=True)
+    _, bp = run(tmp_path / "bp", type="BP", epochs=1, restore_model=True,
+                restore_model_path=os.path.join(mezo_dir, "model"))
+    assert bp["status"] == "completed"
+    bp_dir, _ = run(tmp_path / "bp2", type="BP", epochs=1, save_model=True)
+    _, fgrad = run(tmp_path / "fgrad", type="FGRAD", learning_rate=0.001, epochs=1, restore_model=True,
+                   restore_model_path=os.path.join(bp_dir, "model"))
+    assert fgrad["status"] == "completed"
