@@ -18,7 +18,7 @@ from training.algorithms.sign_symmetric import BRSF, FRSF, USF
 
 #: {name: class} in the order of TRAINING_TYPES.
 ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP,
-                                                             USF, BRSF, FRSF, FGRAD, MEZO), lambda cls: cls.name)
+                                                    USF, BRSF, FRSF, FGRAD, MEZO), lambda cls: cls.name)
 
 
 def get_algorithm(config):
