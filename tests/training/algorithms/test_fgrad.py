@@ -95,3 +95,42 @@ def test_refuses_a_convolution():
         with pytest.raises(ConfigError, match=r"FGRAD computes forward gradients of dense layers .*"
                                               r"block_0 has ConvolutionalLayer"):
             FGRAD(config=None).build(blocks, tf.constant(x), tf.constant(y), softmax_cross_entropy, None)
+
+
+@pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, mean_squared_error])
+def test_tanh_leaky_relu_and_flatten_against_a_tape(loss_fn):
+    """The other tangents (Tanh, LeakyReLu, a flattening dense layer): the step's update is
+    (grad L . v) v with grad L from tf.GradientTape on the same weights and v regenerated."""
+    from layers import LeakyReLu, Tanh
+    x, y = batch((2, 3), classes=3, size=6, seed=1)
+    layers = lambda: [FullyConnected(5, flatten=True), Tanh(), FullyConnected(4), LeakyReLu(0.2),  # noqa: E731
+                      FullyConnected(3)]
+    graph = tf.Graph()
+    with graph.as_default():
+        blocks = split_into_blocks(layers())
+        step = FGRAD(config=None, feedback=Feedback(seed=SEED)).build(
+            blocks, tf.constant(x), tf.constant(y), loss_fn, lambda: tf.compat.v1.train.GradientDescentOptimizer(LR))
+        variables = [v for block in blocks for v in block.variables]
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            before = session.run(variables)
+            session.run(step.train_op)
+            after = session.run(variables)
+    eager = layers()
+    h = tf.constant(x)
+    for layer in eager:
+        h = layer.forward(h, training=True)
+    eager_variables = [v for layer in eager for v in layer.variables]
+    for variable, value in zip(eager_variables, before):
+        variable.assign(value)
+    with tf.GradientTape() as tape:
+        h = tf.constant(x)
+        for layer in eager:
+            h = layer.forward(h, training=True)
+        loss = loss_fn(h, tf.constant(y))
+    grads = [g.numpy().astype(np.float64) for g in tape.gradient(loss, eager_variables)]
+    tangent = [draws.normal(SEED, i, 0, w.shape).numpy().astype(np.float64) for i, w in enumerate(before)]
+    derivative = sum(float(np.sum(g * v)) for g, v in zip(grads, tangent))
+    for got, old, v in zip(after, before, tangent):
+        np.testing.assert_allclose(got, old - LR * derivative * v, rtol=1e-5, atol=1e-5)
+        assert not np.allclose(got, old, atol=1e-4)

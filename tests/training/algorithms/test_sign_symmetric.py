@@ -6,7 +6,7 @@ import pytest
 
 from training import draws
 from training.algorithms import BRSF, FRSF, USF
-from training.feedback import FA_KEY_OFFSET
+from training.feedback import FA_KEY_OFFSET, Feedback
 from tests.training.algorithms import numpy_mlp
 from tests.training.algorithms.harness import batch, run_steps
 
@@ -57,3 +57,14 @@ def test_brsf_redraws_and_frsf_keeps_its_magnitudes():
     run = run_steps(FRSF, numpy_mlp.mlp_layers, x, y, steps=1)
     assert sorted(run.feedback) == [FA_KEY_OFFSET + k for k in range(3)]  # one R per kernel, as FA's B
     assert np.abs(run.feedback[FA_KEY_OFFSET + 1]).max() <= glorot_limit(shape)
+
+
+def test_frsf_regenerated_is_frsf_stored():
+    """feedback: regenerate draws FA's R inside the step from the same stateless seed: same update."""
+    x, y = batch((4,), classes=3, size=8)
+    stored = run_steps(FRSF, numpy_mlp.mlp_layers, x, y, steps=2)
+    regenerated = run_steps(FRSF, numpy_mlp.mlp_layers, x, y, steps=2, initial=stored.before,
+                            feedback=Feedback(seed=SEED, regenerate=True))
+    assert regenerated.feedback == {}
+    for got, want in zip(regenerated.after, stored.after):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
