@@ -22,6 +22,7 @@ TOKEN_DATASETS = ("synthetic_tokens", "shakespeare")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FEEDBACK_MODES = ("stored", "regenerate")
+FGRAD_PERTURBATIONS = ("weights", "activity")
 # Upper bounds catch typos (an extra zero or three) before they run for ever or exhaust memory;
 # counts with no natural bound stop at the largest int32, which any reader of config.json takes.
 MAX_EPOCHS = 100_000
@@ -94,6 +95,9 @@ class NetworkConfig:
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
     mezo_epsilon: float = _field(1e-3, checks.number(0, 1, low_open=True),
                                  "MEZO: the perturbation's scale eps (the paper's 1e-3)")
+    fgrad_perturbation: str = _field("weights", checks.one_of(FGRAD_PERTURBATIONS),
+                                     "FGRAD: the tangent on the weights (Baydin et al.) or on each example's "
+                                     "pre-activations (Ren et al.'s activity perturbation)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_check: bool = _field(True, checks.boolean, "refuse a run whose predicted step memory exceeds the "
                                 "device's before training (false: run anyway)")
@@ -179,6 +183,7 @@ _MEANINGFUL_WHEN = (
      lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "USF", "BRSF", "FRSF")),
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
     ("mezo_epsilon", "type MEZO", lambda c: c.type == "MEZO"),
+    ("fgrad_perturbation", "type FGRAD", lambda c: c.type == "FGRAD"),
 )
 
 

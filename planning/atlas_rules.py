@@ -101,10 +101,12 @@ class AtlasSteps:
                     raise ConfigError(f"FGRAD computes forward gradients of dense layers on (batch, features) and "
                                       f"pointwise activations ({', '.join(FGRAD_LAYERS)}); block_{block.index} "
                                       f"has {layer.kind}")
+        activity = getattr(self, "fgrad_perturbation", "weights") == "activity"
         b = self.b
         one_hot = self.labels()
-        x, dx = self.features, None
+        x, dx, inputs = self.features, None, []
         for block in self.blocks:
+            inputs.append(x)  # activity: the update reads the dense layer's input
             dense, scope = block.layers[0], f"forward/block_{block.index}/tangent"
             through = None
             if dx is not None:
@@ -112,15 +114,24 @@ class AtlasSteps:
                     through = b.new("MatMul_1", dense.output, "activation", inputs=[dx, b.given(f"{dense.name}/var0")])
             output, _ = self.forward_block(block, x, self.weights(block))
             with b.scope(scope):
-                tangents = [b.small("stateless_random_normal", _elements(shape), "activation", [output])
-                            for shape in dense.variables]
+                if activity:  # u on the dense output, (batch, units)
+                    tangents = [b.new("stateless_random_normal", dense.output, "activation", inputs=[output])]
+                else:
+                    tangents = [b.small("stateless_random_normal", _elements(shape), "activation", [output])
+                                for shape in dense.variables]
                 slopes = [b.new(f"{layer.kind}/slope", layer.output, "activation", inputs=[output])
                           for layer in block.layers[1:]]
-                tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]])
-                if through is not None:
+                if activity:
+                    tangent = tangents[0]
+                else:
+                    tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]])
+                if activity and through is not None:
+                    tangent = b.new("add", dense.output, "activation", inputs=[through, tangent],
+                                    in_place=[through, tangent])
+                elif through is not None:
                     tangent = b.new("add", dense.output, "activation", inputs=[tangent, through],
                                     in_place=[tangent, through])
-                if len(tangents) > 1:
+                if len(tangents) > 1 and not activity:
                     tangent = b.new("BiasAdd", dense.output, "activation", inputs=[tangent, tangents[1]],
                                     in_place=[tangent])
                 for layer, slope in zip(block.layers[1:], slopes):
@@ -132,9 +143,29 @@ class AtlasSteps:
             per_class = b.new("per_class", self.output_shape, "activation", inputs=[x, one_hot])
             product = b.new("mul", self.output_shape, "activation", inputs=[per_class, dx], in_place=[per_class, dx])
             per_example = b.new("Sum", self.output_shape[:-1], "activation", inputs=[product])
-            derivative = b.small("Mean", 1, "activation", [per_example, loss])
-        self._redrawn_updates(derivative)
+            if activity:  # one derivative per example
+                derivative = b.new("truediv", self.output_shape[:-1], "activation", inputs=[per_example, loss],
+                                   in_place=[per_example])
+            else:
+                derivative = b.small("Mean", 1, "activation", [per_example, loss])
+        if activity:
+            self._activity_updates(derivative, inputs)
+        else:
+            self._redrawn_updates(derivative)
         return b
+
+    def _activity_updates(self, derivative, inputs):
+        """One block at a time: u drawn again, times each example's derivative, x^T (d u) and its sum."""
+        b = self.b
+        for block, x in zip(self.blocks, inputs):
+            dense = block.layers[0]
+            with b.scope(f"update/block_{block.index}"):
+                draw = b.new("stateless_random_normal", dense.output, "update", inputs=[derivative])
+                scaled = b.new("mul", dense.output, "update", inputs=[derivative, draw], in_place=[draw])
+                grads = [b.small("MatMul", _elements(dense.kernel), "update", inputs=[x, scaled])]
+                if len(dense.variables) > 1:
+                    grads.append(b.small("Sum", dense.output[-1], "update", inputs=[scaled]))
+            self.apply(grads, f"block_{block.index}")
 
     def _redrawn_updates(self, scale):
         """One block at a time: each variable's draw, times the scalar, applied (SGD in place)."""

@@ -35,12 +35,17 @@ def check_loss(name, loss_fn):
         raise ConfigError(f"{name} has no forward-mode derivative of the loss {loss_fn.__name__!r}")
 
 
-def tangent_of(layer, x, y, x_tangent, weight_tangents):
-    """The derivative of y = layer(x) along (x_tangent, weight_tangents), y computed already.
+def tangent_of(layer, x, y, x_tangent, weight_tangents, activity=None):
+    """The derivative of y = layer(x) along (x_tangent, weight_tangents), y computed already; with
+    `activity` (a dense layer's), along x_tangent and that perturbation of its output instead.
 
     x_tangent None: the input does not depend on the weights (the network's input)."""
     if isinstance(layer, FullyConnected):
         with tf.name_scope("tangent"):
+            if activity is not None:  # the pre-activation itself is perturbed: d(xW + b) + u
+                through = tf.matmul(layer.prepare_input(x_tangent), tf.convert_to_tensor(layer.kernel)) \
+                    if x_tangent is not None else None
+                return activity if through is None else through + activity
             # d(xW + b) = dx W + x dW + db. dx W first: it is ready as soon as the previous layer's
             # tangent is, and frees that tangent.
             through = None
@@ -66,13 +71,17 @@ def tangent_of(layer, x, y, x_tangent, weight_tangents):
         return tf.where(y > 0, x_tangent, layer.alpha * x_tangent)
 
 
-def loss_tangent(loss_name, logits, logits_tangent, labels):
+def loss_tangent(loss_name, logits, logits_tangent, labels, per_example=False):
     """The loss's derivative along logits_tangent, from the loss's own formula (training/losses.py):
-    each loss is a mean over examples (and positions) of a sum over classes of per-class terms."""
+    each loss is a mean over examples (and positions) of a sum over classes of per-class terms.
+    per_example: each example's term of that mean, (batch,) (activity perturbation)."""
     if loss_name == "softmax_cross_entropy":
         per_class = tf.nn.softmax(logits) - labels
     elif loss_name == "sigmoid_cross_entropy":
         per_class = tf.sigmoid(logits) - labels
     else:
         per_class = 2.0 * (logits - labels)
-    return tf.reduce_mean(tf.reduce_sum(per_class * logits_tangent, axis=-1))
+    terms = tf.reduce_sum(per_class * logits_tangent, axis=-1)
+    if per_example:
+        return terms / tf.cast(tf.shape(terms)[0], terms.dtype)
+    return tf.reduce_mean(terms)

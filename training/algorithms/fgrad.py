@@ -24,12 +24,18 @@ def forward_layers(layers, x):
     return outputs
 
 
+#: Keys of the activity perturbations' draws, apart from the weights' (numbered from 0).
+ACTIVITY_KEY_OFFSET = 1_000_000
+
+
 class FGRAD(Algorithm):
     name = "FGRAD"
 
-    def __init__(self, config, feedback=None):
+    def __init__(self, config, feedback=None, perturbation=None):
         super().__init__(config, feedback)
         self.counter = draws.DrawCounter(self.feedback.seed)
+        self.perturbation = perturbation or getattr(config, "fgrad_perturbation", "weights")
+        self._inputs = {}  # activity: block index -> the dense layer's input, which its update reads
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
         loss, logits, derivative, counter = self._forward(blocks, features, labels, loss_fn)
@@ -56,10 +62,24 @@ class FGRAD(Algorithm):
         """v for the variable numbered `key` (in block order) at step `counter`."""
         return draws.normal(self.feedback.seed, key, counter, variable.shape)
 
+    def activity(self, block, x, counter):
+        """u ~ N(0, I) of the block's dense output, (batch, units), for the block at step `counter`.
+        Its batch is read from the block's input: a reader of the dense output would stop its fusion."""
+        dense = block.layers[0]
+        shape = tf.stack([tf.shape(x)[0], dense.output_dim])
+        return draws.normal(self.feedback.seed, ACTIVITY_KEY_OFFSET + block.index, counter, shape)
+
     def _pairs(self, block, first, derivative, counter):
         """[(d * v, variable)] of a block whose first variable is numbered `first`; drawn once d exists
-        (waited for through an Identity: ARCHITECTURE.md, "Control edges stop fusion")."""
+        (waited for through an Identity: ARCHITECTURE.md, "Control edges stop fusion"). Activity
+        perturbation: d holds one derivative per example, and the dense layer's update is
+        x^T (d u) and sum(d u), the estimate of its pre-activation's gradient taken through the layer."""
         with tf.control_dependencies([tf.identity(derivative, name="ready")]):
+            if self.perturbation == "activity":
+                x = block.layers[0].prepare_input(self._inputs[block.index])
+                scaled = derivative[:, None] * self.activity(block, x, counter)
+                updates = [tf.matmul(x, scaled, transpose_a=True), tf.reduce_sum(scaled, axis=0)]
+                return list(zip(updates, block.variables))
             return [(derivative * self.tangent(first + i, v, counter), v) for i, v in enumerate(block.variables)]
 
     def _forward(self, blocks, features, labels, loss_fn):
@@ -83,14 +103,20 @@ class FGRAD(Algorithm):
                     # after the dense layer's own output: a reader of it would stop oneDNN fusing the
                     # layer with its activation.)
                     with tf.control_dependencies([tf.identity(outputs[-1], name="ready")]), tf.name_scope("tangent"):
-                        vs = []
+                        vs, activity = [], None
                         for layer in block.layers:
-                            vs.append([self.tangent(key + i, v, counter) for i, v in enumerate(layer.variables)])
-                            key += len(vs[-1])
+                            vs.append([self.tangent(key + i, v, counter) for i, v in enumerate(layer.variables)]
+                                      if self.perturbation == "weights" else [])
+                            key += len(layer.variables)
+                        if self.perturbation == "activity":
+                            activity = self.activity(block, x, counter)
+                            self._inputs[block.index] = x
                     for layer, layer_input, y, layer_vs in zip(block.layers, [x] + outputs[:-1], outputs, vs):
-                        dx = tangents.tangent_of(layer, layer_input, y, dx, layer_vs)
+                        dx = tangents.tangent_of(layer, layer_input, y, dx, layer_vs,
+                                                 activity if layer is block.layers[0] else None)
                     x = outputs[-1]
         with scope("loss"):
             loss = loss_fn(x, labels)
-            derivative = tangents.loss_tangent(loss_fn.__name__, x, dx, labels)
+            derivative = tangents.loss_tangent(loss_fn.__name__, x, dx, labels,
+                                               per_example=self.perturbation == "activity")
         return loss, x, derivative, counter
