@@ -15,14 +15,16 @@ from definitions.names import suggestion
 # The one list of each. training/algorithms and training/losses tie their implementations to
 # TRAINING_TYPES and COST_FUNCTIONS at import; the names stay here, importable without TensorFlow.
 TRAINING_TYPES = ("BP", "FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
+# The learning-rule atlas (issue 23): forward-only and local rules, sign-symmetric feedback,
+# forward gradients and zeroth-order training.
+TRAINING_TYPES += ("PEPITA", "LOCAL", "USF", "BRSF", "FRSF", "FGRAD", "MEZO")
 DATASETS = ("digits", "mnist5k", "mnist", "cifar10", "cifar100", "synthetic", "synthetic_tokens", "shakespeare")
 #: Token datasets: examples are windows of `context_length` tokens, labels the next token at each position.
 TOKEN_DATASETS = ("synthetic_tokens", "shakespeare")
-# Issue 23's forward-only and local rules (own line: other rules join the tuple above).
-TRAINING_TYPES += ("PEPITA", "LOCAL")
 COST_FUNCTIONS = ("softmax_cross_entropy", "sigmoid_cross_entropy", "mean_squared_error")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FEEDBACK_MODES = ("stored", "regenerate")
+FGRAD_PERTURBATIONS = ("weights", "activity")
 # Upper bounds catch typos (an extra zero or three) before they run for ever or exhaust memory;
 # counts with no natural bound stop at the largest int32, which any reader of config.json takes.
 MAX_EPOCHS = 100_000
@@ -93,6 +95,11 @@ class NetworkConfig:
                            "FA/DFA/DRTP matrices: stored as variables, or regenerated each step (no memory)")
     feedback_scale: float = _field(1.0, checks.number(0, 100, low_open=True),
                                    "scale of the random feedback matrices (1: Glorot-uniform range)")
+    mezo_epsilon: float = _field(1e-3, checks.number(0, 1, low_open=True),
+                                 "MEZO: the perturbation's scale eps (the paper's 1e-3)")
+    fgrad_perturbation: str = _field("weights", checks.one_of(FGRAD_PERTURBATIONS),
+                                     "FGRAD: the tangent on the weights (Baydin et al.) or on each example's "
+                                     "pre-activations (Ren et al.'s activity perturbation)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_check: bool = _field(True, checks.boolean, "refuse a run whose predicted step memory exceeds the "
                                 "device's before training (false: run anyway)")
@@ -173,11 +180,13 @@ def _plain(value):
 #: (key, the condition under which it means something, in words, test on a config).
 _MEANINGFUL_WHEN = (
     ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
-    ("feedback", "types FA, DFA, DFAMEM, DRTP and PEPITA",
-     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
-    ("feedback_scale", "types FA, DFA, DFAMEM, DRTP and PEPITA",
-     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA")),
+    ("feedback", "types FA, DFA, DFAMEM, DRTP, PEPITA and FRSF",
+     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA", "FRSF")),
+    ("feedback_scale", "types FA, DFA, DFAMEM, DRTP, PEPITA, USF, BRSF and FRSF",
+     lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA", "USF", "BRSF", "FRSF")),
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
+    ("mezo_epsilon", "type MEZO", lambda c: c.type == "MEZO"),
+    ("fgrad_perturbation", "type FGRAD", lambda c: c.type == "FGRAD"),
 )
 
 

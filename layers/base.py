@@ -164,7 +164,12 @@ def _with_backward_kernel(apply_kernel, backward_kernel):
     @tf.custom_gradient
     def linear(x, kernel):
         def gradient(dy):
-            dx = tf.gradients(apply_kernel(x, backward_kernel()), x, grad_ys=dy)[0]
+            # Built once the error reaches this layer: a feedback kernel made from constants or
+            # weights alone (a regenerated draw, USF's sign(W)) is otherwise ready, so run, at the
+            # step's start, and lives through the whole forward pass.
+            with tf.control_dependencies([tf.identity(dy, name="ready")]):
+                feedback = backward_kernel()
+            dx = tf.gradients(apply_kernel(x, feedback), x, grad_ys=dy)[0]
             # The kernel's gradient after the input's, as training/gradients.py orders a layer's
             # own two gradients: left to the executor, their order follows a hash of the names.
             with tf.control_dependencies([dx]):

@@ -5,6 +5,7 @@ passes run, which tensors the backward passes read (so how long activations live
 block's update is applied (so how long weight gradients live), and what is recomputed.
 """
 from planning.auxiliary import head_shape
+from planning.atlas_rules import AtlasSteps
 from planning.builder import ProgramBuilder
 from planning.defined import not_defined
 from planning.checkpoint_plan import plan_for
@@ -13,17 +14,19 @@ from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
 from planning.program import Op
 
 
-class StepProgram:
+class StepProgram(AtlasSteps):
     """Builds one algorithm's program for blocks (planning.shapes.BlockShape) and a batch size."""
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
-                 feedback="stored", segment_size=None, threads=1, plan=None, kernels=None):
+                 feedback="stored", segment_size=None, threads=1, plan=None, kernels=None,
+                 fgrad_perturbation="weights"):
         """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan).
         kernels: block -> planning.measured.BlockKernels measured at this batch size, whose ops are
         replayed for each block; without, the layer rules (planning/layers.py) write them."""
         self.kernels = (lambda block: kernels(block, batch_size)) if kernels is not None else None
         self.blocks, self.classes = blocks, classes
         self.cost_function, self.regenerate = cost_function, feedback == "regenerate"
+        self.fgrad_perturbation = fgrad_perturbation  # FGRAD's tangent (planning/atlas_rules.py)
         self.plan = plan or plan_for(len(blocks), segment_size=segment_size)
         if (self.plan.start, self.plan.stop) != (0, len(blocks)):
             raise ValueError(f"checkpoint plan {self.plan} covers blocks [{self.plan.start}, {self.plan.stop}), "

@@ -22,6 +22,7 @@ from planning.shapes import BlockShape, block_shapes
 
 ALGORITHMS = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
 ALGORITHMS += ("PEPITA", "LOCAL")
+ALGORITHMS += ("USF", "BRSF", "FRSF", "FGRAD", "MEZO")  # issue 23 (planning/atlas_rules.py)
 LARGEST_BATCH_SEARCHED = 1 << 24
 
 
@@ -48,7 +49,7 @@ class Prediction:
 class MemoryModel:
     def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
                  cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, checkpoint_plan=None,
-                 threads=None, global_step=True, kernels=None):
+                 threads=None, global_step=True, kernels=None, fgrad_perturbation="weights"):
         """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read.
         kernels: (BlockShape, batch size) -> planning.measured.BlockKernels, the blocks' kernels
         measured on the run's device (training/kernel_measure.py); None: the layer rules."""
@@ -58,6 +59,7 @@ class MemoryModel:
         self.name, self.sequence = name, sequence
         self.optimizer, self.cost_function, self.feedback = optimizer, cost_function, feedback
         self.segment_size, self.checkpoint_plan = segment_size, checkpoint_plan
+        self.fgrad_perturbation = fgrad_perturbation
         self._fractions = {}  # (algorithm, feedback) -> recompute_fraction: the same for every batch size
         self.global_step = global_step  # the trainer's graph holds an int64 step counter
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
@@ -91,7 +93,8 @@ class MemoryModel:
 
     def _program(self, batch_size, feedback, plan):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                           self.segment_size, self.threads, plan=plan, kernels=self.kernels)
+                           self.segment_size, self.threads, plan=plan, kernels=self.kernels,
+                           fgrad_perturbation=self.fgrad_perturbation)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

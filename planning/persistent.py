@@ -14,6 +14,9 @@ GLOBAL_STEP = 8
 #: correction advances per apply_gradients call): one pair of Adam's beta powers each.
 OPTIMIZER_PER_BLOCK = ("FA", "DFA", "DFAMEM", "DRTP", "BPCKPT")
 OPTIMIZER_PER_BLOCK += ("PEPITA", "LOCAL")
+OPTIMIZER_PER_BLOCK += ("USF", "BRSF", "FRSF", "FGRAD", "MEZO")
+#: Algorithms that redraw random values every step keep the step number (training/draws.py): an int64.
+DRAW_COUNTER = ("BRSF", "FGRAD", "MEZO")
 #: Algorithms with a fixed matrix per hidden block, (classes x block output size, or per position).
 BLOCK_FEEDBACK = ("DFA", "DFAMEM", "DRTP")
 
@@ -33,7 +36,7 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
         slots += optimizers * 2 * FLOAT
     matrices = 0
     if feedback == "stored":
-        if algorithm == "FA":
+        if algorithm in ("FA", "FRSF"):  # FRSF's |R| has FA's B's shape and draw
             matrices = sum(_elements(kernel) for block in blocks for layer in block.layers
                            for kernel in layer.kernels()) * FLOAT
         elif algorithm in BLOCK_FEEDBACK:
@@ -42,8 +45,9 @@ def persistent_breakdown(blocks, classes, algorithm, optimizer="sgd", feedback="
             matrices = sum(classes * _elements(block.output[positions:]) for block in blocks[:-1]) * FLOAT
         elif algorithm == "PEPITA":  # F: (classes, input size)
             matrices = classes * _elements(blocks[0].input) * FLOAT
+    counter = GLOBAL_STEP if algorithm in DRAW_COUNTER else 0
     return {"weights": weights, "optimizer_state": slots,
-            "other_variables": moving + matrices + (GLOBAL_STEP if global_step else 0)}
+            "other_variables": moving + matrices + counter + (GLOBAL_STEP if global_step else 0)}
 
 
 def _elements(shape):

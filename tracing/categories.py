@@ -1,8 +1,8 @@
 """Which part of the training step a node belongs to: its category and its phase.
 
 The algorithms put the ops of a step under the name scopes input/, forward/, loss/,
-backward/, feedback/ and update/ (PEPITA also modulated/, LOCAL auxiliary/; an imported
-TensorFlow 2 step also metrics/), possibly nested (DFAMEM recomputes under
+backward/, feedback/ and update/ (PEPITA also modulated/, LOCAL auxiliary/, MEZO perturb/; an
+imported TensorFlow 2 step also metrics/), possibly nested (DFAMEM recomputes under
 recompute/block_3/forward/...). The FIRST path component that is one of these scopes decides.
 Grappler may rename or fuse nodes, so names without such a component fall back to:
   1. a component '<Rewrite>_<scope>' where Grappler prefixed its rewrite's CamelCase name
@@ -30,6 +30,8 @@ SCOPE_CATEGORY = {
     "modulated": "activation",
     # LOCAL's auxiliary classifiers' forward passes (training/algorithms/local.py).
     "auxiliary": "activation",
+    # MEZO moves the weights in place by eps z before each forward pass: updates of the weights.
+    "perturb": "update",
     # A TensorFlow 2 step's metric updates (tracing/step_roles.py): neither the model nor its
     # training, and their AssignVariableOps are not updates of weights.
     "metrics": "other",

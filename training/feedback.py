@@ -1,4 +1,4 @@
-"""Fixed random feedback matrices for FA, DFA, DFAMEM and DRTP.
+"""Fixed random feedback matrices for FA, DFA, DFAMEM and DRTP (and FRSF's R).
 
 Each matrix is a function of (run seed, key) through a stateless random op, so the same run
 always gets the same matrices. `stored` keeps them as non-trainable variables (saved with the

@@ -68,7 +68,8 @@ def plan_command(ctx, name, settings, types, budget, batch_sizes, png, log_scale
         else:
             check_batch_size(config, max(sizes), what="--batch_sizes' largest")
         from training.plan_report import plan
-        plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo, log=log_scale)
+        plan(config, types, sizes, budget_bytes, png, csv_path, verify, threads, echo=click.echo, log=log_scale,
+             skip_refused=ctx.get_parameter_source("types") == click.core.ParameterSource.DEFAULT)
     except ZppMemError as error:
         click.echo(cli_input.one_line(f"Error: {error}"), err=True)
         ctx.exit(EXIT_BAD_INPUT)

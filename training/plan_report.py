@@ -7,7 +7,8 @@ from definitions.sizes import format_size
 
 CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_bytes", "predicted_persistent_bytes",
                "predicted_total_bytes", "peak_activation_bytes", "peak_gradient_bytes", "peak_input_bytes",
-               # PEPITA's updates are computed under update/ (no backward pass): the tracer's category.
+               # PEPITA's updates are computed under update/ (no backward pass), MEZO's and FGRAD's
+               # redrawn perturbations and tangents too (issue 23): the tracer's category.
                "peak_update_bytes",
                "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes"]
 BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size", "planned_for_budget", "checkpoint_plan",
@@ -16,13 +17,25 @@ PLANNED = "BPCKPT planned"  # the table's name for BPCKPT with the plan searched
 VERIFY_COLUMNS = ["measured_peak_bytes", "measured_persistent_bytes", "peak_relative_error", "total_relative_error"]
 
 
-def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print, log=False):
+def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, threads, echo=print, log=False,
+         skip_refused=False):
+    """skip_refused: a type that refuses the network (FGRAD on a convolution) is left out with a line
+    after the table instead of being the error (the default --types, which lists every type)."""
+    from definitions.errors import ConfigError
     from training.memory_model import memory_model
 
     model = memory_model(config, threads)
     types, left_out = _defined_types(model, types)
     sizes = batch_sizes or [config.batch_size]
-    rows = []
+    rows, refused = [], {}
+    for kind in list(types):
+        try:
+            model.predict(kind, sizes[0])
+        except ConfigError as error:
+            if not skip_refused:
+                raise
+            refused[kind] = str(error)
+    types = [kind for kind in types if kind not in refused]
     for batch in sizes:
         for kind in types:
             prediction = model.predict(kind, batch)
@@ -58,6 +71,8 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
     table = batch_table(rows, labels, sizes) if batch_sizes else type_table(rows, budget_bytes, verify, model)
     for line in table + left_out:
         echo(line)
+    for kind, reason in refused.items():
+        echo(f"{kind}: not predicted: {reason}")
     if csv_path:
         atomic_write_text(csv_path, csv_text(rows, budget_bytes is not None, verify))
         echo(f"rows: {csv_path}")

@@ -67,13 +67,14 @@ def _check_same_model(prefix, saved, wanted):
 
 
 def _is_model_variable(name, saved):
-    """A layer variable of the saved model: under model/, not a feedback matrix or an auxiliary head,
-    not an optimizer slot.
+    """A layer variable of the saved model: under model/, not a feedback matrix, an auxiliary head
+    or the draw counter of BRSF, FGRAD and MEZO (training/draws.py), not an optimizer slot.
 
     Slots are named after their variable (`<variable>/Momentum`, `<variable>/Adam_1`).
     """
-    # Feedback matrices and LOCAL's auxiliary heads (model/auxiliary/) serve training, not the model.
-    if not name.startswith("model/") or name.startswith(("model/feedback/", "model/auxiliary/")):
+    # Feedback matrices, LOCAL's auxiliary heads (model/auxiliary/) and the draw counter serve
+    # training, not the model.
+    if not name.startswith("model/") or name.startswith(("model/feedback/", "model/auxiliary/", "model/draws/")):
         return False
     parts = name.split("/")
     return not any("/".join(parts[:end]) in saved for end in range(1, len(parts)))

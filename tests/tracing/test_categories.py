@@ -22,6 +22,10 @@ from tracing.graph_facts import GraphFacts
     # DFAMEM nests the step scopes under recompute/: the first step scope decides.
     ("recompute/block_3/forward/MatMul", "activation", "forward"),
     ("recompute/block_3/backward/gradients/MatMul_grad/MatMul", "gradient", "backward"),
+    # MEZO's in-place moves of the weights; FGRAD's tangents ride in the forward pass.
+    ("perturb/minus/stateless_random_normal/StatelessRandomNormalV2", "update", "update"),
+    ("perturb/plus/AssignAddVariableOp", "update", "update"),
+    ("forward/block_1/tangent/MatMul", "activation", "forward"),
     # Grappler prefixes its rewrites.
     ("ConstantFolding/backward/gradients/Shape", "gradient", "backward"),
     ("ArithmeticOptimizer/AddOpsRewrite_backward/gradients/AddN", "gradient", "backward"),

@@ -12,12 +12,15 @@ from training.algorithms.dfa import DFA
 from training.algorithms.dfamem import DFAMEM
 from training.algorithms.drtp import DRTP
 from training.algorithms.fa import FA
+from training.algorithms.fgrad import FGRAD
 from training.algorithms.local import LOCAL
+from training.algorithms.mezo import MEZO
 from training.algorithms.pepita import PEPITA
+from training.algorithms.sign_symmetric import BRSF, FRSF, USF
 
 #: {name: class} in the order of TRAINING_TYPES.
-ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP, PEPITA, LOCAL),
-                     lambda cls: cls.name)
+ALGORITHMS = by_name("algorithms", TRAINING_TYPES, (BP, BPCKPT, FA, DFA, DFAMEM, DRTP, PEPITA, LOCAL,
+                                                    USF, BRSF, FRSF, FGRAD, MEZO), lambda cls: cls.name)
 
 
 def get_algorithm(config):
@@ -26,4 +29,4 @@ def get_algorithm(config):
 
 
 __all__ = ["Algorithm", "Step", "ALGORITHMS", "get_algorithm", "BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP",
-           "PEPITA", "LOCAL"]
+           "PEPITA", "LOCAL", "USF", "BRSF", "FRSF", "FGRAD", "MEZO"]

@@ -1,0 +1,227 @@
+"""The orders of issue 23's rules, as StepProgram methods (planning/algorithms.py mixes them in).
+
+USF, BRSF, FRSF: FA's order; each kernel's feedback matrix is built when the error reaches its
+layer (layers/base.py waits for it) and lives until the block's input gradient is computed.
+FGRAD: one forward pass in which each layer's tangent follows its output; then one block at a
+time, the tangents drawn again and applied. MEZO: three in-place moves of the weights (one
+variable at a time), two forward passes that keep nothing, one update per block.
+Each follows its module in training/algorithms/ op for op at the level of tensors of a batch or a
+weight's size; scalars are left out.
+"""
+from definitions.errors import ConfigError
+from planning.measured import OUTPUT_GRADIENT, replay
+
+#: What FGRAD has tangents for (training/tangents.py).
+FGRAD_LAYERS = ("FullyConnected", "Sigmoid", "Tanh", "ReLu", "LeakyReLu")
+
+
+def _elements(shape):
+    total = 1
+    for dim in shape:
+        total *= int(dim)
+    return total
+
+
+class AtlasSteps:
+    # -- sign-symmetric feedback -------------------------------------------------------------
+    def usf(self):
+        return self._sign_symmetric(draw=False, stored=False)
+
+    def brsf(self):
+        return self._sign_symmetric(draw=True, stored=False)
+
+    def frsf(self):
+        return self._sign_symmetric(draw=self.regenerate, stored=not self.regenerate)
+
+    def _sign_feedback(self, layer, draw, stored):
+        """B = magnitude * sign(W): the draw or the stored R's |R| (a new tensor), sign(W) (a new
+        one) and the product in place; USF's magnitude is a scalar."""
+        b, n = self.b, _elements(layer.kernel)
+        with b.scope(f"backward/sign_feedback/{layer.name}"):
+            magnitude = None
+            if draw:
+                magnitude = b.small("stateless_random_uniform", n, "gradient")
+                magnitude = b.op("Abs", [magnitude], [b.tensor("Abs", n * 4, "gradient")], in_place=[magnitude])
+            elif stored:
+                magnitude = b.small("Abs", n, "gradient", inputs=[b.given(f"feedback/{layer.name}")])
+            sign = b.small("Sign", n, "gradient", inputs=[b.given(f"{layer.name}/var0")])
+            return b.op("mul", [sign, magnitude], [b.tensor("mul", n * 4, "gradient")],
+                        in_place=[magnitude, sign] if magnitude is not None else [sign])
+
+    def _sign_symmetric(self, draw, stored):
+        """FA's order (StepProgram.bp with each block applied). The feedback of a block's kernels is
+        built once its weight gradients exist, right before its input gradient (TensorFlow's order:
+        tf.gradients gates the kernel's gradient first), and read by it."""
+        one_hot = self.labels()
+        feedback = {part.name: (lambda part=part: self._sign_feedback(part, draw, stored)) for block in self.blocks
+                    for layer in block.layers for part in layer.parts
+                    if part.kind in ("FullyConnected", "ConvolutionalLayer", "MultiHeadAttention")}
+        weights = [self.weights(block, feedback) for block in self.blocks]
+        logits, _, saved = self.first_pass(weights)
+        _, gradient = self.loss_and_error(logits, one_hot)
+        for block in reversed(self.blocks):
+            need_dx = block.index > 0
+            if need_dx and self.kernels is not None:
+                gradient, grads = self._measured_backward_with_feedback(block, gradient, saved[block.index], feedback)
+            else:  # the layer rules call the feedback where their input gradient reads it
+                gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=need_dx)
+            self.apply(grads, f"block_{block.index}")
+        return self.b
+
+    def _measured_backward_with_feedback(self, block, dy, saved, feedback):
+        """The measured backward to the weights and the input (which reads W, not B), with the op that
+        makes the input gradient moved last: it now waits for B, which waits for the error at the
+        layer, so the weight gradients, ready as soon as that error is, run first (as traced).
+        B is built right before that op and read by it."""
+        b, measured = self.b, self.kernels(block).backward(True)
+        env = dict(saved, **{OUTPUT_GRADIENT: dy})
+        makes_dx = [op for op in measured.ops if any(o == measured.input_gradient for o, _ in op.outputs)]
+        rest = [op for op in measured.ops if op not in makes_dx]
+        if any(measured.input_gradient in op.inputs for op in rest):  # something reads it: keep the order
+            index = measured.ops.index(makes_dx[0]) if makes_dx else len(measured.ops)
+            rest, makes_dx = list(measured.ops[:index]), list(measured.ops[index:])
+        with b.scope(f"backward/block_{block.index}"):
+            replay(b, rest, env, "gradient")
+        held = [feedback[part.name]() for layer in block.layers for part in layer.parts if part.name in feedback]
+        with b.scope(f"backward/block_{block.index}"):
+            replay(b, makes_dx[:1], env, "gradient")
+            b.op("feedback_read", held, [])
+            replay(b, makes_dx[1:], env, "gradient")
+        return env.get(measured.input_gradient), [env[g] for g in measured.weight_gradients if g in env]
+
+    # -- forward gradient -------------------------------------------------------------------
+    def fgrad(self):
+        """training/algorithms/fgrad.py's order, block by block in lockstep: dx W (ready with the block's
+        input, it frees dx), the forward pass, the tangents of the weights (drawn once the block's
+        output exists), each activation's slope from its output, x dW, the sums and products in place."""
+        for block in self.blocks:
+            for layer in block.layers:
+                if layer.kind not in FGRAD_LAYERS or (layer.kind == "FullyConnected" and len(layer.input) != 1
+                                                      and not layer.settings.get("flatten")):
+                    raise ConfigError(f"FGRAD computes forward gradients of dense layers on (batch, features) and "
+                                      f"pointwise activations ({', '.join(FGRAD_LAYERS)}); block_{block.index} "
+                                      f"has {layer.kind}")
+        activity = getattr(self, "fgrad_perturbation", "weights") == "activity"
+        b = self.b
+        one_hot = self.labels()
+        x, dx, inputs = self.features, None, []
+        for block in self.blocks:
+            inputs.append(x)  # activity: the update reads the dense layer's input
+            dense, scope = block.layers[0], f"forward/block_{block.index}/tangent"
+            through = None
+            if dx is not None:
+                with b.scope(scope):
+                    through = b.new("MatMul_1", dense.output, "activation", inputs=[dx, b.given(f"{dense.name}/var0")])
+            output, _ = self.forward_block(block, x, self.weights(block))
+            with b.scope(scope):
+                if activity:  # u on the dense output, (batch, units)
+                    tangents = [b.new("stateless_random_normal", dense.output, "activation", inputs=[output])]
+                else:
+                    tangents = [b.small("stateless_random_normal", _elements(shape), "activation", [output])
+                                for shape in dense.variables]
+                slopes = [b.new(f"{layer.kind}/slope", layer.output, "activation", inputs=[output])
+                          for layer in block.layers[1:]]
+                if activity:
+                    tangent = tangents[0]
+                else:
+                    tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]])
+                if activity and through is not None:
+                    tangent = b.new("add", dense.output, "activation", inputs=[through, tangent],
+                                    in_place=[through, tangent])
+                elif through is not None:
+                    tangent = b.new("add", dense.output, "activation", inputs=[tangent, through],
+                                    in_place=[tangent, through])
+                if len(tangents) > 1 and not activity:
+                    tangent = b.new("BiasAdd", dense.output, "activation", inputs=[tangent, tangents[1]],
+                                    in_place=[tangent])
+                for layer, slope in zip(block.layers[1:], slopes):
+                    tangent = b.new(f"{layer.kind}/mul", layer.output, "activation", inputs=[tangent, slope],
+                                    in_place=[tangent, slope])
+            x, dx = output, tangent
+        with b.scope("loss"):
+            loss = self.loss_only(x, one_hot)
+            per_class = b.new("per_class", self.output_shape, "activation", inputs=[x, one_hot])
+            product = b.new("mul", self.output_shape, "activation", inputs=[per_class, dx], in_place=[per_class, dx])
+            per_example = b.new("Sum", self.output_shape[:-1], "activation", inputs=[product])
+            if activity:  # one derivative per example
+                derivative = b.new("truediv", self.output_shape[:-1], "activation", inputs=[per_example, loss],
+                                   in_place=[per_example])
+            else:
+                derivative = b.small("Mean", 1, "activation", [per_example, loss])
+        if activity:
+            self._activity_updates(derivative, inputs)
+        else:
+            self._redrawn_updates(derivative)
+        return b
+
+    def _activity_updates(self, derivative, inputs):
+        """One block at a time: u drawn again, times each example's derivative, x^T (d u) and its sum."""
+        b = self.b
+        for block, x in zip(self.blocks, inputs):
+            dense = block.layers[0]
+            with b.scope(f"update/block_{block.index}"):
+                draw = b.new("stateless_random_normal", dense.output, "update", inputs=[derivative])
+                scaled = b.new("mul", dense.output, "update", inputs=[derivative, draw], in_place=[draw])
+                grads = [b.small("MatMul", _elements(dense.kernel), "update", inputs=[x, scaled])]
+                if len(dense.variables) > 1:
+                    grads.append(b.small("Sum", dense.output[-1], "update", inputs=[scaled]))
+            self.apply(grads, f"block_{block.index}")
+
+    def _redrawn_updates(self, scale):
+        """One block at a time: each variable's draw, times the scalar, applied (SGD in place)."""
+        b = self.b
+        for block in self.blocks:
+            grads = []
+            with b.scope(f"update/block_{block.index}"):
+                for layer in block.layers:
+                    for part in layer.parts:
+                        for shape in part.variables:
+                            draw = b.small("stateless_random_normal", _elements(shape), "update", [scale])
+                            grads.append(b.op("mul", [draw, scale], [b.tensor("mul", _elements(shape) * 4, "update")],
+                                              in_place=[draw]))
+            self.apply(grads, f"block_{block.index}")
+
+    def loss_only(self, logits, one_hot):
+        """The loss alone, fetched (the cross-entropy op still writes its backprop output)."""
+        b = self.b
+        if self.cost_function == "softmax_cross_entropy":
+            backprop = b.tensor("xent/backprop", logits.size, "activation")
+            per_example = b.tensor("xent/loss", b.batch_bytes(self.output_shape[:-1]), "activation")
+            b.op("softmax_cross_entropy_with_logits", [logits, one_hot], [backprop, per_example], in_place=[logits])
+        else:
+            difference = b.new("per_class", self.output_shape, "activation", inputs=[logits, one_hot])
+            per_example = b.new("sum", self.output_shape[:-1], "activation", inputs=[difference])
+        loss = b.small("Mean", 1, "activation", [per_example])
+        b.fetched.append(loss)
+        return loss
+
+    # -- MeZO --------------------------------------------------------------------------------
+    def mezo(self):
+        b = self.b
+        one_hot = self.labels()
+        variables = [(part, shape) for block in self.blocks for layer in block.layers
+                     for part in layer.parts for shape in part.variables]
+        losses = []
+        for label in ("plus", "minus"):
+            self._move(variables, label, losses[-1:])
+            x = self.features
+            for block in self.blocks:
+                x, _ = self.forward_block(block, x, self.weights(block), scope=f"forward/{label}")
+            with b.scope(f"loss/{label}"):
+                losses.append(self.loss_only(x, one_hot))
+        self._move(variables, "restore", losses[-1:])
+        with b.scope("update"):
+            projected = b.small("projected_gradient", 1, "update", losses)
+        self._redrawn_updates(projected)
+        return b
+
+    def _move(self, variables, label, after):
+        """theta += scale * z, one variable at a time: the draw, scaled in place, added in place."""
+        b = self.b
+        with b.scope(f"perturb/{label}"):
+            for number, (part, shape) in enumerate(variables):
+                n = _elements(shape)
+                draw = b.small("stateless_random_normal", n, "update", list(after))
+                scaled = b.op("mul", [draw], [b.tensor("mul", n * 4, "update")], in_place=[draw])
+                b.op("AssignAddVariableOp", [scaled], [])
+                after = []
