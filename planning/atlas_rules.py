@@ -50,8 +50,8 @@ class AtlasSteps:
 
     def _sign_symmetric(self, draw, stored):
         """FA's order (StepProgram.bp with each block applied). The feedback of a block's kernels is
-        built once its weight gradients exist, right before its input gradient (TensorFlow's order:
-        tf.gradients gates the kernel's gradient first), and read by it."""
+        built once the error reaches the layer, right before its input gradient, which reads it; the
+        kernel's gradient runs after the input gradient (layers/base.py orders the two)."""
         one_hot = self.labels()
         feedback = {part.name: (lambda part=part: self._sign_feedback(part, draw, stored)) for block in self.blocks
                     for layer in block.layers for part in layer.parts
@@ -69,17 +69,15 @@ class AtlasSteps:
         return self.b
 
     def _measured_backward_with_feedback(self, block, dy, saved, feedback):
-        """The measured backward to the weights and the input (which reads W, not B), with the op that
-        makes the input gradient moved last: it now waits for B, which waits for the error at the
-        layer, so the weight gradients, ready as soon as that error is, run first (as traced).
-        B is built right before that op and read by it."""
+        """The measured backward to the weights and the input (which reads W, not B), in the probe's
+        order, which is the step's (training/gradients.py: a layer's input gradient before its
+        kernel's): B is built once the error reaches the layer, right before the op that makes the
+        input gradient, and read by it; the kernel's gradient follows."""
         b, measured = self.b, self.kernels(block).backward(True)
         env = dict(saved, **{OUTPUT_GRADIENT: dy})
         makes_dx = [op for op in measured.ops if any(o == measured.input_gradient for o, _ in op.outputs)]
-        rest = [op for op in measured.ops if op not in makes_dx]
-        if any(measured.input_gradient in op.inputs for op in rest):  # something reads it: keep the order
-            index = measured.ops.index(makes_dx[0]) if makes_dx else len(measured.ops)
-            rest, makes_dx = list(measured.ops[:index]), list(measured.ops[index:])
+        index = measured.ops.index(makes_dx[0]) if makes_dx else len(measured.ops)
+        rest, makes_dx = list(measured.ops[:index]), list(measured.ops[index:])
         with b.scope(f"backward/block_{block.index}"):
             replay(b, rest, env, "gradient")
         held = [feedback[part.name]() for layer in block.layers for part in layer.parts if part.name in feedback]
