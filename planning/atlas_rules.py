@@ -22,6 +22,29 @@ def _elements(shape):
     return total
 
 
+# The op that makes a kernel's input gradient, by the kernel's forward op (TensorFlow's gradient names).
+_INPUT_GRADIENT_OP = {"ConvolutionalLayer": ("Conv2D", "Conv2DBackpropInput"), "FullyConnected": ("MatMul", "MatMul")}
+
+
+def _input_gradient_ops(parts, ops):
+    """{name of the measured op that makes part's input gradient: part}, or None where a part's op
+    is not found. The k-th kernel of a kind is the k-th forward op of its type (Conv2D, Conv2D_1,
+    ...), as the block's layers made them."""
+    found, count = {}, {}
+    for part in parts:
+        if part.kind not in _INPUT_GRADIENT_OP:
+            return None
+        forward, gradient = _INPUT_GRADIENT_OP[part.kind]
+        index = count.get(forward, 0)
+        count[forward] = index + 1
+        suffix = f"/{forward}{'_' + str(index) if index else ''}_grad/{gradient}"
+        names = [op.name for op in ops if op.name.endswith(suffix)]
+        if len(names) != 1:
+            return None
+        found[names[0]] = part
+    return found
+
+
 class AtlasSteps:
     # -- sign-symmetric feedback -------------------------------------------------------------
     def usf(self):
@@ -78,9 +101,22 @@ class AtlasSteps:
         makes_dx = [op for op in measured.ops if any(o == measured.input_gradient for o, _ in op.outputs)]
         index = measured.ops.index(makes_dx[0]) if makes_dx else len(measured.ops)
         rest, makes_dx = list(measured.ops[:index]), list(measured.ops[index:])
+        parts = [part for layer in block.layers for part in layer.parts if part.name in feedback]
+        reads = _input_gradient_ops(parts, measured.ops)
+        if reads is not None and len(parts) > 1:
+            # A block of several kernels (a residual block): each B is built when the error reaches
+            # its layer and read by that layer's input gradient, one at a time, as the step runs.
+            with b.scope(f"backward/block_{block.index}"):
+                for op in measured.ops:
+                    part = reads.get(op.name)
+                    held = [feedback[part.name]()] if part is not None else []
+                    replay(b, [op], env, "gradient")
+                    if held:
+                        b.op("feedback_read", held, [])
+            return env.get(measured.input_gradient), [env[g] for g in measured.weight_gradients if g in env]
         with b.scope(f"backward/block_{block.index}"):
             replay(b, rest, env, "gradient")
-        held = [feedback[part.name]() for layer in block.layers for part in layer.parts if part.name in feedback]
+        held = [feedback[part.name]() for part in parts]
         with b.scope(f"backward/block_{block.index}"):
             replay(b, makes_dx[:1], env, "gradient")
             b.op("feedback_read", held, [])
