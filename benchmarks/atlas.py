@@ -194,6 +194,23 @@ def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
     return with_ratios(rows)
 
 
+def summary(rows):
+    """One row per type: its chosen rate, digits accuracy (mean, worst seed), mnist5k, total / BP."""
+    table = []
+    for kind in dict.fromkeys(r["type"] for r in rows):
+        digits = [r["accuracy"] for r in rows if r["type"] == kind and r["part"] == "accuracy"
+                  and r["network"] == "default_network on digits" and r["accuracy"] is not None]
+        mnist = [r["accuracy"] for r in rows if r["type"] == kind and r["part"] == "accuracy"
+                 and r["network"] == "exp_mnist_fc on mnist5k" and r["accuracy"] is not None]
+        rate = next((r["learning_rate"] for r in rows if r["type"] == kind and r["part"] == "sweep"), None)
+        ratio = {r["network"]: r.get("total_ratio_to_bp") for r in rows if r["type"] == kind and r["part"] == "memory"}
+        table.append({"type": kind, "learning_rate": rate,
+                      "digits_mean": statistics.mean(digits) if digits else None,
+                      "digits_worst": min(digits) if digits else None, "mnist5k": mnist[0] if mnist else None,
+                      **{network: ratio.get(network) for network in ("long_fc_20", "vgg_16", "resnet_18")}})
+    return table
+
+
 def targets(rows):
     checks = []
     digits = [r for r in rows if r["part"] == "accuracy" and r["network"] == "default_network on digits"]
@@ -273,6 +290,11 @@ def report(rows, out_dir=None, log=print, sweep=None):
          "status"], memory,
         {"batch_size": "batch", "peak_mib": "peak MiB", "total_mib": "total MiB", "total_ratio_to_bp": "total / BP",
          "peak_error": "model peak error", "total_error": "model total error"})
+    summary_table = common.markdown_table(
+        ["type", "learning_rate", "digits_mean", "digits_worst", "mnist5k", "long_fc_20", "vgg_16", "resnet_18"],
+        summary(rows), {"learning_rate": "learning rate", "digits_mean": "digits, mean %",
+                        "digits_worst": "digits, worst seed %", "mnist5k": "mnist5k %",
+                        "long_fc_20": "total / BP, long_fc_20", "vgg_16": "vgg_16", "resnet_18": "resnet_18"})
     learning = [r for r in rows if r["part"] in ("sweep", "accuracy")]
     learning_table = common.markdown_table(["part", "network", "type", "seed", "learning_rate", "accuracy", "status"],
                                            learning, {"learning_rate": "learning rate", "accuracy": "accuracy %"})
@@ -293,7 +315,8 @@ Regenerate: `python -m benchmarks.atlas` (resumable; `--part memory` first is th
 """
     common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
     common.write_markdown(common.result_path(NAME, "md", out_dir), "The learning-rule atlas",
-                          "Memory:\n\n" + memory_table + "\nLearning:\n\n" + learning_table, notes)
+                          "Memory:\n\n" + memory_table + "\nEach type at a glance (accuracy at its chosen rate; "
+                          "memory as total / BP's):\n\n" + summary_table + "\nEvery run:\n\n" + learning_table, notes)
     plot(rows, common.result_path(NAME, "png", out_dir))
     log(memory_table + "\n" + learning_table + "\n" + targets_markdown(checks))
 
