@@ -88,12 +88,12 @@ def with_ratios(rows):
 
 
 # -- the learning-rate sweep ------------------------------------------------------------------
-def sweep_command(types, sweep_dir, epochs=None, learning_rates=LEARNING_RATES):
-    """The tuner's command line of the sweep (the README and the table show it)."""
-    prefix = f"{sys.executable} -m training.cli --name default_network --seed {SWEEP_SEED}"
+def sweep_command(types, sweep_dir, epochs=None, learning_rates=LEARNING_RATES, python=sys.executable):
+    """The tuner's command line of the sweep (the results' notes show it with python="python")."""
+    prefix = f"{python} -m training.cli --name default_network --seed {SWEEP_SEED}"
     if epochs:
         prefix += f" --epochs {epochs}"
-    return [sys.executable, "tuner.py", "run", "--grid", "type=" + ",".join(types),
+    return [python, "tuner.py", "run", "--grid", "type=" + ",".join(types),
             "--grid", "learning_rate=" + ",".join(f"{rate:g}" for rate in learning_rates),
             "--prefix", prefix, "--output", sweep_dir]
 
@@ -305,7 +305,7 @@ Memory: traced transient peak and total (peak + persistent) of one step, median 
 steps, beside the memory model's prediction (predicted / traced - 1); momentum SGD, synthetic
 data. Learning rates: each type's best of {grid} on digits (`default_network`, seed
 {SWEEP_SEED}, a seed not reported), swept with the tuner:
-`{" ".join(sweep_command(["T1", "T2"], "results/atlas_sweep")[1:])}` (its directory is not
+`{" ".join(sweep_command(["T1", "T2"], "results/atlas_sweep", python="python"))}` (its directory is not
 committed). The sweep scores the digits test split the accuracy part reports, at another seed.
 {common.machine_line()}.
 

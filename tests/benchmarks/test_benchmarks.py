@@ -289,7 +289,9 @@ def test_atlas_memory_rows_targets_report(tmp_path):
     assert checks["MEZO digits accuracy, worst seed (%)"] == (70.0, False)
     atlas.report([{column: row.get(column) for column in atlas.COLUMNS} for row in rows], tmp_path,
                  log=lambda *_: None)
-    assert "| long_fc_4 | DFA |" in (tmp_path / "atlas.md").read_text()
+    text = (tmp_path / "atlas.md").read_text()
+    assert "| long_fc_4 | DFA |" in text
+    assert atlas.sys.executable not in text  # the sweep's command is shown with "python"
     assert (tmp_path / "atlas.png").stat().st_size > 0
 
 
