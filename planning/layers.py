@@ -68,6 +68,8 @@ def _dense_forward(b, layer, x, weights):
 
 def _dense_backward(b, layer, dy, saved, need_dx):
     weights = saved["weights"]
+    if need_dx and weights.feedback_kernel:
+        return _dense_backward_with_feedback(b, layer, dy, saved)
     grads = [_unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy], _dense_flops(b, layer))]
     if len(weights.shapes) > 1:
         grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
@@ -78,6 +80,24 @@ def _dense_backward(b, layer, dy, saved, need_dx):
                    flops=_dense_flops(b, layer))
         if layer.settings.get("flatten") and len(layer.input) != 1:
             dx = b.alias("Reshape_grad", dx)
+    return dx, grads
+
+
+def _dense_backward_with_feedback(b, layer, dy, saved):
+    """FA's backward of a dense layer (layers/base.py): B built once the error arrives, the input
+    gradient through it, then the kernel's gradient, which waits for the input gradient; a B made
+    from the weights (USF's, BRSF's and FRSF's sign(W)) is as large as the kernel's gradient, so
+    the order shows in the peak."""
+    weights = saved["weights"]
+    grads = []
+    if len(weights.shapes) > 1:
+        grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
+    dx = b.new("MatMul_grad/MatMul", (int(np.prod(layer.input)),), "gradient",
+               inputs=[dy, weights.feedback_kernel()], flops=_dense_flops(b, layer))
+    if layer.settings.get("flatten") and len(layer.input) != 1:
+        dx = b.alias("Reshape_grad", dx)
+    grads.insert(0, _unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy],
+                               _dense_flops(b, layer)))
     return dx, grads
 
 
