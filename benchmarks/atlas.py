@@ -33,6 +33,10 @@ NUMBERS = {"batch_size": int, "seed": int, "learning_rate": float, "measured_pea
            "measured_total_bytes": int, "predicted_peak_bytes": int, "predicted_total_bytes": int,
            "peak_error": float, "total_error": float, "total_ratio_to_bp": float, "accuracy": float}
 LEARNING_RATES = (0.003, 0.01, 0.03, 0.1)
+# Forward gradients and zeroth-order estimates have a variance that grows with the number of
+# weights: with momentum every rate of the common grid left them at chance, so theirs reaches lower.
+SMALL_STEP_TYPES = ("FGRAD", "MEZO")
+SMALL_STEP_RATES = (0.00003, 0.0001, 0.0003, 0.001) + LEARNING_RATES
 SWEEP_SEED = 0
 SEEDS = (7, 1, 2, 3)
 MNIST_SEED = 1
@@ -159,7 +163,7 @@ def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
     def keep(row):
         row = {column: row.get(column) for column in COLUMNS}
         rows.append(row)
-        common.write_csv(path, COLUMNS, with_ratios(rows))  # a row at a time: resumable
+        common.write_csv(path, COLUMNS, _written(with_ratios(rows)))  # a row at a time: resumable
         log(f"{row['part']:>8} {row['network']:>28} {row['type']:>7}: "
             + (f"{row['accuracy']:.2f}%" if row.get("accuracy") is not None else
                f"{row.get('measured_total_bytes', 0) / common.MIB:.2f} MiB total, model {row.get('total_error', 0):+.3f}"
@@ -174,7 +178,12 @@ def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
     rates = {r["type"]: r["learning_rate"] for r in rows if r["part"] == "sweep"}
     if "sweep" in parts and any(t not in rates for t in types):
         sweep_dir = os.path.join(os.path.dirname(path), NAME + "_sweep")
-        chosen = run_sweep(types, sweep_dir, epochs, LEARNING_RATES[:2] if quick else LEARNING_RATES, log)
+        chosen = {}
+        for group, grid in ((tuple(t for t in types if t not in SMALL_STEP_TYPES), LEARNING_RATES),
+                            (tuple(t for t in types if t in SMALL_STEP_TYPES), SMALL_STEP_RATES)):
+            if group:
+                rates_found = run_sweep(group, sweep_dir, epochs, grid[:2] if quick else grid, log)
+                chosen.update({kind: rate for kind, rate in rates_found.items() if kind in group})
         for algorithm in types:
             if algorithm not in rates:
                 rates[algorithm] = chosen.get(algorithm)
@@ -209,6 +218,12 @@ def summary(rows):
                       "digits_worst": min(digits) if digits else None, "mnist5k": mnist[0] if mnist else None,
                       **{network: ratio.get(network) for network in ("long_fc_20", "vgg_16", "resnet_18")}})
     return table
+
+
+def _written(rows):
+    """The rows with each learning rate as written (3e-05), not rounded to the tables' 3 decimals."""
+    return [dict(row, learning_rate=None if row.get("learning_rate") is None else format(row["learning_rate"], "g"))
+            for row in rows]
 
 
 def targets(rows):
@@ -259,22 +274,22 @@ def plot(rows, path):
         if r["part"] == "accuracy" and r["network"] == "default_network on digits" and r["accuracy"] is not None:
             digits.setdefault(r["type"], []).append(r["accuracy"])
     memory = [r for r in rows if r["part"] == "memory" and r.get("total_ratio_to_bp") and r["type"] in digits]
-    figure, axis = plt.subplots(figsize=(7.6, 4.8))
+    figure, axis = plt.subplots(figsize=(9.2, 5.2))
     markers = dict(zip(dict.fromkeys(r["network"] for r in memory), "osD^v<>"))
-    colors = {t: f"C{i % 10}" for i, t in enumerate(dict.fromkeys(r["type"] for r in memory))}
+    # Colours by type (a legend, not labels: the rules that learn sit close together).
+    colors = {t: plt.cm.tab20(i % 20) for i, t in enumerate(dict.fromkeys(r["type"] for r in memory))}
     for r in memory:
-        accuracy = statistics.mean(digits[r["type"]])
-        axis.scatter(r["total_ratio_to_bp"], accuracy, marker=markers[r["network"]], color=colors[r["type"]], s=40)
-        axis.annotate(r["type"], (r["total_ratio_to_bp"], accuracy), textcoords="offset points", xytext=(5, 3),
-                      fontsize=7, color=colors[r["type"]])
-    for network, marker in markers.items():
-        axis.scatter([], [], marker=marker, color="grey", label=network)
+        axis.scatter(r["total_ratio_to_bp"], statistics.mean(digits[r["type"]]), marker=markers[r["network"]],
+                     color=colors[r["type"]], s=42, edgecolors="black", linewidths=0.4)
+    handles = [axis.scatter([], [], marker="o", color=color, s=42, label=kind) for kind, color in colors.items()]
+    handles += [axis.scatter([], [], marker=marker, color="white", edgecolors="black", s=42, label=network)
+                for network, marker in markers.items()]
     axis.set_xscale("log")
     axis.set_xlabel("total memory of one step / BP's (traced, same network)")
     axis.set_ylabel("digits test accuracy, mean of the seeds (%)")
-    axis.set_title("The learning-rule atlas: memory against accuracy")
+    axis.set_title("The learning-rule atlas: memory against accuracy (colour: rule; marker: network)")
     axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8, loc="lower right")
+    axis.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
@@ -292,19 +307,20 @@ def report(rows, out_dir=None, log=print, sweep=None):
          "peak_error": "model peak error", "total_error": "model total error"})
     summary_table = common.markdown_table(
         ["type", "learning_rate", "digits_mean", "digits_worst", "mnist5k", "long_fc_20", "vgg_16", "resnet_18"],
-        summary(rows), {"learning_rate": "learning rate", "digits_mean": "digits, mean %",
+        _written(summary(rows)), {"learning_rate": "learning rate", "digits_mean": "digits, mean %",
                         "digits_worst": "digits, worst seed %", "mnist5k": "mnist5k %",
                         "long_fc_20": "total / BP, long_fc_20", "vgg_16": "vgg_16", "resnet_18": "resnet_18"})
     learning = [r for r in rows if r["part"] in ("sweep", "accuracy")]
     learning_table = common.markdown_table(["part", "network", "type", "seed", "learning_rate", "accuracy", "status"],
-                                           learning, {"learning_rate": "learning rate", "accuracy": "accuracy %"})
+                                           _written(learning), {"learning_rate": "learning rate", "accuracy": "accuracy %"})
     checks = targets(rows)
     grid = ", ".join(f"{rate:g}" for rate in LEARNING_RATES)
+    small = ", ".join(f"{rate:g}" for rate in SMALL_STEP_RATES[:len(SMALL_STEP_RATES) - len(LEARNING_RATES)])
     notes = targets_markdown(checks) + f"""
 Memory: traced transient peak and total (peak + persistent) of one step, median of three traced
 steps, beside the memory model's prediction (predicted / traced - 1); momentum SGD, synthetic
-data. Learning rates: each type's best of {grid} on digits (`default_network`, seed
-{SWEEP_SEED}, a seed not reported), swept with the tuner:
+data. Learning rates: each type's best of {grid} ({", ".join(SMALL_STEP_TYPES)} also {small}) on digits
+(`default_network`, momentum, seed {SWEEP_SEED}, a seed not reported), swept with the tuner:
 `{" ".join(sweep_command(["T1", "T2"], "results/atlas_sweep", python="python"))}` (its directory is not
 committed). The sweep scores the digits test split the accuracy part reports, at another seed.
 {common.machine_line()}.
@@ -313,7 +329,7 @@ committed). The sweep scores the digits test split the accuracy part reports, at
 
 Regenerate: `python -m benchmarks.atlas` (resumable; `--part memory` first is the quick part).
 """
-    common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
+    common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, _written(rows))
     common.write_markdown(common.result_path(NAME, "md", out_dir), "The learning-rule atlas",
                           "Memory:\n\n" + memory_table + "\nEach type at a glance (accuracy at its chosen rate; "
                           "memory as total / BP's):\n\n" + summary_table + "\nEvery run:\n\n" + learning_table, notes)
