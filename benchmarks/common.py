@@ -131,12 +131,7 @@ class Bench:
 
     def run(self, steps=1):
         """Run `steps` training steps; returns the wall time of each in seconds."""
-        times = []
-        for _ in range(steps):
-            started = time.perf_counter()
-            self.session.run(self.fetches)
-            times.append(time.perf_counter() - started)
-        return times
+        return timed_runs(self.session, self.fetches, steps)
 
     def trace(self, report_dir=None):
         """Transient peak bytes of one traced step (busiest device); a full report if asked."""
@@ -184,6 +179,16 @@ def dfamem_lower_bound(blocks, batch_size, count_network_input=False):
             sum(v.shape.num_elements() * v.dtype.size for v in block.variables)
 
     return max(block_bytes(block) for block in blocks)
+
+
+def timed_runs(session, fetches, steps):
+    """[seconds] of `steps` runs of `fetches`, one after the other."""
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        session.run(fetches)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def median_ms(times):

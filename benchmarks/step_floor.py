@@ -19,7 +19,6 @@ one as large): a DRAM rate, slower than the caches that hold a 500 x 500 layer, 
 an over-estimate and the floor a generous one.
 """
 import statistics
-import time
 
 import numpy as np
 
@@ -62,12 +61,8 @@ class _Timed:
         self.session.run(init)
 
     def run(self, steps=1):
-        times = []
-        for _ in range(steps):
-            started = time.perf_counter()
-            self.session.run(self.fetch)
-            times.append(time.perf_counter() - started)
-        return times
+        from benchmarks.common import timed_runs
+        return timed_runs(self.session, self.fetch, steps)
 
     def close(self):
         self.session.close()

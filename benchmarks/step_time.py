@@ -163,7 +163,7 @@ def main(argv=None):
                    floors=floors)
     if args.append and rows:
         family = rows[0]["kernels"]
-        rows = [row for row in read_rows(common.result_path(NAME, "csv", args.out)) if row.get("kernels") != family] + rows
+        rows = common.keep_other_families(rows, read_rows(common.result_path(NAME, "csv", args.out)))
         floors = [row for row in read_floor_rows(common.result_path(FLOOR_NAME, "csv", args.out))
                   if row.get("kernels") != family] + floors
     report(rows, args.out, floors=floors)

@@ -68,9 +68,16 @@ def _dense_forward(b, layer, x, weights):
 
 def _dense_backward(b, layer, dy, saved, need_dx):
     weights = saved["weights"]
-    if need_dx and weights.feedback_kernel:
-        return _dense_backward_with_feedback(b, layer, dy, saved)
-    grads = [_unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy], _dense_flops(b, layer))]
+    # FA's backward (layers/base.py) builds B once the error arrives, then the input gradient
+    # through it, then the kernel's gradient, which waits for the input gradient; a B made from
+    # the weights (USF's, BRSF's and FRSF's sign(W)) is as large as the kernel's gradient, so the
+    # order shows in the peak. Without a feedback kernel the kernel's gradient comes first.
+    kernel_last = need_dx and weights.feedback_kernel is not None
+
+    def kernel_gradient():
+        return _unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy], _dense_flops(b, layer))
+
+    grads = [] if kernel_last else [kernel_gradient()]
     if len(weights.shapes) > 1:
         grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
     dx = None
@@ -80,24 +87,8 @@ def _dense_backward(b, layer, dy, saved, need_dx):
                    flops=_dense_flops(b, layer))
         if layer.settings.get("flatten") and len(layer.input) != 1:
             dx = b.alias("Reshape_grad", dx)
-    return dx, grads
-
-
-def _dense_backward_with_feedback(b, layer, dy, saved):
-    """FA's backward of a dense layer (layers/base.py): B built once the error arrives, the input
-    gradient through it, then the kernel's gradient, which waits for the input gradient; a B made
-    from the weights (USF's, BRSF's and FRSF's sign(W)) is as large as the kernel's gradient, so
-    the order shows in the peak."""
-    weights = saved["weights"]
-    grads = []
-    if len(weights.shapes) > 1:
-        grads.append(_unbatched(b, "BiasAdd_grad/BiasAddGrad", weights.shapes[1], [dy]))
-    dx = b.new("MatMul_grad/MatMul", (int(np.prod(layer.input)),), "gradient",
-               inputs=[dy, weights.feedback_kernel()], flops=_dense_flops(b, layer))
-    if layer.settings.get("flatten") and len(layer.input) != 1:
-        dx = b.alias("Reshape_grad", dx)
-    grads.insert(0, _unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy],
-                               _dense_flops(b, layer)))
+    if kernel_last:
+        grads.insert(0, kernel_gradient())
     return dx, grads
 
 
