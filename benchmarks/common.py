@@ -85,8 +85,9 @@ def session_config(threads=None):
 
 
 def make_config(network, algorithm, batch_size=BATCH_SIZE, seed=0, segment_size=None, optimizer="momentum",
-                learning_rate=0.01, data_size=1000, feedback="stored", checkpoint_plan=None):
-    return validate({"name": network.name, "type": algorithm, "dataset_name": "synthetic",
+                learning_rate=0.01, data_size=1000, feedback="stored", checkpoint_plan=None, settings=None):
+    """settings: more network-dict keys (a rule's own, e.g. FGRAD's fgrad_samples)."""
+    return validate({**(settings or {}), "name": network.name, "type": algorithm, "dataset_name": "synthetic",
                      "sequence": network.family, "batch_size": batch_size, "seed": seed,
                      "optimizer": optimizer, "learning_rate": learning_rate, "segment_size": segment_size,
                      "synthetic_shape": list(network.input_shape), "synthetic_classes": network.classes,

@@ -36,15 +36,22 @@ def zoo(quick=False):
             (common.named("resnet_18"), (16, 64)), (common.named("resnet_50"), (8, 32))]
 
 
-def memory_model(network, blocks, feedback, threads=None):
+#: A rule's own settings that the memory model takes (the others change no tensor of the step).
+MODEL_SETTINGS = ("fgrad_perturbation", "fgrad_samples", "mezo_samples")
+
+
+def memory_model(network, blocks, feedback, threads=None, settings=None):
     """The model of a benchmark network: built blocks, the benchmarks' optimizer, no global step,
     the blocks' kernels measured here (as `experiment plan` does; cached between runs), on a
-    batch the graph knows (the benchmarks' tf.data batches drop the remainder)."""
+    batch the graph knows (the benchmarks' tf.data batches drop the remainder). settings: a
+    rule's own (MODEL_SETTINGS)."""
     from planning.model import MemoryModel
     from training.measured_kernels import MeasuredKernels
     intra = common.thread_counts(threads)[0]
+    own = {key: value for key, value in (settings or {}).items() if key in MODEL_SETTINGS}
     return MemoryModel(blocks, network.input_shape, network.classes, name=network.name, optimizer="momentum",
-                       feedback=feedback, threads=intra, global_step=False, kernels=MeasuredKernels(blocks, intra, static_batch=True))
+                       feedback=feedback, threads=intra, global_step=False,
+                       kernels=MeasuredKernels(blocks, intra, static_batch=True), **own)
 
 
 def repredict(rows, networks, threads=None):

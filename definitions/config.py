@@ -100,6 +100,11 @@ class NetworkConfig:
     fgrad_perturbation: str = _field("weights", checks.one_of(FGRAD_PERTURBATIONS),
                                      "FGRAD: the tangent on the weights (Baydin et al.) or on each example's "
                                      "pre-activations (Ren et al.'s activity perturbation)")
+    fgrad_samples: int = _field(1, checks.integer(low=1, high=1024),
+                                "FGRAD with activity perturbation: independent perturbations of each example "
+                                "averaged per step (the batch run as that many copies)")
+    mezo_samples: int = _field(1, checks.integer(low=1, high=1024),
+                               "MEZO: perturbations averaged per step (n-SPSA, the paper's n; 1 is its Algorithm 1)")
     memory_only: bool = _field(False, checks.boolean, "trace the memory of one iteration and stop")
     memory_check: bool = _field(True, checks.boolean, "refuse a run whose predicted step memory exceeds the "
                                 "device's before training (false: run anyway)")
@@ -163,12 +168,25 @@ def validate(network):
     return NetworkConfig(**values)
 
 
+def validate_value(key, value):
+    """One key's value checked alone, as validate() checks it (a tuner grid's axis, before any run):
+    the checks between keys are left to the run, which knows the other keys."""
+    known = {f.name: f for f in dataclasses.fields(NetworkConfig)}
+    if key not in known:
+        raise ConfigError(f"unknown config key {key!r}{suggestion(key, list(known))}")
+    return known[key].metadata["check"](key, value)
+
+
 def _check_together(values):
     """Keys that are valid alone but contradict each other."""
     if values.get("segment_size") is not None and values.get("checkpoint_plan") is not None:
         # Either one says where BPCKPT's checkpoints go: one of the two would be silently ignored.
         raise ConfigError(f"config keys 'segment_size' ({values['segment_size']}) and 'checkpoint_plan' "
                           f"({values['checkpoint_plan']!r}) both place BPCKPT's checkpoints: set one of them")
+    if values.get("fgrad_samples", 1) > 1 and values.get("fgrad_perturbation", "weights") != "activity":
+        # One tangent of the weights serves the whole batch: copies of the batch would share it.
+        raise ConfigError(f"config key 'fgrad_samples' ({values['fgrad_samples']}) averages perturbations of each "
+                          f"example's activity: set fgrad_perturbation to 'activity' with it")
 
 
 def _plain(value):
@@ -187,6 +205,8 @@ _MEANINGFUL_WHEN = (
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
     ("mezo_epsilon", "type MEZO", lambda c: c.type == "MEZO"),
     ("fgrad_perturbation", "type FGRAD", lambda c: c.type == "FGRAD"),
+    ("fgrad_samples", "type FGRAD", lambda c: c.type == "FGRAD"),
+    ("mezo_samples", "type MEZO", lambda c: c.type == "MEZO"),
 )
 
 

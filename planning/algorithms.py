@@ -19,7 +19,7 @@ class StepProgram(AtlasSteps):
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
                  feedback="stored", segment_size=None, threads=1, plan=None, kernels=None,
-                 fgrad_perturbation="weights"):
+                 fgrad_perturbation="weights", fgrad_samples=1, mezo_samples=1):
         """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan).
         kernels: block -> planning.measured.BlockKernels measured at this batch size, whose ops are
         replayed for each block; without, the layer rules (planning/layers.py) write them."""
@@ -27,6 +27,8 @@ class StepProgram(AtlasSteps):
         self.blocks, self.classes = blocks, classes
         self.cost_function, self.regenerate = cost_function, feedback == "regenerate"
         self.fgrad_perturbation = fgrad_perturbation  # FGRAD's tangent (planning/atlas_rules.py)
+        # FGRAD's copies of the batch (batch_size counts them all) and MEZO's perturbations per step.
+        self.fgrad_samples, self.mezo_samples = fgrad_samples, mezo_samples
         self.plan = plan or plan_for(len(blocks), segment_size=segment_size)
         if (self.plan.start, self.plan.stop) != (0, len(blocks)):
             raise ValueError(f"checkpoint plan {self.plan} covers blocks [{self.plan.start}, {self.plan.stop}), "

@@ -9,6 +9,7 @@ Each follows its module in training/algorithms/ op for op at the level of tensor
 weight's size; scalars are left out.
 """
 from definitions.errors import ConfigError
+from planning.builder import FLOAT
 from planning.measured import OUTPUT_GRADIENT, replay
 
 #: What FGRAD has tangents for (training/tangents.py).
@@ -136,9 +137,13 @@ class AtlasSteps:
                                       f"pointwise activations ({', '.join(FGRAD_LAYERS)}); block_{block.index} "
                                       f"has {layer.kind}")
         activity = getattr(self, "fgrad_perturbation", "weights") == "activity"
+        copies = getattr(self, "fgrad_samples", 1)
         b = self.b
-        one_hot = self.labels()
         x, dx, inputs = self.features, None, []
+        if copies > 1:  # the batch tiled into its copies (the program's batch counts them all)
+            with b.scope("forward/copies"):
+                x = b.new("Tile", self.blocks[0].layers[0].input, "activation", inputs=[x])
+        one_hot = self.labels()
         for block in self.blocks:
             inputs.append(x)  # activity: the update reads the dense layer's input
             dense, scope = block.layers[0], f"forward/block_{block.index}/tangent"
@@ -182,6 +187,8 @@ class AtlasSteps:
                                    in_place=[per_example])
             else:
                 derivative = b.small("Mean", 1, "activation", [per_example, loss])
+            if copies > 1:  # the first copy's logits, for accuracy
+                b.small("strided_slice", b.batch_bytes(self.output_shape) // FLOAT // copies, "activation", [x])
         if activity:
             self._activity_updates(derivative, inputs)
         else:
@@ -201,8 +208,10 @@ class AtlasSteps:
                     grads.append(b.small("Sum", dense.output[-1], "update", inputs=[scaled]))
             self.apply(grads, f"block_{block.index}")
 
-    def _redrawn_updates(self, scale):
-        """One block at a time: each variable's draw, times the scalar, applied (SGD in place)."""
+    def _redrawn_updates(self, scale, samples=1):
+        """One block at a time: each variable's draw, times the scalar, applied (SGD in place).
+        samples > 1 (MEZO's n-SPSA): the draws of one variable one after the other, each product
+        added in place to the sum before it."""
         b = self.b
         for block in self.blocks:
             grads = []
@@ -210,9 +219,15 @@ class AtlasSteps:
                 for layer in block.layers:
                     for part in layer.parts:
                         for shape in part.variables:
-                            draw = b.small("stateless_random_normal", _elements(shape), "update", [scale])
-                            grads.append(b.op("mul", [draw, scale], [b.tensor("mul", _elements(shape) * 4, "update")],
-                                              in_place=[draw]))
+                            total = None
+                            for _ in range(samples):
+                                draw = b.small("stateless_random_normal", _elements(shape), "update", [scale])
+                                term = b.op("mul", [draw, scale], [b.tensor("mul", _elements(shape) * 4, "update")],
+                                            in_place=[draw])
+                                total = term if total is None else b.op(
+                                    "add", [total, term], [b.tensor("add", _elements(shape) * 4, "update")],
+                                    in_place=[total, term])
+                            grads.append(total)
             self.apply(grads, f"block_{block.index}")
 
     def loss_only(self, logits, one_hot):
@@ -235,18 +250,22 @@ class AtlasSteps:
         one_hot = self.labels()
         variables = [(part, shape) for block in self.blocks for layer in block.layers
                      for part in layer.parts for shape in part.variables]
-        losses = []
-        for label in ("plus", "minus"):
-            self._move(variables, label, losses[-1:])
-            x = self.features
-            for block in self.blocks:
-                x, _ = self.forward_block(block, x, self.weights(block), scope=f"forward/{label}")
-            with b.scope(f"loss/{label}"):
-                losses.append(self.loss_only(x, one_hot))
-        self._move(variables, "restore", losses[-1:])
-        with b.scope("update"):
-            projected = b.small("projected_gradient", 1, "update", losses)
-        self._redrawn_updates(projected)
+        samples = getattr(self, "mezo_samples", 1)
+        projected = []
+        for sample in range(samples):  # n-SPSA: each perturbation's moves and passes after the last's
+            suffix = f"_{sample}" if sample else ""
+            losses = []
+            for label in ("plus", "minus"):
+                self._move(variables, label + suffix, losses[-1:])
+                x = self.features
+                for block in self.blocks:
+                    x, _ = self.forward_block(block, x, self.weights(block), scope=f"forward/{label}{suffix}")
+                with b.scope(f"loss/{label}{suffix}"):
+                    losses.append(self.loss_only(x, one_hot))
+            self._move(variables, "restore" + suffix, losses[-1:])
+            with b.scope("update"):
+                projected.append(b.small("projected_gradient" + suffix, 1, "update", losses))
+        self._redrawn_updates(projected[0], samples)
         return b
 
     def _move(self, variables, label, after):

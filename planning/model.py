@@ -49,7 +49,8 @@ class Prediction:
 class MemoryModel:
     def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
                  cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, checkpoint_plan=None,
-                 threads=None, global_step=True, kernels=None, fgrad_perturbation="weights"):
+                 threads=None, global_step=True, kernels=None, fgrad_perturbation="weights", fgrad_samples=1,
+                 mezo_samples=1):
         """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read.
         kernels: (BlockShape, batch size) -> planning.measured.BlockKernels, the blocks' kernels
         measured on the run's device (training/kernel_measure.py); None: the layer rules."""
@@ -60,6 +61,7 @@ class MemoryModel:
         self.optimizer, self.cost_function, self.feedback = optimizer, cost_function, feedback
         self.segment_size, self.checkpoint_plan = segment_size, checkpoint_plan
         self.fgrad_perturbation = fgrad_perturbation
+        self.fgrad_samples, self.mezo_samples = fgrad_samples, mezo_samples
         self._fractions = {}  # (algorithm, feedback) -> recompute_fraction: the same for every batch size
         self.global_step = global_step  # the trainer's graph holds an int64 step counter
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
@@ -70,7 +72,9 @@ class MemoryModel:
         ops run one at a time, in the algorithm's order (a run's session has one inter-op thread)."""
         feedback = feedback or self.feedback
         plan = plan or self.checkpoint_plan
-        builder = getattr(self._program(batch_size, feedback, plan), algorithm.lower())()
+        # FGRAD's copies run as one batch of that many copies (training/algorithms/fgrad.py).
+        program_batch = batch_size * (self.fgrad_samples if algorithm == "FGRAD" else 1)
+        builder = getattr(self._program(program_batch, feedback, plan), algorithm.lower())()
         result = simulate(builder.ops, external=builder.external, keep=builder.fetched)
         persistent = persistent_breakdown(self.blocks, self.classes, algorithm, self.optimizer, feedback,
                                           self.global_step)
@@ -94,7 +98,8 @@ class MemoryModel:
     def _program(self, batch_size, feedback, plan):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
                            self.segment_size, self.threads, plan=plan, kernels=self.kernels,
-                           fgrad_perturbation=self.fgrad_perturbation)
+                           fgrad_perturbation=self.fgrad_perturbation, fgrad_samples=self.fgrad_samples,
+                           mezo_samples=self.mezo_samples)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

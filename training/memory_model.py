@@ -36,4 +36,5 @@ def model_of(config, blocks, input_shape, classes, threads=None):
     return MemoryModel(blocks, input_shape, classes, name=config.name, sequence=config.sequence,
                        optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
                        checkpoint_plan=checkpoint_plan(config, len(blocks)), threads=threads,
-                       kernels=MeasuredKernels(blocks, threads), fgrad_perturbation=config.fgrad_perturbation)
+                       kernels=MeasuredKernels(blocks, threads), fgrad_perturbation=config.fgrad_perturbation,
+                       fgrad_samples=config.fgrad_samples, mezo_samples=config.mezo_samples)

@@ -12,7 +12,7 @@ import os
 
 import click
 
-from definitions.config import NetworkConfig, validate
+from definitions.config import NetworkConfig, validate_value
 from definitions.errors import ConfigError
 from definitions.names import suggestion
 from training.cli import main as experiment_main
@@ -115,7 +115,7 @@ def check_grid_value(key, value):
             converted = converted.upper() if key == "type" else converted
         else:
             converted = parse_setting(f"{key}={value}")[1]
-        validate({key: converted})
+        validate_value(key, converted)
     except (click.BadParameter, ConfigError) as error:
         message = error.message if isinstance(error, click.BadParameter) else str(error)
         raise GridKeyError(f"grid value {value!r} of key {key!r}: {message}", key) from None

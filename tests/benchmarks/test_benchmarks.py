@@ -307,3 +307,20 @@ def test_atlas_chooses_each_types_best_rate_from_the_tuners_summary(tmp_path):
     listed = subprocess.run(command + ["--dry_run"], cwd=atlas.os.path.dirname(atlas.os.path.dirname(atlas.__file__)),
                             capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(listed) == 8 and all("--learning_rate" in line and "--seed 0" in line for line in listed)
+
+
+def test_atlas_variants_reach_the_memory_rows_and_the_sweep(tmp_path):
+    """A variant's settings (VARIANTS) reach its traced step, its prediction and the tuner's runs."""
+    from benchmarks import atlas
+    rows = {kind: atlas.memory_row(common.mlp(2, width=8), kind, 16) for kind in ("MEZO", "MEZO+n4")}
+    assert all(r["status"] == "measured" and abs(r["total_error"]) < 0.08 for r in rows.values())
+    # n-SPSA sums each variable's draws one at a time: a draw and the sum beside the update.
+    assert rows["MEZO+n4"]["measured_peak_bytes"] > rows["MEZO"]["measured_peak_bytes"]
+    kind, settings = atlas.VARIANTS["FGRAD+act4"]
+    command = atlas.sweep_command([kind], str(tmp_path / "sweep"), epochs=1, learning_rates=(0.001,), settings=settings)
+    import subprocess
+    listed = subprocess.run(command + ["--dry_run"], cwd=atlas.os.path.dirname(atlas.os.path.dirname(atlas.__file__)),
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(listed) == 1
+    for part in ("--type FGRAD", "fgrad_samples", "activity", "--optimizer sgd"):
+        assert part in listed[0], (part, listed[0])

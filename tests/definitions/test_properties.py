@@ -116,9 +116,12 @@ MEMORY_SIZE = (st.one_of(st.none(), st.integers(1, 2**50), st.sampled_from(["300
 
 
 def _one_placement(network):
-    """segment_size and checkpoint_plan both place BPCKPT's checkpoints: a network sets one at most."""
+    """segment_size and checkpoint_plan both place BPCKPT's checkpoints: a network sets one at most.
+    fgrad_samples above 1 needs fgrad_perturbation 'activity'."""
     if network.get("checkpoint_plan") is not None and network.get("segment_size") is not None:
         network = {key: value for key, value in network.items() if key != "segment_size"}
+    if network.get("fgrad_samples", 1) > 1 and network.get("fgrad_perturbation") != "activity":
+        network = dict(network, fgrad_perturbation="activity")
     return network
 
 
@@ -152,6 +155,8 @@ SPEC = {
     "feedback_scale": _number(0, 100, low_open=True),
     "mezo_epsilon": _number(0, 1, low_open=True),
     "fgrad_perturbation": _choice(config_module.FGRAD_PERTURBATIONS),
+    "fgrad_samples": _integer(1, 1024),
+    "mezo_samples": _integer(1, 1024),
     "memory_only": BOOLEAN,
     "memory_warmup": _integer(0, 10_000),
     "memory_steps": _integer(1, 100),

@@ -38,28 +38,39 @@ def test_two_steps_match_numpy():
         assert not np.allclose(got, old)
 
 
-def test_activity_perturbation_two_steps_match_numpy():
+@pytest.mark.parametrize("samples", [1, 3])
+def test_activity_perturbation_two_steps_match_numpy(samples):
     """Ren et al. (2023)'s activity perturbation: u_l ~ N(0, I) on each example's pre-activations,
-    d_n = sum_l <dL/dz_l[n], u_l[n]> (here from numpy's chain rule), update of W_l: h_(l-1)^T (d u_l)."""
+    d_n = sum_l <dL/dz_l[n], u_l[n]> (here from numpy's chain rule), update of W_l: h_(l-1)^T (d u_l).
+    fgrad_samples K: each example perturbed K times independently (K copies of the batch, the
+    copies' rows of u drawn as one (K batch, units) draw) and the K estimates averaged."""
     x, y = batch((4,), classes=3, size=8)
-    make = lambda config, feedback: FGRAD(config, feedback, perturbation="activity")  # noqa: E731
+    make = lambda config, feedback: FGRAD(config, feedback, perturbation="activity", samples=samples)  # noqa: E731
     run = run_steps(make, numpy_mlp.mlp_layers, x, y, steps=2, learning_rate=LR)
     weights = [np.asarray(w, np.float64) for w in run.before]
+    copies = np.concatenate([x] * samples)
     for step in range(2):
-        logits, pre, inputs = numpy_mlp.forward(weights, x)
-        deltas = [None, None, (numpy_mlp.softmax(logits) - y) / len(x)]
+        logits, pre, inputs = numpy_mlp.forward(weights, copies)
+        deltas = [None, None, (numpy_mlp.softmax(logits) - np.concatenate([y] * samples)) / len(x)]
         for layer in (2, 1):
             deltas[layer - 1] = (deltas[layer] @ weights[2 * layer].T) * numpy_mlp.ACTIVATIONS[layer - 1][1](pre[layer - 1])
         u = [draws.normal(SEED, ACTIVITY_KEY_OFFSET + l, step, pre[l].shape).numpy().astype(np.float64) for l in range(3)]
         d = sum(np.sum(delta * u_l, axis=1) for delta, u_l in zip(deltas, u))
         grads = []
         for layer in range(3):
-            scaled = d[:, None] * u[layer]
+            # Each copy's estimate of the batch's mean-loss gradient, averaged over the copies.
+            scaled = d[:, None] * u[layer] / samples
             grads += [inputs[layer].T @ scaled, scaled.sum(0)]
         weights = [w - LR * g for w, g in zip(weights, grads)]
     for got, want, old in zip(run.after, weights, run.before):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
         assert not np.allclose(got, old)
+
+
+def test_samples_need_activity_perturbation():
+    """One tangent of the weights serves the whole batch: copies would share it."""
+    with pytest.raises(ConfigError, match="fgrad_perturbation to 'activity'"):
+        FGRAD(config=None, feedback=Feedback(seed=SEED), perturbation="weights", samples=2)
 
 
 def directions_graph(loss_fn, layers, perturbation="weights"):

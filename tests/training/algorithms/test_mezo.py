@@ -19,13 +19,13 @@ SEED = 3
 LR = 0.1
 
 
-def run_mezo(make_layers, x, y, epsilon, steps=1, learning_rate=LR):
+def run_mezo(make_layers, x, y, epsilon, steps=1, learning_rate=LR, samples=1):
     """(weights before, after, [projected gradient of each step], graph) of MEZO steps."""
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(1)
         blocks = split_into_blocks(make_layers())
-        algorithm = MEZO(config=None, feedback=Feedback(seed=SEED), epsilon=epsilon)
+        algorithm = MEZO(config=None, feedback=Feedback(seed=SEED), epsilon=epsilon, samples=samples)
         step = algorithm.build(blocks, tf.constant(x), tf.constant(y), softmax_cross_entropy,
                                lambda: tf.compat.v1.train.GradientDescentOptimizer(learning_rate))
         variables = [v for block in blocks for v in block.variables]
@@ -58,6 +58,30 @@ def test_two_steps_match_numpy(epsilon):
         weights, expected, _ = numpy_step(weights, x, y, epsilon, step)
         # float32 losses: their difference carries ~1e-7 of the loss, divided by 2 eps
         np.testing.assert_allclose(projected[step], expected, rtol=1e-4, atol=2e-5 / epsilon)
+    for got, want, old in zip(after, weights, before):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        assert not np.allclose(got, old)
+
+
+def test_n_spsa_averages_its_perturbations_as_numpy_does():
+    """mezo_samples n (the paper's n-SPSA): perturbation i's z of variable k is drawn from key
+    i * (number of variables) + k; its g_i from its own moves; the update (1/n) sum_i g_i z_i."""
+    x, y = batch((4,), classes=3, size=8)
+    epsilon, samples = 1e-2, 3
+    before, after, projected, _ = run_mezo(numpy_mlp.mlp_layers, x, y, epsilon, steps=2, samples=samples)
+    weights = before
+    for step in range(2):
+        update = [np.zeros_like(w) for w in weights]
+        for sample in range(samples):
+            z = [draws.normal(SEED, sample * len(weights) + i, step, w.shape).numpy() for i, w in enumerate(weights)]
+            eps = np.float32(epsilon)
+            plus = [w + eps * v for w, v in zip(weights, z)]
+            minus = [p - np.float32(2) * eps * v for p, v in zip(plus, z)]
+            weights = [m + eps * v for m, v in zip(minus, z)]
+            g = (numpy_mlp.loss(plus, x, y) - numpy_mlp.loss(minus, x, y)) / (2 * epsilon)
+            np.testing.assert_allclose(projected[step][sample], g, rtol=1e-4, atol=2e-5 / epsilon)
+            update = [u + g / samples * v for u, v in zip(update, z)]
+        weights = [w - LR * u for w, u in zip(weights, update)]
     for got, want, old in zip(after, weights, before):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
         assert not np.allclose(got, old)
