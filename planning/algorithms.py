@@ -41,13 +41,17 @@ class StepProgram(AtlasSteps):
     def weights(self, block, feedback_kernels=None):
         return [Weights(self.b, layer, feedback_kernels) for layer in block.layers]
 
-    def forward_block(self, block, x, weights, scope="forward"):
+    def forward_block(self, block, x, weights, scope="forward", keep_nothing=False):
+        """keep_nothing: a pass whose activations no gradient reads (MEZO's), replayed from the
+        block's forward measured alone, whose kernels may write into their inputs' buffers."""
         if self.kernels is not None:
             measured = self.kernels(block)
             env = {BLOCK_INPUT: x}
+            ops, output = ((measured.inference, measured.inference_output) if keep_nothing and measured.inference
+                           else (measured.forward, measured.output))
             with self.b.scope(f"{scope}/block_{block.index}"):
-                replay(self.b, measured.forward, env, "activation")
-            return env[measured.output], env
+                replay(self.b, ops, env, "activation")
+            return env[output], env
         saved = []
         with self.b.scope(f"{scope}/block_{block.index}"):
             for layer, layer_weights in zip(block.layers, weights):

@@ -259,7 +259,8 @@ class AtlasSteps:
                 self._move(variables, label + suffix, losses[-1:])
                 x = self.features
                 for block in self.blocks:
-                    x, _ = self.forward_block(block, x, self.weights(block), scope=f"forward/{label}{suffix}")
+                    x, _ = self.forward_block(block, x, self.weights(block), scope=f"forward/{label}{suffix}",
+                                              keep_nothing=True)
                 with b.scope(f"loss/{label}{suffix}"):
                     losses.append(self.loss_only(x, one_hot))
             self._move(variables, "restore" + suffix, losses[-1:])

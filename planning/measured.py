@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from planning.program import Op, Tensor
 
 BLOCK_INPUT, OUTPUT_GRADIENT = "x", "dy"
-FORMAT = 7  # of the plain-data form below; a cache entry of another format is measured again
+FORMAT = 8  # of the plain-data form below; a cache entry of another format is measured again
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class BlockKernels:
     output: str
     to_weights: Backward
     to_input: Backward
+    # The forward pass alone, nothing kept for a backward pass (MEZO's passes): kernels may then
+    # write into buffers the forward above keeps for the gradients (GELU's erfc into its input).
+    inference: tuple = ()
+    inference_output: str = None
 
     @property
     def forward_time_us(self):
@@ -64,7 +68,8 @@ class BlockKernels:
     # -- plain data, for the cache -----------------------------------------------------------
     def to_data(self):
         return {"format": FORMAT, "forward": [_op_data(op) for op in self.forward], "output": self.output,
-                "to_weights": _backward_data(self.to_weights), "to_input": _backward_data(self.to_input)}
+                "to_weights": _backward_data(self.to_weights), "to_input": _backward_data(self.to_input),
+                "inference": [_op_data(op) for op in self.inference], "inference_output": self.inference_output}
 
     @classmethod
     def from_data(cls, data):
@@ -72,7 +77,8 @@ class BlockKernels:
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
         return cls(tuple(_op_of(op) for op in data["forward"]), str(data["output"]),
-                   _backward_of(data["to_weights"]), _backward_of(data["to_input"]))
+                   _backward_of(data["to_weights"]), _backward_of(data["to_input"]),
+                   tuple(_op_of(op) for op in data["inference"]), str(data["inference_output"]))
 
 
 def replay(b, ops, env, category):

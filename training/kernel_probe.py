@@ -3,9 +3,10 @@
 The block is rebuilt from its layers' configs in a graph of its own, on a fed batch of its
 input and a fed gradient at its output, each copied into a buffer of its own inside the step (as
 the previous block's output and the next block's input gradient are in a real one). One session
-runs two steps: the forward pass and the gradients to the weights; the forward pass and the
+runs three steps: the forward pass and the gradients to the weights; the forward pass and the
 gradients to the weights and the input (the roles the algorithms give a block: DFA's blocks and
-the first block need no input gradient). After warm-up, each is traced several times and the run
+the first block need no input gradient); the forward pass alone (a pass no gradient reads,
+MEZO's). After warm-up, each is traced several times and the run
 with the median peak is kept, with the partition graph Grappler and the kernel library produced:
 every executed node, what it read, the bytes of its outputs, whether an output took over an
 input's buffer, its scratch bytes (its allocator peak beyond its new outputs) and its run time.
@@ -94,11 +95,13 @@ def measure_block(configs, input_shape, batch_size, threads=None, device="CPU", 
         output_sum = tf.reduce_sum(y, name=OUTPUT_SUM)
         weights_run = _traced(session, [output_sum] + to_weights, feeds, names, device)
         input_run = _traced(session, [output_sum] + to_input, feeds, names, device)
+        inference_run = _traced(session, [output_sum], feeds, names, device)
     forward, output, _ = _split(*input_run)
     _, _, weights_ops = _split(*weights_run)
     _, _, input_ops = _split(*input_run)
+    inference, inference_output, _ = _split(*inference_run)
     return BlockKernels(forward, output, Backward(weights_ops, weights_run[1][1:]),
-                        Backward(input_ops, input_run[1][2:], input_run[1][1]))
+                        Backward(input_ops, input_run[1][2:], input_run[1][1]), inference, inference_output)
 
 
 def _example_input(block, rng, shape):
