@@ -5,8 +5,10 @@
 Three parts, each resumable row by row (a row already in results/atlas.csv is not measured again):
 
 - memory: each type's traced transient peak and total (median of three traced steps after
-  warm-up) beside the memory model's prediction, on long_fc_5 and long_fc_20 (batch 100) and on
-  vgg_16 and resnet_18 (32x32x3, batch 16); a type that refuses a network gets a row saying why.
+  warm-up) beside the memory model's prediction, on long_fc_5 and long_fc_20 (batch 100), on
+  vgg_16 and resnet_18 (32x32x3, batch 16) and on the transformer; a type that refuses a network
+  gets a row saying why. Rows are per kernel family (`kernels`): run it once per family
+  (`TF_ENABLE_ONEDNN_OPTS=0` for Eigen), each run keeping the other family's rows.
 - sweep: the learning rate of each type, chosen by a sweep with the tuner (`tuner run --grid
   type=T --grid learning_rate=GRID`) of `default_network` on digits at SWEEP_SEED, a seed the
   accuracy part does not report; the sweep's directory is results/atlas_sweep/ (not committed).
@@ -26,7 +28,7 @@ import tempfile
 from benchmarks import common
 
 NAME = "atlas"
-COLUMNS = ["part", "network", "type", "batch_size", "seed", "learning_rate", "measured_peak_bytes",
+COLUMNS = ["part", "network", "kernels", "type", "batch_size", "seed", "learning_rate", "measured_peak_bytes",
            "measured_total_bytes", "predicted_peak_bytes", "predicted_total_bytes", "peak_error", "total_error",
            "total_ratio_to_bp", "accuracy", "status"]
 NUMBERS = {"batch_size": int, "seed": int, "learning_rate": float, "measured_peak_bytes": int,
@@ -45,6 +47,8 @@ VARIANTS = {
     "FGRAD+act4": ("FGRAD", {"fgrad_perturbation": "activity", "fgrad_samples": 4, "optimizer": "sgd"}),
     "MEZO+n4": ("MEZO", {"mezo_samples": 4, "optimizer": "sgd"}),
 }
+# Memory rows written before the kernels column were traced with oneDNN's kernels (this machine's default).
+EARLIER_KERNELS = "oneDNN"
 SWEEP_SEED = 0
 SEEDS = (7, 1, 2, 3)
 MNIST_SEED = 1
@@ -78,7 +82,9 @@ def memory_networks(quick=False):
 def memory_row(network, algorithm, batch_size, warmup=2, traces=3, threads=None):
     """Traced and predicted memory of one (network, type); status says why a type refused it."""
     from benchmarks.prediction import memory_model
-    row = {"part": "memory", "network": network.name, "type": algorithm, "batch_size": batch_size}
+    from training.kernels import kernel_family
+    row = {"part": "memory", "network": network.name, "kernels": kernel_family().library, "type": algorithm,
+           "batch_size": batch_size}
     kind, settings = rule_of(algorithm)
     settings = {key: value for key, value in settings.items() if key != "optimizer"}  # every row: momentum
     try:
@@ -111,9 +117,10 @@ def transformer_memory_row(algorithm):
     from training.memory_check import measure as traced
     from training.memory_model import memory_model as model_of_config
 
+    from training.kernels import kernel_family
     layers, context = TRANSFORMER
-    row = {"part": "memory", "network": f"transformer_{layers}x{context}", "type": algorithm,
-           "batch_size": transformer_memory.BATCH}
+    row = {"part": "memory", "network": f"transformer_{layers}x{context}", "kernels": kernel_family().library,
+           "type": algorithm, "batch_size": transformer_memory.BATCH}
     kind, settings = rule_of(algorithm)
     settings = {key: value for key, value in settings.items() if key != "optimizer"}  # every row: Adam
     config = validate({**transformer_memory.config_of(layers, context, kind).to_dict(), **settings})
@@ -130,11 +137,12 @@ def transformer_memory_row(algorithm):
 
 def with_ratios(rows):
     """total_ratio_to_bp of every measured memory row (BP's row of the same network)."""
-    bp = {r["network"]: r["measured_total_bytes"] for r in rows
+    bp = {(r["network"], r.get("kernels")): r["measured_total_bytes"] for r in rows
           if r["part"] == "memory" and r["type"] == "BP" and r.get("measured_total_bytes")}
     for row in rows:
-        if row["part"] == "memory" and row.get("measured_total_bytes") and row["network"] in bp:
-            row["total_ratio_to_bp"] = row["measured_total_bytes"] / bp[row["network"]]
+        key = (row["network"], row.get("kernels"))
+        if row["part"] == "memory" and row.get("measured_total_bytes") and key in bp:
+            row["total_ratio_to_bp"] = row["measured_total_bytes"] / bp[key]
     return rows
 
 
@@ -202,13 +210,26 @@ def mnist5k_available():
 
 
 # -- the whole benchmark -------------------------------------------------------------------
-def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
-    path = common.result_path(NAME, "csv", out_dir)
+def read_rows(path):
+    """The CSV's rows, typed; rows written before the kernels column get it (EARLIER_KERNELS for
+    memory rows, None for the others)."""
     rows = common.read_rows(path, NUMBERS)
+    for row in rows:
+        row.setdefault("kernels", None)
+        if row["part"] == "memory" and not row["kernels"]:
+            row["kernels"] = EARLIER_KERNELS
+    return rows
+
+def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
+    from training.kernels import kernel_family
+    library = kernel_family().library
+    path = common.result_path(NAME, "csv", out_dir)
+    rows = read_rows(path)
 
     def have(part, network, algorithm, seed=None):
         return any(r["part"] == part and r["network"] == network and r["type"] == algorithm
-                   and (seed is None or r["seed"] == seed) for r in rows)
+                   and (seed is None or r["seed"] == seed) and (part != "memory" or r["kernels"] == library)
+                   for r in rows)
 
     def keep(row):
         row = {column: row.get(column) for column in COLUMNS}
@@ -272,12 +293,19 @@ def summary(rows):
         mnist = [r["accuracy"] for r in rows if r["type"] == kind and r["part"] == "accuracy"
                  and r["network"] == "exp_mnist_fc on mnist5k" and r["accuracy"] is not None]
         rate = next((r["learning_rate"] for r in rows if r["type"] == kind and r["part"] == "sweep"), None)
-        ratio = {r["network"]: r.get("total_ratio_to_bp") for r in rows if r["type"] == kind and r["part"] == "memory"}
+        ratio = {r["network"]: r.get("total_ratio_to_bp") for r in rows if r["type"] == kind and r["part"] == "memory"
+                 and r.get("kernels") == _first_family(rows)}
         table.append({"type": kind, "learning_rate": rate,
                       "digits_mean": statistics.mean(digits) if digits else None,
                       "digits_worst": min(digits) if digits else None, "mnist5k": mnist[0] if mnist else None,
                       **{network: ratio.get(network) for network in SUMMARY_NETWORKS}})
     return table
+
+
+def _first_family(rows):
+    """The kernel family of the first memory row: the summary's and the figure's (one point per
+    rule and network; the memory table has every family)."""
+    return next((r.get("kernels") for r in rows if r["part"] == "memory"), None)
 
 
 def _written(rows):
@@ -301,19 +329,23 @@ def targets(rows):
             gap = worst[reference] - worst[algorithm]
             checks.append((f"{reference} - {algorithm} digits accuracy, worst seeds (points)", gap, f"<= {limit:g}",
                            gap <= limit))
-    memory = {(r["network"], r["type"]): r for r in rows if r["part"] == "memory" and r["status"] == "measured"}
-    for algorithm in FLAT_IN_DEPTH:
-        deep, shallow = memory.get(("long_fc_20", algorithm)), memory.get(("long_fc_5", algorithm))
-        if deep and shallow:
-            flat = deep["measured_peak_bytes"] / shallow["measured_peak_bytes"]
-            checks.append((f"{algorithm} peak(long_fc_20) / peak(long_fc_5)", flat, "<= 1.1", flat <= 1.10))
-    for what, (median_limit, worst_limit) in PREDICTION_TARGETS.items():
-        errors = [abs(r[f"{what}_error"]) for r in memory.values()]
-        if errors:
-            checks.append((f"{what} prediction error, median", statistics.median(errors), f"<= {median_limit:g}",
-                           statistics.median(errors) <= median_limit))
-            checks.append((f"{what} prediction error, worst", max(errors), f"<= {worst_limit:g}",
-                           max(errors) <= worst_limit))
+    families = list(dict.fromkeys(r.get("kernels") for r in rows if r["part"] == "memory"))
+    for family in families:
+        named = f" ({family})" if len(families) > 1 else ""
+        memory = {(r["network"], r["type"]): r for r in rows
+                  if r["part"] == "memory" and r["status"] == "measured" and r.get("kernels") == family}
+        for algorithm in FLAT_IN_DEPTH:
+            deep, shallow = memory.get(("long_fc_20", algorithm)), memory.get(("long_fc_5", algorithm))
+            if deep and shallow:
+                flat = deep["measured_peak_bytes"] / shallow["measured_peak_bytes"]
+                checks.append((f"{algorithm} peak(long_fc_20) / peak(long_fc_5){named}", flat, "<= 1.1", flat <= 1.10))
+        for what, (median_limit, worst_limit) in PREDICTION_TARGETS.items():
+            errors = [abs(r[f"{what}_error"]) for r in memory.values()]
+            if errors:
+                checks.append((f"{what} prediction error, median{named}", statistics.median(errors),
+                               f"<= {median_limit:g}", statistics.median(errors) <= median_limit))
+                checks.append((f"{what} prediction error, worst{named}", max(errors), f"<= {worst_limit:g}",
+                               max(errors) <= worst_limit))
     return checks
 
 
@@ -333,7 +365,8 @@ def plot(rows, path):
     for r in rows:
         if r["part"] == "accuracy" and r["network"] == "default_network on digits" and r["accuracy"] is not None:
             digits.setdefault(r["type"], []).append(r["accuracy"])
-    memory = [r for r in rows if r["part"] == "memory" and r.get("total_ratio_to_bp") and r["type"] in digits]
+    memory = [r for r in rows if r["part"] == "memory" and r.get("total_ratio_to_bp") and r["type"] in digits
+              and r.get("kernels") == _first_family(rows)]
     figure, axis = plt.subplots(figsize=(9.2, 5.2))
     markers = dict(zip(dict.fromkeys(r["network"] for r in memory), "osD^v<>"))
     # Colours by type (a legend, not labels: the rules that learn sit close together).
@@ -361,8 +394,8 @@ def report(rows, out_dir=None, log=print, sweep=None):
         r["total_mib"] = r["measured_total_bytes"] / common.MIB if r.get("measured_total_bytes") else None
         r["peak_mib"] = r["measured_peak_bytes"] / common.MIB if r.get("measured_peak_bytes") else None
     memory_table = common.markdown_table(
-        ["network", "type", "batch_size", "peak_mib", "total_mib", "total_ratio_to_bp", "peak_error", "total_error",
-         "status"], memory,
+        ["network", "kernels", "type", "batch_size", "peak_mib", "total_mib", "total_ratio_to_bp", "peak_error",
+         "total_error", "status"], memory,
         {"batch_size": "batch", "peak_mib": "peak MiB", "total_mib": "total MiB", "total_ratio_to_bp": "total / BP",
          "peak_error": "model peak error", "total_error": "model total error"})
     summary_table = common.markdown_table(
@@ -378,8 +411,10 @@ def report(rows, out_dir=None, log=print, sweep=None):
     small = ", ".join(f"{rate:g}" for rate in SMALL_STEP_RATES[:len(SMALL_STEP_RATES) - len(LEARNING_RATES)])
     notes = targets_markdown(checks) + f"""
 Memory: traced transient peak and total (peak + persistent) of one step, median of three traced
-steps, beside the memory model's prediction (predicted / traced - 1); momentum SGD, synthetic
-data. Learning rates: each type's best of {grid} ({", ".join(SMALL_STEP_TYPES)} also {small}) on digits
+steps, beside the memory model's prediction (predicted / traced - 1); momentum SGD (the
+transformer: Adam), synthetic data; under each CPU kernel family of the `kernels` column (the
+memory part run once per family: `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.atlas --part memory`
+adds Eigen's rows). Learning rates: each type's best of {grid} ({", ".join(SMALL_STEP_TYPES)} also {small}) on digits
 (`default_network`, momentum, seed {SWEEP_SEED}, a seed not reported), swept with the tuner:
 `{" ".join(sweep_command(["T1", "T2"], "results/atlas_sweep", python="python"))}` (its directory is not
 committed). The sweep scores the digits test split the accuracy part reports, at another seed.
@@ -392,7 +427,8 @@ Regenerate: `python -m benchmarks.atlas` (resumable; `--part memory` first is th
     common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, _written(rows))
     common.write_markdown(common.result_path(NAME, "md", out_dir), "The learning-rule atlas",
                           "Memory:\n\n" + memory_table + "\nEach type at a glance (accuracy at its chosen rate; "
-                          "memory as total / BP's):\n\n" + summary_table + "\nEvery run:\n\n" + learning_table, notes)
+                          f"memory as total / BP's, {_first_family(rows)}):\n\n" + summary_table
+                          + "\nEvery run:\n\n" + learning_table, notes)
     plot(rows, common.result_path(NAME, "png", out_dir))
     log(memory_table + "\n" + learning_table + "\n" + targets_markdown(checks))
 

@@ -290,7 +290,8 @@ def test_atlas_memory_rows_targets_report(tmp_path):
     atlas.report([{column: row.get(column) for column in atlas.COLUMNS} for row in rows], tmp_path,
                  log=lambda *_: None)
     text = (tmp_path / "atlas.md").read_text()
-    assert "| long_fc_4 | DFA |" in text
+    from training.kernels import kernel_family
+    assert f"| long_fc_4 | {kernel_family().library} | DFA |" in text  # each memory row names its kernels
     assert atlas.sys.executable not in text  # the sweep's command is shown with "python"
     assert (tmp_path / "atlas.png").stat().st_size > 0
 
@@ -324,3 +325,22 @@ def test_atlas_variants_reach_the_memory_rows_and_the_sweep(tmp_path):
     assert len(listed) == 1
     for part in ("--type FGRAD", "fgrad_samples", "activity", "--optimizer sgd"):
         assert part in listed[0], (part, listed[0])
+
+
+def test_atlas_reads_rows_written_before_the_kernels_column(tmp_path):
+    """Memory rows without a family were traced with oneDNN; the other rows have none; a run of
+    another family measures its own memory rows and keeps the old ones, ratios within a family."""
+    from benchmarks import atlas
+    path = tmp_path / "atlas.csv"
+    path.write_text("part,network,type,batch_size,measured_total_bytes,peak_error,total_error,status,accuracy\n"
+                    "memory,long_fc_5,BP,100,200,0.0,0.0,measured,\nmemory,long_fc_5,DFA,100,100,0.0,0.0,measured,\n"
+                    "accuracy,default_network on digits,BP,10,,,,completed,96.5\n")
+    rows = atlas.read_rows(path)
+    assert [r["kernels"] for r in rows] == [atlas.EARLIER_KERNELS, atlas.EARLIER_KERNELS, None]
+    rows.append({"part": "memory", "network": "long_fc_5", "kernels": "Eigen", "type": "DFA",
+                 "measured_total_bytes": 400, "peak_error": 0.0, "total_error": 0.01, "status": "measured"})
+    ratios = [r.get("total_ratio_to_bp") for r in atlas.with_ratios(rows)]
+    assert ratios[:2] == [1.0, 0.5] and ratios[3] is None  # Eigen has no BP row here
+    atlas.report([{column: row.get(column) for column in atlas.COLUMNS} for row in rows], tmp_path,
+                 log=lambda *_: None)
+    assert "| long_fc_5 | Eigen | DFA |" in (tmp_path / "atlas.md").read_text()
