@@ -344,3 +344,18 @@ def test_atlas_reads_rows_written_before_the_kernels_column(tmp_path):
     atlas.report([{column: row.get(column) for column in atlas.COLUMNS} for row in rows], tmp_path,
                  log=lambda *_: None)
     assert "| long_fc_5 | Eigen | DFA |" in (tmp_path / "atlas.md").read_text()
+
+
+def test_inter_op_times_both_sessions_and_keeps_the_other_family(tmp_path):
+    """Both sessions of a type run the same graph (their steps take time), and --append keeps
+    another family's rows."""
+    from benchmarks import inter_op
+    (tmp_path / "inter_op.csv").write_text(",".join(inter_op.COLUMNS) + "\nlong_fc_2,cuDNN,BP,1.0,1.0,1.0\n")
+    inter_op.main(["--quick", "--append", "--out", str(tmp_path)])
+    rows = read_csv(tmp_path / "inter_op.csv")
+    assert rows[0]["kernels"] == "cuDNN" and [r["type"] for r in rows[1:]] == ["BP", "DFA"]
+    for row in rows[1:]:
+        assert float(row["callers_thread_ms"]) > 0 and float(row["pool_ms"]) > 0
+        assert float(row["pool_over_callers_thread"]) == pytest.approx(
+            float(row["pool_ms"]) / float(row["callers_thread_ms"]), rel=1e-2)
+    assert "| long_fc_2 | cuDNN | BP |" in (tmp_path / "inter_op.md").read_text()
