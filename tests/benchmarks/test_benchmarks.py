@@ -161,6 +161,24 @@ def test_versus_keras(tmp_path):
     assert rows[0]["ratio"] == pytest.approx(rows[0]["ours_epoch_s"] / rows[0]["keras_epoch_s"])
     versus_keras.report(rows, tmp_path, log=lambda *_: None)
     assert {"network", "ours_epoch_s", "keras_epoch_s", "ratio"} <= set(read_csv(tmp_path / "versus_keras.csv")[0])
+    assert rows[0]["keras_inter_op"] == versus_keras.POOL
+
+
+def test_versus_keras_keeps_other_settings_rows_and_judges_the_pool_only(tmp_path):
+    """--append keeps rows of another family or Keras inter-op setting (old rows, without the
+    column, had the pool); the targets judge against Keras as its users run it."""
+    path = tmp_path / "versus_keras.csv"
+    path.write_text("network,kernels,keras_jit_compile,ours_epoch_s,keras_epoch_s,ratio,ours_step_ms,keras_step_ms,"
+                    "steps_per_epoch,epochs,threads\nlong_fc,oneDNN,False,1.2,1.0,1.2,40,33,30,8,x\n")
+    new = [{"network": "long_fc", "kernels": "oneDNN", "keras_jit_compile": "False", "keras_inter_op": "1",
+            "ours_epoch_s": 1.2, "keras_epoch_s": 1.5, "ratio": 0.8, "ours_step_ms": 40.0, "keras_step_ms": 50.0,
+            "steps_per_epoch": 30, "epochs": 8, "threads": "x"}]
+    rows = versus_keras.kept_rows(path, new) + new
+    assert [r["keras_inter_op"] for r in rows] == [versus_keras.POOL, "1"]
+    assert versus_keras.kept_rows(path, [dict(new[0], keras_inter_op=versus_keras.POOL)]) == []
+    assert [met for *_, met in versus_keras.targets(rows)] == [False]  # the pool's row alone
+    versus_keras.report(rows, tmp_path, log=lambda *_: None)
+    assert "| long_fc | oneDNN | False | 1 |" in (tmp_path / "versus_keras.md").read_text()
 
 
 def test_accuracy_rows_targets_and_files(tmp_path):
