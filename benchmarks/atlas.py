@@ -82,22 +82,41 @@ def memory_networks(quick=False):
 def memory_row(network, algorithm, batch_size, warmup=2, traces=3, threads=None):
     """Traced and predicted memory of one (network, type); status says why a type refused it."""
     from benchmarks.prediction import memory_model
-    from training.kernels import kernel_family
-    row = {"part": "memory", "network": network.name, "kernels": kernel_family().library, "type": algorithm,
-           "batch_size": batch_size}
-    kind, settings = rule_of(algorithm)
-    settings = {key: value for key, value in settings.items() if key != "optimizer"}  # every row: momentum
+    row = _row(network.name, algorithm, batch_size)
+    kind, settings = _memory_rule(algorithm)
     try:
         bench = common.Bench(network, kind, threads=threads, batch_size=batch_size, settings=settings)
     except Exception as error:  # the type's own refusal (one line), e.g. a rule for dense layers only
-        return dict(row, status="refused: " + " ".join(str(error).split()))
+        return _refused(row, error)
     try:
         prediction = memory_model(network, bench.blocks, "stored", threads, settings).predict(kind, batch_size)
         bench.run(warmup)
         peak = int(statistics.median(bench.trace() for _ in range(traces)))
-        total = peak + bench.persistent_bytes()
+        persistent = bench.persistent_bytes()
     finally:
         bench.close()
+    return _measured(row, prediction, peak, persistent)
+
+
+def _row(network_name, algorithm, batch_size):
+    from training.kernels import kernel_family
+    return {"part": "memory", "network": network_name, "kernels": kernel_family().library, "type": algorithm,
+            "batch_size": batch_size}
+
+
+def _memory_rule(algorithm):
+    """(type, settings) of a memory row: the variant's settings but its optimizer (every memory row
+    has the benchmark's own)."""
+    kind, settings = rule_of(algorithm)
+    return kind, {key: value for key, value in settings.items() if key != "optimizer"}
+
+
+def _refused(row, error):
+    return dict(row, status="refused: " + " ".join(str(error).split()))
+
+
+def _measured(row, prediction, peak, persistent):
+    total = peak + persistent
     return dict(row, measured_peak_bytes=peak, measured_total_bytes=total,
                 predicted_peak_bytes=prediction.peak_bytes, predicted_total_bytes=prediction.total_bytes,
                 peak_error=prediction.peak_bytes / peak - 1 if peak else 0.0,
@@ -107,7 +126,8 @@ def memory_row(network, algorithm, batch_size, warmup=2, traces=3, threads=None)
 #: The transformer's row: transformer_memory's shape (4 blocks of dim 128 and 4 heads, context 64,
 #: batch 8, synthetic tokens, Adam), traced as `experiment plan --verify` traces a run.
 TRANSFORMER = (4, 64)
-SUMMARY_NETWORKS = ("long_fc_20", "vgg_16", "resnet_18", "transformer_{}x{}".format(*TRANSFORMER))
+TRANSFORMER_NAME = "transformer_{}x{}".format(*TRANSFORMER)
+SUMMARY_NETWORKS = ("long_fc_20", "vgg_16", "resnet_18", TRANSFORMER_NAME)
 
 
 def transformer_memory_row(algorithm):
@@ -117,22 +137,14 @@ def transformer_memory_row(algorithm):
     from training.memory_check import measure as traced
     from training.memory_model import memory_model as model_of_config
 
-    from training.kernels import kernel_family
-    layers, context = TRANSFORMER
-    row = {"part": "memory", "network": f"transformer_{layers}x{context}", "kernels": kernel_family().library,
-           "type": algorithm, "batch_size": transformer_memory.BATCH}
-    kind, settings = rule_of(algorithm)
-    settings = {key: value for key, value in settings.items() if key != "optimizer"}  # every row: Adam
-    config = validate({**transformer_memory.config_of(layers, context, kind).to_dict(), **settings})
+    row = _row(TRANSFORMER_NAME, algorithm, transformer_memory.BATCH)
+    kind, settings = _memory_rule(algorithm)
+    config = validate({**transformer_memory.config_of(*TRANSFORMER, kind).to_dict(), **settings})
     try:
         prediction = model_of_config(config).predict(kind, config.batch_size)
     except Exception as error:  # the type's own refusal (one line), e.g. a rule for dense layers only
-        return dict(row, status="refused: " + " ".join(str(error).split()))
-    peak, persistent = traced(config, steps=3)
-    total = peak + persistent
-    return dict(row, measured_peak_bytes=peak, measured_total_bytes=total, predicted_peak_bytes=prediction.peak_bytes,
-                predicted_total_bytes=prediction.total_bytes, peak_error=prediction.peak_bytes / peak - 1,
-                total_error=prediction.total_bytes / total - 1, status="measured")
+        return _refused(row, error)
+    return _measured(row, prediction, *traced(config, steps=3))
 
 
 def with_ratios(rows):
@@ -220,6 +232,7 @@ def read_rows(path):
             row["kernels"] = EARLIER_KERNELS
     return rows
 
+
 def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
     from training.kernels import kernel_family
     library = kernel_family().library
@@ -245,9 +258,8 @@ def measure(parts, types, quick=False, out_dir=None, threads=None, log=print):
             for algorithm in types:
                 if not have("memory", network.name, algorithm):
                     keep(memory_row(network, algorithm, batch_size, threads=threads))
-        transformer = "transformer_{}x{}".format(*TRANSFORMER)
         for algorithm in () if quick else types:
-            if not have("memory", transformer, algorithm):
+            if not have("memory", TRANSFORMER_NAME, algorithm):
                 keep(transformer_memory_row(algorithm))
     epochs = 1 if quick else None
     rates = {r["type"]: r["learning_rate"] for r in rows if r["part"] == "sweep"}

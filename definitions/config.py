@@ -183,10 +183,15 @@ def _check_together(values):
         # Either one says where BPCKPT's checkpoints go: one of the two would be silently ignored.
         raise ConfigError(f"config keys 'segment_size' ({values['segment_size']}) and 'checkpoint_plan' "
                           f"({values['checkpoint_plan']!r}) both place BPCKPT's checkpoints: set one of them")
-    if values.get("fgrad_samples", 1) > 1 and values.get("fgrad_perturbation", "weights") != "activity":
-        # One tangent of the weights serves the whole batch: copies of the batch would share it.
-        raise ConfigError(f"config key 'fgrad_samples' ({values['fgrad_samples']}) averages perturbations of each "
-                          f"example's activity: set fgrad_perturbation to 'activity' with it")
+    check_fgrad_samples(values.get("fgrad_samples", 1), values.get("fgrad_perturbation", "weights"))
+
+
+def check_fgrad_samples(samples, perturbation):
+    """FGRAD's copies of the batch need activity perturbation: one tangent of the weights serves
+    the whole batch, so copies would share it (checked here and by FGRAD itself)."""
+    if samples > 1 and perturbation != "activity":
+        raise ConfigError(f"config key 'fgrad_samples' ({samples}) averages perturbations of each example's "
+                          f"activity: set fgrad_perturbation to 'activity' with it")
 
 
 def _plain(value):

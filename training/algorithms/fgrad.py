@@ -21,7 +21,7 @@ drawn again for the update once d exists, so no tangent of the weights outlives 
 """
 import tensorflow as tf
 
-from definitions.errors import ConfigError
+from definitions.config import check_fgrad_samples
 from training import draws, tangents
 from training.algorithms.base import Algorithm, Step, scope
 
@@ -46,9 +46,7 @@ class FGRAD(Algorithm):
         self.counter = draws.DrawCounter(self.feedback.seed)
         self.perturbation = perturbation or getattr(config, "fgrad_perturbation", "weights")
         self.samples = int(samples or getattr(config, "fgrad_samples", 1))
-        if self.samples > 1 and self.perturbation != "activity":
-            raise ConfigError(f"FGRAD's fgrad_samples ({self.samples}) averages perturbations of each example's "
-                              f"activity: set fgrad_perturbation to 'activity' with it")
+        check_fgrad_samples(self.samples, self.perturbation)
         self._inputs = {}  # activity: block index -> the dense layer's input, which its update reads
 
     def build(self, blocks, features, labels, loss_fn, make_optimizer):
