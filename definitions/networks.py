@@ -98,6 +98,10 @@ transformer_small = dict(transformer_tiny)
 transformer_small.update({"dataset_name": "shakespeare", "sequence": "transformer_small", "batch_size": 12,
                           "epochs": 1, "eval_period": 200})
 
+# The same two in Launay et al.'s layout for DFA (post-norm, one block per transformer layer).
+transformer_tiny_launay = dict(transformer_tiny, sequence="transformer_tiny_launay")
+transformer_small_launay = dict(transformer_small, sequence="transformer_small_launay")
+
 # Issue 23's rules on digits, at the learning rates a small sweep chose (README, "Training algorithms").
 pepita_network = dict(default_network)
 pepita_network.update({"type": "PEPITA", "learning_rate": 0.05})

@@ -4,6 +4,7 @@ Each public function of this module takes `output_size` and returns a list of la
 is the `sequence` of a network dict. To add an architecture, write such a function here, or in
 a file of your own (`--definitions`, definitions/user_files.py) without editing the package.
 """
+from definitions.errors import ConfigError
 from layers import (GELU, AveragePool, BatchNormalization, ConvolutionalLayer, Embedding, FullyConnected,
                     LayerNormalization, MaxPool, MultiHeadAttention, PositionEmbedding, ReLu, ResidualLayer, Sigmoid,
                     Tanh)
@@ -181,16 +182,34 @@ def resnet_152(output_size):
     return _resnet(output_size, _bottleneck_block, (3, 8, 36, 3))
 
 
-def transformer(output_size, layers=4, dim=128, heads=4, context=64):
-    """A pre-norm decoder-only transformer (GPT-2's layout) on token ids: output_size is the
-    vocabulary. Each of the `layers` is two residual blocks, attention then an MLP of 4 * dim; a
-    final layer norm and a per-position head give the next token's logits. `context` is the
-    longest window it takes (the dataset's context_length)."""
+def transformer(output_size, layers=4, dim=128, heads=4, context=64, norm="pre", blocks="sublayer",
+                embedding_block=True):
+    """A decoder-only transformer on token ids: output_size is the vocabulary. Each of the
+    `layers` is two residual sub-layers, attention then an MLP of 4 * dim, and a per-position
+    head gives the next token's logits. `context` is the longest window it takes (the dataset's
+    context_length).
+
+    norm="pre" (GPT-2's layout): a layer norm opens each residual branch and one closes the
+    stack. norm="post" (the original transformer's): a layer norm follows each residual sum.
+    What DFA-style rules send an error to: blocks="sublayer", each sub-layer; blocks="layer", each
+    transformer layer, its MLP joining its attention (Launay et al.'s "macro" feedback), the
+    error then backpropagated inside the layer. embedding_block=False: the embedding has no block
+    of its own but joins the first layer's, so it learns through that layer."""
+    if norm not in ("pre", "post"):
+        raise ConfigError(f"transformer: norm must be 'pre' or 'post', got {norm!r}")
+    if blocks not in ("sublayer", "layer"):
+        raise ConfigError(f"transformer: blocks must be 'sublayer' or 'layer', got {blocks!r}")
     sequence = [Embedding(output_size, dim), PositionEmbedding(context)]
-    for _ in range(layers):
-        sequence += [ResidualLayer([LayerNormalization(), MultiHeadAttention(heads)]),
-                     ResidualLayer([LayerNormalization(), FullyConnected(4 * dim), GELU(), FullyConnected(dim)])]
-    return sequence + [LayerNormalization(), FullyConnected(output_size)]
+    for index in range(layers):
+        joins_attention, joins_mlp = index == 0 and not embedding_block, blocks == "layer"
+        attention, mlp = [MultiHeadAttention(heads)], [FullyConnected(4 * dim), GELU(), FullyConnected(dim)]
+        if norm == "pre":
+            sequence += [ResidualLayer([LayerNormalization(), *attention], joins_block=joins_attention),
+                         ResidualLayer([LayerNormalization(), *mlp], joins_block=joins_mlp)]
+        else:
+            sequence += [ResidualLayer(attention, joins_block=joins_attention), LayerNormalization(),
+                         ResidualLayer(mlp, joins_block=joins_mlp), LayerNormalization()]
+    return sequence + ([LayerNormalization()] if norm == "pre" else []) + [FullyConnected(output_size)]
 
 
 def transformer_tiny(output_size):
@@ -201,3 +220,16 @@ def transformer_tiny(output_size):
 def transformer_small(output_size):
     """4 layers of dim 128, 4 heads, context 64: nanoGPT's CPU "baby GPT" shape."""
     return transformer(output_size, layers=4, dim=128, heads=4, context=64)
+
+
+def transformer_tiny_launay(output_size):
+    """transformer_tiny in Launay et al.'s layout for DFA: post-norm, one block per layer."""
+    return transformer(output_size, layers=2, dim=64, heads=4, context=64, norm="post", blocks="layer",
+                       embedding_block=False)
+
+
+def transformer_small_launay(output_size):
+    """transformer_small in Launay et al.'s layout for DFA: post-norm, one block per layer, the
+    embedding inside the first (DFA within a third of a nat of BP on shakespeare, README)."""
+    return transformer(output_size, layers=4, dim=128, heads=4, context=64, norm="post", blocks="layer",
+                       embedding_block=False)

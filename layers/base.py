@@ -19,6 +19,8 @@ class Layer:
 
     #: True for layers that start a new block (dense, conv, residual).
     starts_block = False
+    #: True for a weight layer that joins the block before it instead (ResidualLayer(joins_block=True)).
+    joins_block = False
 
     def __init__(self, name=None):
         self.name = check_name(name, type(self).__name__)

@@ -1,13 +1,15 @@
 """ResidualLayer: y = f(x) + shortcut(x), with a 1x1 projection when the shapes differ.
 
 A residual layer counts as one weight layer, so under DFA it is one block: the projected error
-arrives at its output and TensorFlow differentiates the inner sequence locally.
+arrives at its output and TensorFlow differentiates the inner sequence locally. With
+`joins_block=True` it starts no block of its own but joins the block before it, so DFA's error
+arrives after both (Launay et al.'s one feedback per transformer layer, "macro").
 """
 import tensorflow as tf
 
 from definitions.errors import ConfigError
 from layers.base import Layer, WeightLayer, layer_to_config
-from layers.checks import format_shape
+from layers.checks import check_bool, format_shape
 from layers.conv import ConvolutionalLayer
 from layers.dense import FullyConnected
 from layers.registry import layer_from_config, register
@@ -15,8 +17,11 @@ from layers.registry import layer_from_config, register
 
 @register
 class ResidualLayer(WeightLayer):
-    def __init__(self, sequence, name=None):
+    def __init__(self, sequence, joins_block=False, name=None):
         super().__init__(add_biases=False, name=name)
+        self.joins_block = check_bool("joins_block", joins_block, "ResidualLayer")
+        # An instance attribute over WeightLayer's class one: training/blocks.py reads both.
+        self.starts_block = not self.joins_block
         if isinstance(sequence, (list, tuple)) and sequence and all(isinstance(item, dict) for item in sequence):
             sequence = [layer_from_config(item) for item in sequence]
         if not isinstance(sequence, (list, tuple)) or not sequence or \
@@ -77,10 +82,14 @@ class ResidualLayer(WeightLayer):
         return [op for layer in self.parts for op in layer.pop_updates()]
 
     def get_config(self):
-        return {"sequence": [layer_to_config(layer) for layer in self.sequence], "name": self.name}
+        config = {"sequence": [layer_to_config(layer) for layer in self.sequence], "name": self.name}
+        if self.joins_block:  # only then: the configs (and kernel-cache keys) of other residual layers stay as they were
+            config["joins_block"] = True
+        return config
 
     def __str__(self):
-        return f"ResidualLayer([{', '.join(str(layer) for layer in self.sequence)}])"
+        joins = ", joins_block=True" if self.joins_block else ""
+        return f"ResidualLayer([{', '.join(str(layer) for layer in self.sequence)}]{joins})"
 
 
 def _ratio(size_in, size_out, layer):

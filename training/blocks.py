@@ -1,4 +1,5 @@
-"""Blocks: a weight layer and the non-weight layers after it, up to the next weight layer.
+"""Blocks: a weight layer and the non-weight layers after it, up to the next weight layer
+(a weight layer that joins the block before it, ResidualLayer(joins_block=True), does not end one).
 
 DFA-style algorithms inject an error at a block's output and let TensorFlow differentiate
 inside the block, so activations, pooling and batch norm need no special cases.
@@ -51,8 +52,9 @@ def split_into_blocks(layers):
         raise ConfigError("the sequence has no layers")
     groups = [[]]
     for layer in layers:
-        # Layers before the first weight layer join the first block.
-        if layer.starts_block and any(member.starts_block for member in groups[-1]):
+        # Layers before the first weight layer join the first block; so does a weight layer that
+        # joins the block before it (ResidualLayer(joins_block=True)), where there is one.
+        if layer.starts_block and any(member.starts_block or member.joins_block for member in groups[-1]):
             groups.append([])
         groups[-1].append(layer)
     blocks = [Block(i, group) for i, group in enumerate(groups)]

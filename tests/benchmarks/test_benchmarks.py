@@ -278,15 +278,28 @@ def test_shakespeare_quick_row_and_targets(tmp_path):
     from benchmarks import shakespeare
     row = shakespeare.train(shakespeare.config_of("DFA", quick=True), steps=3, log=lambda *_: None)
     assert row["type"] == "DFA" and row["steps"] == 3 and row["peak_mib"] > 0 and row["persistent_mib"] > 0
+    assert row["sequence"] == "transformer_small"
     assert row["test_bits_per_char"] == pytest.approx(row["test_loss_nats"] / 0.6931471805599453)
     assert len(json.loads(row["train_losses"])) == 1  # logged at the last step
     twin = dict(row, type="DFAMEM")
     bp = dict(row, type="BP", test_loss_nats=row["test_loss_nats"] - 1.0)
-    checks = {name: met for name, _, _, met in shakespeare.targets([bp, row, twin])}
-    assert not checks["DFA held-out loss - BP's (nats/char)"]
-    assert checks["DFAMEM's logged training loss - DFA's, largest"]
-    shakespeare.report([bp, row, twin], tmp_path, log=lambda *_: None)
-    assert "| DFAMEM |" in (tmp_path / "shakespeare.md").read_text()
+    launay = shakespeare.train(shakespeare.config_of("DFA", quick=True, sequence="transformer_small_launay"),
+                               steps=2, log=lambda *_: None)
+    assert launay["sequence"] == "transformer_small_launay" and launay["peak_mib"] > 0
+    launay_bp = dict(launay, type="BP", test_loss_nats=launay["test_loss_nats"] - 0.5)
+    checks = {name: met for name, _, _, met in shakespeare.targets([bp, row, twin, launay_bp, launay])}
+    assert not checks["DFA held-out loss - BP's (nats/char), nanoGPT's layout"]
+    assert checks["DFA held-out loss - BP's (nats/char), Launay et al.'s layout"]  # each layout judged alone
+    assert checks["DFAMEM's logged training loss - DFA's, largest, nanoGPT's layout"]
+    between = dict(launay, sequence=shakespeare.ablation_name("post", "sublayer", True),
+                   test_loss_nats=launay["test_loss_nats"] + 0.25)
+    assert ("benchmarks.shakespeare:post_sublayer_own_embedding", "DFA") in shakespeare.plan()
+    shakespeare.report([bp, row, twin, launay_bp, launay, between], tmp_path, log=lambda *_: None)
+    text = (tmp_path / "shakespeare.md").read_text()
+    assert "| transformer_small | DFAMEM |" in text and "| transformer_small_launay | DFA |" in text
+    # the ablation table: DFA's loss beside BP's of the same norm (here launay_bp's), not in the main table
+    assert f"| post | sublayer | own | {between['test_loss_nats']:.3f} | {launay_bp['test_loss_nats']:.3f} | 0.750 |" in text
+    assert "post_sublayer_own_embedding | DFA" not in text
 
 
 def test_atlas_memory_rows_targets_report(tmp_path):

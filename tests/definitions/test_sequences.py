@@ -55,3 +55,24 @@ def test_transformer_blocks_and_shapes():
                                         "FullyConnected(128)])")
     assert [str(layer) for layer in get_sequence("transformer_tiny")(65)[:2]] == ["Embedding(65, 64)",
                                                                                    "PositionEmbedding(64)"]
+
+
+def test_launay_layout_is_post_norm_with_a_block_per_layer():
+    """transformer_small_launay: each residual sum followed by a layer norm, no final one; one block
+    per transformer layer (its MLP joins its attention), the embedding inside the first."""
+    from training.blocks import split_into_blocks
+    blocks = split_into_blocks(get_sequence("transformer_small_launay")(65))
+    assert len(blocks) == 4 + 1  # 4 layers, head
+    kinds = [[type(layer).__name__ for layer in block.layers] for block in blocks]
+    layer = ["ResidualLayer", "LayerNormalization", "ResidualLayer", "LayerNormalization"]
+    assert kinds == [["Embedding", "PositionEmbedding", *layer], layer, layer, layer, ["FullyConnected"]]
+    assert str(blocks[1].layers[0]) == "ResidualLayer([MultiHeadAttention(4)])"
+    assert str(blocks[1].layers[2]) == "ResidualLayer([FullyConnected(512), GELU(), FullyConnected(128)], joins_block=True)"
+
+
+@pytest.mark.parametrize("setting", [{"norm": "middle"}, {"blocks": "head"}])
+def test_transformer_refuses_an_unknown_layout(setting):
+    from definitions.errors import ConfigError
+    from definitions.sequences import transformer
+    with pytest.raises(ConfigError, match=f"transformer: {next(iter(setting))} must be"):
+        transformer(10, **setting)

@@ -9,7 +9,8 @@ from layers import (AveragePool, BatchNormalization, ConvolutionalLayer, FullyCo
 LAYERS = [FullyConnected(10, flatten=True, add_biases=False), ConvolutionalLayer((5, 3), 7, [2, 1], "VALID"),
           MaxPool([3, 3], [2, 2], "SAME"), AveragePool(None), AveragePool([2, 2]), BatchNormalization(momentum=0.9),
           Sigmoid(), Tanh(), ReLu(), LeakyReLu(0.3), Softmax(),
-          ResidualLayer([ConvolutionalLayer((3, 3), 4), BatchNormalization(), ReLu()])]
+          ResidualLayer([ConvolutionalLayer((3, 3), 4), BatchNormalization(), ReLu()]),
+          ResidualLayer([FullyConnected(4), ReLu()], joins_block=True)]
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: type(layer).__name__)

@@ -26,3 +26,26 @@ def test_projection_shortcut_when_shapes_differ():
 def test_bad_sequence():
     with pytest.raises(ValueError, match="non-empty list"):
         ResidualLayer([])
+
+
+def test_a_residual_layer_that_joins_the_block_before_it():
+    """joins_block=True: no block of its own (DFA's error arrives after both); a weight layer after
+    it starts the next block; first in a sequence it has nothing to join and starts the first."""
+    from training.blocks import split_into_blocks
+
+    def names(layers):
+        return [[type(layer).__name__ + ("+" if layer.joins_block else "") for layer in block.layers]
+                for block in split_into_blocks(layers)]
+
+    joining = ResidualLayer([FullyConnected(4), ReLu()], joins_block=True)
+    assert names([FullyConnected(4), ReLu(), joining, FullyConnected(2)]) == \
+        [["FullyConnected", "ReLu", "ResidualLayer+"], ["FullyConnected"]]
+    alone = ResidualLayer([FullyConnected(4)], joins_block=True)
+    assert names([alone, FullyConnected(2)]) == [["ResidualLayer+"], ["FullyConnected"]]
+    assert names([ResidualLayer([FullyConnected(4)]), FullyConnected(2)]) == [["ResidualLayer"], ["FullyConnected"]]
+
+
+def test_joins_block_must_be_a_bool():
+    from definitions.errors import ConfigError
+    with pytest.raises(ConfigError, match="joins_block must be True or False"):
+        ResidualLayer([FullyConnected(4)], joins_block="yes")
