@@ -98,7 +98,8 @@ def make_config(network, algorithm, batch_size=BATCH_SIZE, seed=0, segment_size=
 class Bench:
     """One (network, type) training graph in its own session, ready to step."""
 
-    def __init__(self, network, algorithm, threads=None, **config_overrides):
+    def __init__(self, network, algorithm, threads=None, algorithm_class=None, **config_overrides):
+        """algorithm_class: a variant of the type's class to build instead (a benchmark's what-if)."""
         import tensorflow as tf
 
         from training.algorithms import get_algorithm
@@ -122,8 +123,8 @@ class Bench:
                 one_hot = tf.one_hot(labels, network.classes)
             self.blocks = split_into_blocks(network.layers())
             loss_fn = COST_FUNCTIONS[config.cost_function]
-            self.step = get_algorithm(config).build(self.blocks, features, one_hot, loss_fn,
-                                                    lambda: make_optimizer(config))
+            built = algorithm_class(config) if algorithm_class else get_algorithm(config)
+            self.step = built.build(self.blocks, features, one_hot, loss_fn, lambda: make_optimizer(config))
             init = tf.compat.v1.global_variables_initializer()
         self.fetches = [self.step.train_op, self.step.loss]
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config(threads))
@@ -327,6 +328,28 @@ def keep_other_families(rows, old_rows):
     if not rows:
         return old_rows
     return [row for row in old_rows if row.get("kernels") != rows[0]["kernels"]] + rows
+
+
+def write_results(name, columns, rows, title, table, notes, out_dir=None, log=print):
+    """results/<name>.csv (the rows) and <name>.md (the table and notes); the table to the log."""
+    write_csv(result_path(name, "csv", out_dir), columns, rows)
+    write_markdown(result_path(name, "md", out_dir), title, table, notes)
+    log(table)
+
+
+def main_per_kernel_family(argv, doc, name, numeric_columns, measure_rows, report):
+    """A benchmark's command line when it runs once per kernel family: the common options and
+    --append; measure_rows(args) -> rows, then report(rows, out_dir) with, under --append, the
+    CSV's rows of the other family first (`numeric_columns` read back as floats)."""
+    parser = argument_parser(doc.splitlines()[0])
+    parser.add_argument("--append", action="store_true", help="keep the CSV's rows of other kernel families")
+    args = parser.parse_args(argv)
+    quiet_tensorflow()
+    rows = measure_rows(args)
+    if args.append:
+        old = read_rows(result_path(name, "csv", args.out), {column: float for column in numeric_columns})
+        rows = keep_other_families(rows, old)
+    report(rows, args.out)
 
 
 def machine_line():

@@ -59,22 +59,12 @@ threads. long_fc at batch {common.BATCH_SIZE}, vgg_16 on 32x32x3 at batch 16, mo
 
 Regenerate: `python -m benchmarks.inter_op`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.inter_op --append`.
 """
-    common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)
-    common.write_markdown(common.result_path(NAME, "md", out_dir), "One op at a time against an inter-op pool",
-                          table, notes)
-    log(table)
+    common.write_results(NAME, COLUMNS, rows, "One op at a time against an inter-op pool", table, notes, out_dir, log)
 
 
 def main(argv=None):
-    parser = common.argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--append", action="store_true", help="keep the CSV's rows of other kernel families")
-    args = parser.parse_args(argv)
-    common.quiet_tensorflow()
-    rows = measure(networks(args.quick), steps=6 if args.quick else 60, threads=args.threads)
-    if args.append:
-        types = {column: float for column in COLUMNS[3:]}
-        rows = common.keep_other_families(rows, common.read_rows(common.result_path(NAME, "csv", args.out), types))
-    report(rows, args.out)
+    common.main_per_kernel_family(argv, __doc__, NAME, COLUMNS[3:], lambda args: measure(
+        networks(args.quick), steps=6 if args.quick else 60, threads=args.threads), report)
 
 
 if __name__ == "__main__":
