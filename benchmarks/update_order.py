@@ -1,23 +1,25 @@
-"""What FA's block-by-block updates cost and save: FA as it runs against FA applying every update
-at the end, as BP does. Step time (BP's in the same process) and the traced peak.
+"""What block-by-block updates cost and save: FA and DFA as they run against the same rule applying
+every update at the end, as BP does. Step time (BP's in the same process) and the traced peak.
 
     python -m benchmarks.update_order [--quick] [--append]
 
-FA applies each block's update as soon as the block's gradients exist, during the backward pass
-(training/algorithms/fa.py), so one block's weight gradients are alive at a time. On long_fc its
-step is slower than BP's by more than its arithmetic, and per-op times of traced steps put the
-difference in the momentum updates, interleaved with the backward products. This benchmark
-measures the alternative, every update at the end (`FAAtEnd`, built here only): the three graphs
-of each network are timed in turns in one process (benchmarks.common.interleaved_step_times).
+FA and DFA apply each block's update as soon as the block's gradients exist, during the backward
+pass (training/algorithms/fa.py, dfa.py), so one block's weight gradients are alive at a time. On
+long_fc their steps are slower than their arithmetic implies, and per-op times of traced steps
+put much of the difference in the momentum updates, interleaved with the backward products. This
+benchmark measures the alternative, every update at the end (`FAAtEnd`, `DFAAtEnd`, built here
+only): BP and both variants of a rule are timed in turns in one process
+(benchmarks.common.interleaved_step_times).
 Writes results/update_order.{csv,md}; run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=0 ...
 --append` keeps the other family's rows).
 """
 from benchmarks import common
-from training.algorithms import FA
+from training.algorithms import DFA, FA
+from training.algorithms.base import Step
 
 NAME = "update_order"
-COLUMNS = ["network", "kernels", "bp_ms", "fa_ms", "fa_at_end_ms", "fa_over_bp", "fa_at_end_over_bp", "bp_peak_mib",
-           "fa_peak_mib", "fa_at_end_peak_mib"]
+COLUMNS = ["network", "kernels", "type", "bp_ms", "as_run_ms", "at_end_ms", "as_run_over_bp", "at_end_over_bp",
+           "bp_peak_mib", "as_run_peak_mib", "at_end_peak_mib"]
 
 
 class FAAtEnd(FA):
@@ -29,6 +31,21 @@ class FAAtEnd(FA):
         return first, pairs_by_block, [self.apply_after_all(make_optimizer(), pairs, [])]
 
 
+class DFAAtEnd(DFA):
+    """DFA's updates in DFA's order, every one applied once all exist (BP's apply_after_all)."""
+
+    def build(self, blocks, features, labels, loss_fn, make_optimizer):
+        outputs, loss, pairs_by_block, _ = self._updates(blocks, features, labels, loss_fn)
+        state_updates = [op for block in blocks for op in block.pop_updates()]
+        pairs = [pair for pairs in pairs_by_block for pair in pairs]
+        return Step(train_op=self.apply_after_all(make_optimizer(), pairs, state_updates), loss=loss,
+                    logits=outputs[-1])
+
+
+#: Each rule with its every-update-at-the-end variant.
+VARIANTS = {"FA": FAAtEnd, "DFA": DFAAtEnd}
+
+
 def networks(quick=False):
     return [common.mlp(2, width=16)] if quick else [common.mlp(20), common.mlp(30)]
 
@@ -38,41 +55,42 @@ def measure(nets, steps=60, threads=None, log=print):
     library = kernel_family().library
     rows = []
     for network in nets:
-        benches = {"bp": common.Bench(network, "BP", threads=threads),
-                   "fa": common.Bench(network, "FA", threads=threads),
-                   "fa_at_end": common.Bench(network, "FA", threads=threads, algorithm_class=FAAtEnd)}
-        try:
-            times = common.interleaved_step_times(benches, steps, warmup=10, rounds=10)
-            peaks = {key: bench.trace() / common.MIB for key, bench in benches.items()}
-        finally:
-            for bench in benches.values():
-                bench.close()
-        ms = {key: common.median_ms(times[key]) for key in benches}
-        rows.append({"network": network.name, "kernels": library, "bp_ms": ms["bp"], "fa_ms": ms["fa"],
-                     "fa_at_end_ms": ms["fa_at_end"], "fa_over_bp": ms["fa"] / ms["bp"],
-                     "fa_at_end_over_bp": ms["fa_at_end"] / ms["bp"], "bp_peak_mib": peaks["bp"],
-                     "fa_peak_mib": peaks["fa"], "fa_at_end_peak_mib": peaks["fa_at_end"]})
-        log(f"{network.name:>12} {library:>6}: FA / BP {ms['fa'] / ms['bp']:.3f}, at the end "
-            f"{ms['fa_at_end'] / ms['bp']:.3f}; peaks {peaks['fa']:.1f} / {peaks['fa_at_end']:.1f} MiB")
+        for kind, at_end in VARIANTS.items():
+            benches = {"bp": common.Bench(network, "BP", threads=threads),
+                       "as_run": common.Bench(network, kind, threads=threads),
+                       "at_end": common.Bench(network, kind, threads=threads, algorithm_class=at_end)}
+            try:
+                times = common.interleaved_step_times(benches, steps, warmup=10, rounds=10)
+                peaks = {key: bench.trace() / common.MIB for key, bench in benches.items()}
+            finally:
+                for bench in benches.values():
+                    bench.close()
+            ms = {key: common.median_ms(times[key]) for key in benches}
+            rows.append({"network": network.name, "kernels": library, "type": kind, "bp_ms": ms["bp"],
+                         "as_run_ms": ms["as_run"], "at_end_ms": ms["at_end"], "as_run_over_bp": ms["as_run"] / ms["bp"],
+                         "at_end_over_bp": ms["at_end"] / ms["bp"], "bp_peak_mib": peaks["bp"],
+                         "as_run_peak_mib": peaks["as_run"], "at_end_peak_mib": peaks["at_end"]})
+            log(f"{network.name:>12} {library:>6} {kind:>3}: / BP {ms['as_run'] / ms['bp']:.3f}, at the end "
+                f"{ms['at_end'] / ms['bp']:.3f}; peaks {peaks['as_run']:.1f} / {peaks['at_end']:.1f} MiB")
     return rows
 
 
 def report(rows, out_dir=None, log=print):
     table = common.markdown_table(COLUMNS, rows, {
-        "bp_ms": "BP (ms)", "fa_ms": "FA (ms)", "fa_at_end_ms": "FA, updates at the end (ms)", "fa_over_bp": "FA / BP",
-        "fa_at_end_over_bp": "at the end / BP", "bp_peak_mib": "BP peak MiB", "fa_peak_mib": "FA peak MiB",
-        "fa_at_end_peak_mib": "at the end, peak MiB"})
-    notes = f"""Median step time of three graphs timed in turns (BP; FA as it runs, each block's update applied
-during the backward; FA with every update applied at the end) and one traced step's transient
-peak. long_fc at batch {common.BATCH_SIZE}, momentum SGD, synthetic data. {common.machine_line()}.
+        "bp_ms": "BP (ms)", "as_run_ms": "as it runs (ms)", "at_end_ms": "updates at the end (ms)",
+        "as_run_over_bp": "as it runs / BP", "at_end_over_bp": "at the end / BP", "bp_peak_mib": "BP peak MiB",
+        "as_run_peak_mib": "as it runs, peak MiB", "at_end_peak_mib": "at the end, peak MiB"})
+    notes = f"""Median step time of three graphs timed in turns (BP; the rule as it runs, each block's update
+applied during the backward; the rule with every update applied at the end) and one traced
+step's transient peak. long_fc at batch {common.BATCH_SIZE}, momentum SGD, synthetic data. {common.machine_line()}.
 
 Regenerate: `python -m benchmarks.update_order`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.update_order --append`.
 """
-    common.write_results(NAME, COLUMNS, rows, "FA's updates: during the backward or at the end", table, notes, out_dir, log)
+    common.write_results(NAME, COLUMNS, rows, "Updates during the backward or at the end", table, notes, out_dir, log)
 
 
 def main(argv=None):
-    common.main_per_kernel_family(argv, __doc__, NAME, COLUMNS[2:], lambda args: measure(
+    common.main_per_kernel_family(argv, __doc__, NAME, COLUMNS[3:], lambda args: measure(
         networks(args.quick), steps=6 if args.quick else 60, threads=args.threads), report)
 
 

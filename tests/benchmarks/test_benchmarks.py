@@ -392,25 +392,28 @@ def test_inter_op_times_both_sessions_and_keeps_the_other_family(tmp_path):
     assert "| long_fc_2 | cuDNN | BP |" in (tmp_path / "inter_op.md").read_text()
 
 
-def test_update_order_variant_is_fa_with_its_updates_moved(tmp_path):
-    """benchmarks.update_order's FAAtEnd applies the same updates as FA (two steps of momentum, the
-    second reading the first's weights), only later in the step; its quick rows and report."""
+@pytest.mark.parametrize("kind", ["FA", "DFA"])
+def test_update_order_variants_apply_the_rules_updates_later(kind, tmp_path):
+    """benchmarks.update_order's FAAtEnd and DFAAtEnd apply the same updates as FA and DFA (two steps
+    of momentum, the second reading the first's weights), only later in the step; quick rows, report."""
     import numpy as np
     import tensorflow as tf
 
     from benchmarks import update_order
     from definitions.sequences import fcSigmoid
     from tests.training.algorithms.harness import run_steps
-    from training.algorithms import FA
+    from training.algorithms import DFA, FA
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(8, 8, 8, 1)).astype(np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 8)]
-    runs = [run_steps(kind, lambda: fcSigmoid(10), x, y, steps=2,
+    runs = [run_steps(algorithm, lambda: fcSigmoid(10), x, y, steps=2,
                       optimizer=lambda: tf.compat.v1.train.MomentumOptimizer(0.1, 0.9))
-            for kind in (FA, update_order.FAAtEnd)]
+            for algorithm in ({"FA": FA, "DFA": DFA}[kind], update_order.VARIANTS[kind])]
     for ours, theirs in zip(runs[1].after, runs[0].after):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     assert not np.allclose(runs[0].after[0], runs[0].before[0])
-    rows = update_order.measure(update_order.networks(quick=True), steps=2, log=lambda *_: None)
-    assert rows[0]["fa_peak_mib"] > 0 and rows[0]["fa_at_end_peak_mib"] >= rows[0]["fa_peak_mib"]
-    update_order.report(rows, tmp_path, log=lambda *_: None)
-    assert "| long_fc_2 |" in (tmp_path / "update_order.md").read_text()
+    if kind == "DFA":
+        rows = update_order.measure(update_order.networks(quick=True), steps=2, log=lambda *_: None)
+        assert [row["type"] for row in rows] == ["FA", "DFA"]
+        assert all(row["as_run_peak_mib"] > 0 and row["at_end_peak_mib"] >= row["as_run_peak_mib"] for row in rows)
+        update_order.report(rows, tmp_path, log=lambda *_: None)
+        assert "| long_fc_2 | " in (tmp_path / "update_order.md").read_text()
