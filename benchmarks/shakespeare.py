@@ -11,7 +11,8 @@ first). Per (layout, type): the training loss every LOG_EVERY steps (DFAMEM's mu
 and BPCKPT's BP's), the held-out loss at the end in nats and bits per character, the median
 step time, and one traced step's transient peak. Then DFA alone in the six layouts between the
 two (ABLATION: pre/post norm, a block per sub-layer/layer, the embedding's own block or the first
-layer's). Resumable: a row already in the CSV is not run again. Writes results/shakespeare.{csv,md}. `--quick`: synthetic_tokens, a few steps (a smoke run).
+layer's). Resumable: a row already in the CSV is not run again. Writes results/shakespeare.{csv,md}.
+`--quick`: synthetic_tokens, a few steps (a smoke run).
 """
 import json
 import math
@@ -28,6 +29,8 @@ SEQUENCES = {"transformer_small": "nanoGPT's layout", "transformer_small_launay"
 ABLATION = [(norm, blocks, embedding_block) for norm in ("pre", "post") for blocks in ("sublayer", "layer")
             for embedding_block in (True, False)]
 SHIPPED = {("pre", "sublayer", True): "transformer_small", ("post", "layer", False): "transformer_small_launay"}
+#: BP's loss depends on the norm, not on the blocks: each ablation row is set beside this layout's BP.
+BP_OF_NORM = {norm: sequence for (norm, _, _), sequence in SHIPPED.items()}
 COLUMNS = ["sequence", "type", "steps", "test_loss_nats", "test_bits_per_char", "test_accuracy", "step_ms", "peak_mib",
            "persistent_mib", "train_losses"]
 TYPES = {"steps": int, "test_loss_nats": float, "test_bits_per_char": float, "test_accuracy": float,
@@ -131,8 +134,8 @@ def measure(steps, quick=False, out_dir=None, log=print, sequences=None):
 def targets(rows):
     """Per layout: BP's loss, DFA's distance to it, and DFAMEM and BPCKPT equal to DFA and BP."""
     checks = []
-    for sequence in dict.fromkeys(row.get("sequence", "transformer_small") for row in rows):
-        by_type = {row["type"]: row for row in rows if row.get("sequence", "transformer_small") == sequence}
+    for sequence in dict.fromkeys(row["sequence"] for row in rows):
+        by_type = {row["type"]: row for row in rows if row["sequence"] == sequence}
         layout = SEQUENCES.get(sequence, sequence)
         if "BP" in by_type:
             checks.append((f"BP held-out loss (nats/char), {layout}", by_type["BP"]["test_loss_nats"], 1.95))
@@ -153,7 +156,7 @@ def ablation_rows(rows):
     table = []
     for norm, blocks, embedding_block in ABLATION:
         dfa = by_key.get((ablation_name(norm, blocks, embedding_block), "DFA"))
-        bp = by_key.get((SHIPPED[("pre", "sublayer", True) if norm == "pre" else ("post", "layer", False)], "BP"))
+        bp = by_key.get((BP_OF_NORM[norm], "BP"))
         if dfa is not None:
             table.append({"norm": norm, "blocks": blocks, "embedding": "own" if embedding_block else "first layer's",
                           "dfa": dfa, "bp": bp, "gap": None if bp is None else dfa - bp})
