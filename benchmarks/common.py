@@ -148,6 +148,15 @@ class Bench:
         points = {device: timeline_points(records, 0) for device, records in split_by_device(result.records).items()}
         return peak_bytes(points[busiest_device(points)]) if points else 0
 
+    def flop_ratio(self):
+        """The FLOPs of this type's step over BP's on this network (planning's layer rules)."""
+        from planning.model import MemoryModel
+        from training.preflight import checkpoint_plan
+        model = MemoryModel(self.blocks, self.network.input_shape, self.network.classes, optimizer=self.config.optimizer,
+                            feedback=self.config.feedback, segment_size=self.step_segment_size(), global_step=False,
+                            checkpoint_plan=checkpoint_plan(self.config, len(self.blocks)))
+        return model.flop_ratio(self.algorithm)
+
     def step_segment_size(self):
         """BPCKPT's blocks per segment in this graph; None for the other types."""
         if self.algorithm != "BPCKPT":

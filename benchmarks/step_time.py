@@ -14,7 +14,8 @@ results/step_time.{csv,md} and results/step_floor.csv.
 from benchmarks import common, step_floor
 from benchmarks.memory_vs_depth import networks as depth_networks
 
-COLUMNS = ["network", "kernels", "type", "blocks", "batch_size", "median_step_ms", "ratio_to_bp", "steps"]
+COLUMNS = ["network", "kernels", "type", "blocks", "batch_size", "median_step_ms", "ratio_to_bp", "steps",
+           "flop_ratio"]
 NAME = "step_time"
 FLOOR_NAME = "step_floor"
 #: type -> the largest step-time ratio to BP that the speed issue asks for, per family.
@@ -36,7 +37,8 @@ def networks(quick=False):
 
 
 def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=print, floors=None):
-    """Rows of step times; BP's floor rows appended to `floors` (a list) for FLOOR_NETWORKS."""
+    """Rows of step times, each with the type's FLOPs over BP's (what its arithmetic implies);
+    BP's floor rows appended to `floors` (a list) for FLOOR_NETWORKS."""
     from training.kernels import kernel_family
     library = kernel_family().library
     rows = []
@@ -50,6 +52,7 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
             times = common.interleaved_step_times({**benches, **floor_benches}, steps, warmup=warmup)
             if floor_benches:
                 floors.append(_floor_row(network, library, batch_size, benches["BP"].blocks, times, log))
+            flop_ratios = {algorithm: bench.flop_ratio() for algorithm, bench in benches.items()}
         finally:
             for bench in [*benches.values(), *floor_benches.values()]:
                 bench.close()
@@ -58,7 +61,7 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
             ratio = medians[algorithm] / medians["BP"] if "BP" in medians else None
             rows.append({"network": network.name, "kernels": library, "type": algorithm, "blocks": network.blocks,
                          "batch_size": batch_size, "median_step_ms": medians[algorithm], "ratio_to_bp": ratio,
-                         "steps": len(times[algorithm])})
+                         "steps": len(times[algorithm]), "flop_ratio": flop_ratios[algorithm]})
             log(f"{network.name:>14} {library:>6} {algorithm:>7}: {medians[algorithm]:8.2f} ms"
                 + (f"  ({ratio:.3f} x BP)" if ratio is not None else ""))
     return rows
@@ -100,16 +103,39 @@ def targets(rows):
             for r in rows if r["type"] in LIMITS and r["ratio_to_bp"] is not None]
 
 
-def table(rows):
+def table(rows, value=lambda row: row["median_step_ms"] if row["type"] == "BP" else row["ratio_to_bp"],
+          keys=("network", "kernels"), bp_header="BP (ms)"):
+    """One line per network (and kernel family), a column per type: by default BP's median step
+    in ms and the other types' ratios to it."""
     types = list(dict.fromkeys(r["type"] for r in rows))
     lines = []
-    for key in dict.fromkeys((r["network"], r["kernels"]) for r in rows):
-        mine = {r["type"]: r for r in rows if (r["network"], r["kernels"]) == key}
-        line = {"network": key[0], "kernels": key[1], "batch": next(iter(mine.values()))["batch_size"]}
-        line.update({kind: (mine[kind]["median_step_ms"] if kind == "BP" else mine[kind]["ratio_to_bp"])
-                     for kind in types if kind in mine})
+    for key in dict.fromkeys(tuple(r[k] for k in keys) for r in rows):
+        mine = {r["type"]: r for r in rows if tuple(r[k] for k in keys) == key}
+        line = {**dict(zip(keys, key)), "batch": next(iter(mine.values()))["batch_size"]}
+        line.update({kind: value(mine[kind]) for kind in types if kind in mine})
         lines.append(line)
-    return common.markdown_table(["network", "kernels", "batch"] + types, lines, {"BP": "BP (ms)"})
+    return common.markdown_table([*keys, "batch"] + types, lines, {"BP": bp_header})
+
+
+def flop_table(rows):
+    """Each type's FLOPs over BP's: one line per network, whatever the kernels."""
+    return table([r for r in rows if r.get("flop_ratio") is not None], lambda row: row["flop_ratio"],
+                 keys=("network",), bp_header="BP")
+
+
+def explained_misses(rows):
+    """Every missed limit beside the type's FLOP ratio: where that ratio is itself over the limit,
+    no implementation of the rule on that network meets it (the issue's limits assume one weight
+    layer per block and no first-layer exception); elsewhere the time beyond the FLOPs is the
+    kernels' (GEMM shapes that run below the forward's rate, momentum's bytes) or the schedule's."""
+    lines = [{"target": f"{r['type']} / BP, {r['network']}, {r['kernels']}", "limit": LIMITS[r["type"]],
+              "measured": r["ratio_to_bp"], "flop_ratio": r.get("flop_ratio"),
+              "over the limit by": "its FLOPs" if (r.get("flop_ratio") or 0) > LIMITS[r["type"]] else "time beyond its FLOPs"}
+             for r in rows if r["type"] in LIMITS and r["ratio_to_bp"] is not None and r["ratio_to_bp"] > LIMITS[r["type"]]]
+    if not lines:
+        return ""
+    return common.markdown_table(["target", "limit", "measured", "flop_ratio", "over the limit by"], lines,
+                                 {"flop_ratio": "FLOPs / BP's"})
 
 
 def report(rows, out_dir=None, log=print, floors=()):
@@ -119,8 +145,16 @@ def report(rows, out_dir=None, log=print, floors=()):
         text += ("\n\nBP's floor: the step's GEMMs timed alone in the same process, plus the bytes the rest of "
                  "the step must move at the streaming bandwidth measured there (benchmarks/step_floor.py).\n\n"
                  + floor_table(floors))
+    if any(r.get("flop_ratio") is not None for r in rows):
+        text += ("\n\nFLOPs of each type's step over BP's (planning's layer rules: matmuls, convolutions, feedback "
+                 "products, pooling; the same on every kernel family; tests/benchmarks/test_flop_ratio.py holds them "
+                 "equal to TensorFlow's own count of the products a traced step ran).\n\n" + flop_table(rows))
+    misses = explained_misses(rows)
     notes = ("Columns after BP: median step time as a multiple of BP's on the same network and kernels.\n\n"
-             + common.targets_markdown(checks) + f"""
+             + common.targets_markdown(checks)
+             + ("\nEach missed limit beside the type's FLOP ratio (\"its FLOPs\": the FLOP ratio alone is over "
+                "the limit, which no implementation of the rule meets on that network).\n\n" + misses
+                if misses else "") + f"""
 In multiply-adds, with F a forward pass: BP is about 3F (forward, input gradients, weight
 gradients), FA 3F, DFAMEM two forward passes and the weight gradients (3F), DFA and DRTP 2F
 (no input gradients), BPCKPT with sqrt segments about 4F. On shallow networks fixed per-op costs
@@ -147,7 +181,7 @@ def read_floor_rows(path):
 
 def read_rows(path):
     return common.read_rows(path, {"blocks": int, "batch_size": int, "median_step_ms": float, "ratio_to_bp": float,
-                                   "steps": int})
+                                   "steps": int, "flop_ratio": float})
 
 
 def main(argv=None):

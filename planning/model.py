@@ -4,6 +4,7 @@
     prediction = model.predict("DFAMEM", batch_size=64)
     prediction.peak_bytes, prediction.persistent_bytes, prediction.total_bytes
     prediction.recompute_fraction                     # forward FLOPs run again / one BP step's FLOPs
+    model.flop_ratio("DFA")                           # the step's FLOPs / BP's
     model.largest_batch("BP", budget_bytes)           # None when even batch 1 does not fit
 
 peak_bytes is what the tracer's summary.json calls peak_bytes (the transient peak of one
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from planning.algorithms import StepProgram
 from planning.persistent import persistent_breakdown
 from planning.program import simulate
-from planning.recompute import recompute_fraction, recomputed_forward_flops
+from planning.recompute import recompute_fraction, recomputed_forward_flops, step_flops
 from planning.shapes import BlockShape, block_shapes
 
 ALGORITHMS = ("BP", "BPCKPT", "FA", "DFA", "DFAMEM", "DRTP")
@@ -94,6 +95,20 @@ class MemoryModel:
             bp_ops = self._program(1, key[1], plan).bp().ops if recomputed_forward_flops(ops) else ()
             self._fractions[key] = recompute_fraction(ops, bp_ops) if bp_ops else 0.0
         return self._fractions[key]
+
+    def flop_ratio(self, algorithm, feedback=None, plan=None):
+        """The FLOPs of the algorithm's step over BP's on the same network (planning/recompute.py):
+        what its arithmetic implies for its step time against BP's. Counted at batch 1 from the
+        layer rules' programs, whatever kernels the model measured."""
+        feedback, plan = feedback or self.feedback, plan or self.checkpoint_plan
+
+        def flops(name):  # a program per step: a program's builder keeps the ops of every call
+            program = StepProgram(self.blocks, self.classes, 1, self.cost_function, feedback, self.segment_size,
+                                  self.threads, plan=plan, fgrad_perturbation=self.fgrad_perturbation,
+                                  fgrad_samples=self.fgrad_samples, mezo_samples=self.mezo_samples)
+            builder = getattr(program, name.lower())()
+            return step_flops(builder.ops, keep=builder.fetched)
+        return flops(algorithm) / flops("BP")
 
     def _program(self, batch_size, feedback, plan):
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,

@@ -61,9 +61,17 @@ def test_step_time(tmp_path):
     assert [r["type"] for r in rows] == list(common.TYPES)
     assert rows[0]["ratio_to_bp"] == 1.0 and all(r["median_step_ms"] > 0 and r["steps"] == 2 for r in rows)
     assert {r["kernels"] for r in rows} == {kernel_family().library} and rows[0]["batch_size"] == 16
+    flops = {r["type"]: r["flop_ratio"] for r in rows}
+    assert flops["BP"] == flops["FA"] == 1.0 and flops["DFA"] == flops["DRTP"] < flops["DFAMEM"] and flops["BPCKPT"] > 1.0
     step_time.report(rows, tmp_path, log=lambda *_: None)
     table = read_csv(tmp_path / "step_time.csv")
-    assert {"network", "kernels", "type", "median_step_ms", "ratio_to_bp"} <= set(table[0])
+    assert {"network", "kernels", "type", "median_step_ms", "ratio_to_bp", "flop_ratio"} <= set(table[0])
+    text = (tmp_path / "step_time.md").read_text()
+    assert "FLOPs of each type's step over BP's" in text
+    # A missed limit is explained by the FLOPs exactly when the FLOP ratio is over it.
+    missed = [dict(rows[3], ratio_to_bp=0.9, flop_ratio=0.8), dict(rows[3], ratio_to_bp=0.9, flop_ratio=0.7)]
+    assert step_time.explained_misses(missed).count("| its FLOPs |") == 1
+    assert step_time.explained_misses(missed).count("| time beyond its FLOPs |") == 1
     assert step_time.read_rows(tmp_path / "step_time.csv")[1]["ratio_to_bp"] == pytest.approx(rows[1]["ratio_to_bp"], abs=1e-3)
 
 

@@ -40,3 +40,17 @@ def test_kept_tensors_live_to_the_end_and_externals_never_count():
     ops = [Op("make_a", inputs=(X,), outputs=(A,)), Op("read", inputs=(A, X))]
     assert simulate(ops, external=[X], keep=[A]).final_bytes == 100
     assert simulate(ops, external=[X]).final_bytes == 0
+
+
+def test_step_flops_count_the_live_ops_only():
+    """An op whose outputs nothing live reads is pruned before the step runs (Grappler): its FLOPs
+    do not count; updates (no outputs) and ops making a kept tensor do, with all they read."""
+    from planning.recompute import step_flops
+    ops = [Op("forward", inputs=(X,), outputs=(A,), flops=1),
+           Op("loss", inputs=(A,), outputs=(B,), flops=10),
+           Op("dead_recompute", inputs=(A,), outputs=(C,), flops=100),
+           Op("gradient", inputs=(A, B), outputs=(D,), flops=1000),
+           Op("update", inputs=(D,))]
+    assert step_flops(ops) == 1011
+    assert step_flops(ops, keep=[C]) == 1111
+    assert step_flops(ops[:3], keep=[B]) == 11
