@@ -13,11 +13,39 @@ threads. Writes results/inter_op.{csv,md}; run once per kernel family (`TF_ENABL
 import statistics
 
 from benchmarks import common
+from training.algorithms import BP
+from training.algorithms.base import Step
+from training.blocks import forward_blocks
 
 NAME = "inter_op"
 COLUMNS = ["network", "kernels", "type", "callers_thread_ms", "pool_ms", "pool_over_callers_thread"]
-TYPES = ("BP", "DFA")
+#: "BP, updates free": BPUpdatesFree, built here only.
+TYPES = ("BP", "DFA", "BP, updates free")
 POOL_THREADS = 2
+
+
+class BPUpdatesFree(BP):
+    """BP's gradients with each block's update applied once the block's input gradient (its last
+    read of the weights) exists, and the next block's backward waiting for the gradients only: on
+    a pool the momentum updates may run beside the backward's products, as Keras' do
+    (benchmarks/keras_phases.py). Its peak is FA's, not BP's: each weight gradient goes with its update."""
+
+    next_block_waits_for_update = False
+
+    def build(self, blocks, features, labels, loss_fn, make_optimizer):
+        import tensorflow as tf
+        self.ensure_built(blocks, features)
+        outputs = forward_blocks(blocks, features, training=True)
+        loss, error = self.loss_and_error(loss_fn, outputs[-1], labels)
+        _, _, updates = self.backward_in_order(blocks, [features] + outputs, error, make_optimizer)
+        state_updates = [op for block in blocks for op in block.pop_updates()]
+        return Step(train_op=tf.group(updates + state_updates, name="train_op"), loss=loss, logits=outputs[-1])
+
+
+def bench(network, kind, threads, batch_size):
+    if kind == "BP, updates free":
+        return common.Bench(network, "BP", threads=threads, batch_size=batch_size, algorithm_class=BPUpdatesFree)
+    return common.Bench(network, kind, threads=threads, batch_size=batch_size)
 
 
 def networks(quick=False):
@@ -33,17 +61,17 @@ def measure(nets, types=TYPES, steps=60, threads=None, log=print):
     rows = []
     for network, batch_size in nets:
         for kind in types:
-            benches = {"caller": common.Bench(network, kind, threads=(intra, -1), batch_size=batch_size),
-                       "pool": common.Bench(network, kind, threads=(intra, POOL_THREADS), batch_size=batch_size)}
+            benches = {"caller": bench(network, kind, (intra, -1), batch_size),
+                       "pool": bench(network, kind, (intra, POOL_THREADS), batch_size)}
             try:
                 times = common.interleaved_step_times(benches, steps, warmup=10, rounds=10)
             finally:
-                for bench in benches.values():
-                    bench.close()
+                for session in benches.values():
+                    session.close()
             caller, pool = (common.median_ms(times[key]) for key in ("caller", "pool"))
             rows.append({"network": network.name, "kernels": library, "type": kind, "callers_thread_ms": caller,
                          "pool_ms": pool, "pool_over_callers_thread": pool / caller})
-            log(f"{network.name:>12} {library:>6} {kind:>4}: caller's thread {caller:.2f} ms, "
+            log(f"{network.name:>12} {library:>6} {kind:>16}: caller's thread {caller:.2f} ms, "
                 f"pool of {POOL_THREADS} {pool:.2f} ms ({pool / caller:.3f})")
     return rows
 

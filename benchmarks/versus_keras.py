@@ -111,14 +111,18 @@ class OurTraining:
         self.fetches = [self.model.step.train_op, self.model.step.loss, self.model.increment_step]
         self.epoch = 0
 
-    def run_epoch(self):
-        """One pass over the training split, as Trainer._train_epoch; returns its seconds."""
+    def start_epoch(self):
+        """Reshuffle the training split and start a pass over it, as Trainer._train_epoch does."""
         from training.graph import epoch_shuffle_seed
         model, data = self.model, self.dataset
         self.epoch += 1
-        started = time.perf_counter()
         self.session.run(model.train_init, {model.features_in: data.x_train, model.labels_in: data.y_train,
                                             model.shuffle_seed: epoch_shuffle_seed(self.config.seed, self.epoch)})
+
+    def run_epoch(self):
+        """One pass over the training split, as Trainer._train_epoch; returns its seconds."""
+        started = time.perf_counter()
+        self.start_epoch()
         while True:
             try:
                 _, loss, _ = self.session.run(self.fetches)

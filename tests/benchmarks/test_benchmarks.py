@@ -392,7 +392,7 @@ def test_inter_op_times_both_sessions_and_keeps_the_other_family(tmp_path):
     (tmp_path / "inter_op.csv").write_text(",".join(inter_op.COLUMNS) + "\nlong_fc_2,cuDNN,BP,1.0,1.0,1.0\n")
     inter_op.main(["--quick", "--append", "--out", str(tmp_path)])
     rows = read_csv(tmp_path / "inter_op.csv")
-    assert rows[0]["kernels"] == "cuDNN" and [r["type"] for r in rows[1:]] == ["BP", "DFA"]
+    assert rows[0]["kernels"] == "cuDNN" and [r["type"] for r in rows[1:]] == list(inter_op.TYPES)
     for row in rows[1:]:
         assert float(row["callers_thread_ms"]) > 0 and float(row["pool_ms"]) > 0
         assert float(row["pool_over_callers_thread"]) == pytest.approx(
@@ -425,3 +425,49 @@ def test_update_order_variants_apply_the_rules_updates_later(kind, tmp_path):
         assert all(row["as_run_peak_mib"] > 0 and row["at_end_peak_mib"] >= row["as_run_peak_mib"] for row in rows)
         update_order.report(rows, tmp_path, log=lambda *_: None)
         assert "| long_fc_2 | " in (tmp_path / "update_order.md").read_text()
+
+
+def test_keras_phases(tmp_path):
+    """Both sides' traced steps split into phases that add up; Keras' momentum is more ops per
+    variable than ours (one ResourceApplyMomentum each)."""
+    from benchmarks import keras_phases
+    rows = keras_phases.measure([("fcReLu (2 x 256, relu)", "fcReLu")], batch_size=16, traces=1, log=lambda *_: None)
+    assert [r["side"] for r in rows] == ["ours", "Keras"]
+    for row in rows:
+        assert all(row[f"{phase}_ms"] > 0 for phase in ("forward", "backward", "update"))
+        assert row["total_ms"] == pytest.approx(sum(row[f"{phase}_ms"] for phase in keras_phases.PHASES))
+    ours, theirs = rows
+    variables = 6  # three kernels and three biases
+    assert ours["update_ops"] >= variables and theirs["update_ops"] > 2 * variables
+    keras_phases.report(rows, tmp_path, log=lambda *_: None)
+    assert read_csv(tmp_path / "keras_phases.csv")[1]["side"] == "Keras"
+    assert "| network | kernels | side |" in (tmp_path / "keras_phases.md").read_text()
+
+
+def test_phase_of_reads_the_first_scope():
+    from benchmarks.keras_phases import phase_of
+    assert [phase_of(name) for name in ("forward/block_0/MatMul", "update/SGD/Mul", "backward/x", "metrics/Add",
+                                        "input/IteratorGetNext", "Const")] == \
+        ["forward", "update", "backward", "other", "other", "other"]
+
+
+def test_bp_with_updates_free_takes_bps_steps_on_a_pool():
+    """inter_op's what-if: each block's update waits for the block's input gradient only, so on an
+    inter-op pool it may run beside the next block's backward; the weights after two momentum
+    steps are BP's (an update that raced a read of its weights would change them)."""
+    import numpy as np
+
+    from benchmarks import inter_op
+    network = common.mlp(4, width=32)
+    bp = common.Bench(network, "BP", batch_size=16)
+    free = inter_op.bench(network, "BP, updates free", (2, inter_op.POOL_THREADS), 16)
+    try:
+        bp.run(2)
+        free.run(2)
+        for mine, theirs in zip(*(bench.session.run([v for b in bench.blocks for v in b.variables])
+                                  for bench in (bp, free))):
+            np.testing.assert_allclose(theirs, mine, rtol=1e-5, atol=1e-6)
+        assert free.trace() < bp.trace()  # each weight gradient goes with its update
+    finally:
+        bp.close()
+        free.close()

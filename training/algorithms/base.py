@@ -45,6 +45,10 @@ class Algorithm:
     #: Gated, the order is the graph's (ARCHITECTURE.md, "One op at a time"). Nothing runs beside
     #: anything in a run's session, so the gates cost no overlap.
     gate_gradients = True
+    #: backward_in_order with updates: the next block's backward waits for this block's update
+    #: (one op at a time, a fixed order), or only for its gradients, leaving the update free to run
+    #: beside it on an inter-op pool (benchmarks/inter_op.py measures that what-if).
+    next_block_waits_for_update = True
 
     def __init__(self, config, feedback=None):
         self.config = config
@@ -151,9 +155,8 @@ class Algorithm:
             pairs_by_block.append(pairs)
             if make_optimizer is not None:
                 updates.append(self.apply(make_optimizer(), pairs, [input_gradient] if wants_input else []))
-                done = updates[-1:]
-            else:
-                done = [g for g, _ in pairs]
+            done = updates[-1:] if make_optimizer is not None and self.next_block_waits_for_update \
+                else [g for g, _ in pairs]
             gradient = input_gradient
         return gradient, pairs_by_block, updates
 
