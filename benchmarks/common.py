@@ -154,7 +154,9 @@ class Bench:
         from training.preflight import checkpoint_plan
         model = MemoryModel(self.blocks, self.network.input_shape, self.network.classes, optimizer=self.config.optimizer,
                             feedback=self.config.feedback, segment_size=self.step_segment_size(), global_step=False,
-                            checkpoint_plan=checkpoint_plan(self.config, len(self.blocks)))
+                            checkpoint_plan=checkpoint_plan(self.config, len(self.blocks)),
+                            fgrad_perturbation=self.config.fgrad_perturbation, fgrad_samples=self.config.fgrad_samples,
+                            mezo_samples=self.config.mezo_samples)
         return model.flop_ratio(self.algorithm)
 
     def step_segment_size(self):

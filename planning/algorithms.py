@@ -9,7 +9,7 @@ from planning.atlas_rules import AtlasSteps
 from planning.builder import ProgramBuilder
 from planning.defined import not_defined
 from planning.checkpoint_plan import plan_for
-from planning.layers import Weights, backward, forward
+from planning.layers import Weights, backward, dense_flops, forward
 from planning.measured import BLOCK_INPUT, OUTPUT_GRADIENT, replay
 from planning.program import Op
 
@@ -270,7 +270,8 @@ class StepProgram(AtlasSteps):
                     difference = b.new("sub", block.output, "update", inputs=[output, modulated], in_place=[output])
                     scaled = b.new("truediv", block.output, "update", inputs=[difference], in_place=[difference])
                     grads = self._bias_update(block, scaled)
-                grads = [b.small("MatMul", _elements(block.layers[0].kernel), "update", inputs=[x, scaled])] + grads
+                grads = [b.small("MatMul", _elements(block.layers[0].kernel), "update", inputs=[x, scaled],
+                                 flops=dense_flops(b, block.layers[0]))] + grads
             self.apply_when_ready(grads, f"block_{block.index}")
             x = modulated
         return b

@@ -10,6 +10,7 @@ weight's size; scalars are left out.
 """
 from definitions.errors import ConfigError
 from planning.builder import FLOAT
+from planning.layers import dense_flops
 from planning.measured import OUTPUT_GRADIENT, replay
 
 #: What FGRAD has tangents for (training/tangents.py).
@@ -150,7 +151,8 @@ class AtlasSteps:
             through = None
             if dx is not None:
                 with b.scope(scope):
-                    through = b.new("MatMul_1", dense.output, "activation", inputs=[dx, b.given(f"{dense.name}/var0")])
+                    through = b.new("MatMul_1", dense.output, "activation", inputs=[dx, b.given(f"{dense.name}/var0")],
+                                    flops=dense_flops(b, dense))
             output, _ = self.forward_block(block, x, self.weights(block))
             with b.scope(scope):
                 if activity:  # u on the dense output, (batch, units)
@@ -163,7 +165,8 @@ class AtlasSteps:
                 if activity:
                     tangent = tangents[0]
                 else:
-                    tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]])
+                    tangent = b.new("MatMul", dense.output, "activation", inputs=[x, tangents[0]],
+                                    flops=dense_flops(b, dense))
                 if activity and through is not None:
                     tangent = b.new("add", dense.output, "activation", inputs=[through, tangent],
                                     in_place=[through, tangent])
@@ -203,7 +206,8 @@ class AtlasSteps:
             with b.scope(f"update/block_{block.index}"):
                 draw = b.new("stateless_random_normal", dense.output, "update", inputs=[derivative])
                 scaled = b.new("mul", dense.output, "update", inputs=[derivative, draw], in_place=[draw])
-                grads = [b.small("MatMul", _elements(dense.kernel), "update", inputs=[x, scaled])]
+                grads = [b.small("MatMul", _elements(dense.kernel), "update", inputs=[x, scaled],
+                                 flops=dense_flops(b, dense))]
                 if len(dense.variables) > 1:
                     grads.append(b.small("Sum", dense.output[-1], "update", inputs=[scaled]))
             self.apply(grads, f"block_{block.index}")

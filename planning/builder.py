@@ -52,10 +52,10 @@ class ProgramBuilder:
         out = self.tensor(label, self.batch_bytes(shape, dtype_size), category)
         return self.op(op or label, inputs, [out], temps, in_place=in_place, flops=flops)
 
-    def small(self, label, elements, category, inputs=()):
+    def small(self, label, elements, category, inputs=(), flops=0):
         """An op with one output of `elements` floats, not scaled by the batch (per-channel values)."""
         out = self.tensor(label, int(elements) * FLOAT, category)
-        return self.op(label, inputs, [out])
+        return self.op(label, inputs, [out], flops=flops)
 
     def alias(self, label, source):
         """A view of `source` (Reshape, Identity): no memory of its own."""

@@ -62,7 +62,7 @@ def backward(b, layer, dy, saved, need_dx):
 def _dense_forward(b, layer, x, weights):
     flat = b.alias("Reshape", x) if layer.settings.get("flatten") and len(layer.input) != 1 else x
     label = "BiasAdd" if layer.settings.get("add_biases", True) else "MatMul"
-    y = b.new(label, layer.output, "activation", inputs=[flat, *weights.tensors], flops=_dense_flops(b, layer))
+    y = b.new(label, layer.output, "activation", inputs=[flat, *weights.tensors], flops=dense_flops(b, layer))
     return y, {"x": flat, "weights": weights}
 
 
@@ -75,7 +75,7 @@ def _dense_backward(b, layer, dy, saved, need_dx):
     kernel_last = need_dx and weights.feedback_kernel is not None
 
     def kernel_gradient():
-        return _unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy], _dense_flops(b, layer))
+        return _unbatched(b, "MatMul_grad/MatMul_1", weights.shapes[0], [saved["x"], dy], dense_flops(b, layer))
 
     grads = [] if kernel_last else [kernel_gradient()]
     if len(weights.shapes) > 1:
@@ -84,7 +84,7 @@ def _dense_backward(b, layer, dy, saved, need_dx):
     if need_dx:
         kernel = weights.feedback_kernel() if weights.feedback_kernel else weights.tensors[0]
         dx = b.new("MatMul_grad/MatMul", (int(np.prod(layer.input)),), "gradient", inputs=[dy, kernel],
-                   flops=_dense_flops(b, layer))
+                   flops=dense_flops(b, layer))
         if layer.settings.get("flatten") and len(layer.input) != 1:
             dx = b.alias("Reshape_grad", dx)
     if kernel_last:
@@ -282,7 +282,8 @@ def _pool_flops(b, layer):
     return b.batch * int(np.prod(layer.input))
 
 
-def _dense_flops(b, layer):
+def dense_flops(b, layer):
+    """2 x the multiply-adds of a dense layer's product on the program's batch."""
     return 2 * b.batch * int(np.prod(layer.input)) * int(layer.output[-1])
 
 

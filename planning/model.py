@@ -103,7 +103,8 @@ class MemoryModel:
         feedback, plan = feedback or self.feedback, plan or self.checkpoint_plan
 
         def flops(name):  # a program per step: a program's builder keeps the ops of every call
-            program = StepProgram(self.blocks, self.classes, 1, self.cost_function, feedback, self.segment_size,
+            batch = self.fgrad_samples if name == "FGRAD" else 1  # its copies run as one batch (predict)
+            program = StepProgram(self.blocks, self.classes, batch, self.cost_function, feedback, self.segment_size,
                                   self.threads, plan=plan, fgrad_perturbation=self.fgrad_perturbation,
                                   fgrad_samples=self.fgrad_samples, mezo_samples=self.mezo_samples)
             builder = getattr(program, name.lower())()

@@ -10,7 +10,10 @@ CSV_COLUMNS = ["network", "sequence", "type", "batch_size", "predicted_peak_byte
                # PEPITA's updates are computed under update/ (no backward pass), MEZO's and FGRAD's
                # redrawn perturbations and tangents too (issue 23): the tracer's category.
                "peak_update_bytes",
-               "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes"]
+               "persistent_weight_bytes", "persistent_optimizer_state_bytes", "persistent_other_bytes",
+               # The step's FLOPs over BP's (planning's layer rules): what its arithmetic implies for
+               # its step time against BP's (benchmarks.step_time measures both).
+               "flop_ratio"]
 BUDGET_COLUMNS = ["budget_bytes", "fits", "largest_batch_size", "planned_for_budget", "checkpoint_plan",
                   "recompute_fraction"]
 PLANNED = "BPCKPT planned"  # the table's name for BPCKPT with the plan searched for the budget
@@ -51,7 +54,8 @@ def plan(config, types, batch_sizes, budget_bytes, png, csv_path, verify, thread
                    "peak_update_bytes": at_peak.get("update", 0),
                    "persistent_weight_bytes": persistent["weights"],
                    "persistent_optimizer_state_bytes": persistent["optimizer_state"],
-                   "persistent_other_bytes": persistent["other_variables"]}
+                   "persistent_other_bytes": persistent["other_variables"],
+                   "flop_ratio": round(model.flop_ratio(kind), 4)}
             if verify:
                 row.update(_measured(config.replace(type=kind, batch_size=batch), prediction))
             rows.append(row)
@@ -122,6 +126,7 @@ def _with_planned_rows(rows, model, sizes, budget_bytes, config):
         else:
             prediction = found.prediction
             planned.update(fits=True, checkpoint_plan=str(found.plan), recompute_fraction=round(found.recompute_fraction, 4),
+                           flop_ratio=round(model.flop_ratio("BPCKPT", plan=found.plan), 4),
                            time_source=planner.time_source,
                            description=found.plan.describe(), predicted_peak_bytes=prediction.peak_bytes,
                            predicted_total_bytes=prediction.total_bytes,
@@ -159,7 +164,7 @@ def header(config, model, budget_bytes):
 
 
 def type_table(rows, budget_bytes, verify, model):
-    columns = ["type", "batch", "transient peak", "of which activations", "persistent", "total"]
+    columns = ["type", "batch", "transient peak", "of which activations", "persistent", "total", "FLOPs / BP"]
     if budget_bytes is not None:
         columns += ["fits", "largest batch that fits"]
     if verify:
@@ -177,7 +182,7 @@ def type_table(rows, budget_bytes, verify, model):
         line = [label(row), str(row["batch_size"]),
                 format_size(row["predicted_peak_bytes"]),
                 format_size(row["peak_activation_bytes"]), format_size(row["predicted_persistent_bytes"]),
-                format_size(row["predicted_total_bytes"])]
+                format_size(row["predicted_total_bytes"]), f"{row['flop_ratio']:.2f}"]
         if budget_bytes is not None and row.get("planned_for_budget"):
             line += ["yes", "-"]
         elif budget_bytes is not None:

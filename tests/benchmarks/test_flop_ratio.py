@@ -13,6 +13,8 @@ from tensorflow.python.framework import ops as tf_ops
 
 import tracing
 from benchmarks import common
+from definitions.config import TRAINING_TYPES
+from definitions.errors import ConfigError
 from definitions.sequences import _basic_block
 from layers import AveragePool, BatchNormalization, ConvolutionalLayer, FullyConnected, ReLu
 
@@ -59,15 +61,30 @@ def executed_flops(bench):
     return total
 
 
+#: The rules defined on dense layers only (planning/defined.py), refused on the other networks.
+DENSE_ONLY = {"PEPITA", "FGRAD"}
+
+
 @pytest.mark.parametrize("network", NETWORKS)
 def test_flop_ratio_is_the_executed_products_ratio(network):
-    benches = {kind: common.Bench(NETWORKS[network], kind, batch_size=4) for kind in common.TYPES}
+    """Every training type (FGRAD in both perturbations and with copies, MEZO with samples),
+    against BP's executed products."""
+    cases = [(kind, {}) for kind in TRAINING_TYPES] + [
+        ("FGRAD", {"fgrad_perturbation": "activity"}), ("FGRAD", {"fgrad_perturbation": "activity", "fgrad_samples": 3}), ("MEZO", {"mezo_samples": 2})]
+    benches, refused = {}, set()
     try:
+        for kind, settings in cases:
+            try:
+                benches[kind, str(settings)] = common.Bench(NETWORKS[network], kind, batch_size=4, settings=settings)
+            except ConfigError:
+                refused.add(kind)
+        assert refused == (set() if network == "dense" else DENSE_ONLY)
         for bench in benches.values():
             bench.run(2)
-        flops = {kind: executed_flops(bench) for kind, bench in benches.items()}
-        for kind, bench in benches.items():
-            assert bench.flop_ratio() == pytest.approx(flops[kind] / flops["BP"], rel=TOLERANCE), kind
+        flops = {key: executed_flops(bench) for key, bench in benches.items()}
+        bp = flops["BP", "{}"]
+        for key, bench in benches.items():
+            assert bench.flop_ratio() == pytest.approx(flops[key] / bp, rel=TOLERANCE), key
     finally:
         for bench in benches.values():
             bench.close()

@@ -49,6 +49,13 @@ def test_one_row_per_type_with_the_model_s_numbers(tmp_path):
             int(row["peak_input_bytes"]) + int(row["peak_update_bytes"]) == prediction.peak_bytes
         heads = 2 * (256 * 4 + 4) if row["type"] == "LOCAL" else 0  # LOCAL's auxiliary classifiers
         assert int(row["persistent_weight_bytes"]) == (36 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4 + heads) * 4
+    # FLOPs over BP's, in the table and the CSV: fcTanh's products per example are 36x256 (no input
+    # gradient in BP), 256x256 and 256x4; DFA skips the input gradients, adds 256x4 projections.
+    flops = {row["type"]: float(row["flop_ratio"]) for row in rows}
+    forward, input_gradients, projections = 36 * 256 + 256 * 256 + 256 * 4, 256 * 256 + 256 * 4, 2 * 4 * 256
+    assert flops["BP"] == flops["FA"] == 1.0
+    assert flops["DFA"] == pytest.approx((2 * forward + projections) / (2 * forward + input_gradients), abs=1e-4)
+    assert "FLOPs / BP" in result.output
 
 
 def test_types_subset_in_any_case():
@@ -177,6 +184,7 @@ def test_budget_lists_bpckpt_planned_for_it_beside_the_types(tmp_path):
     assert int(planned["predicted_total_bytes"]) == expected.prediction.total_bytes <= budget
     # Faster than the uniform plan, which also fits: less recomputation.
     assert float(planned["recompute_fraction"]) < float(uniform["recompute_fraction"])
+    assert 1.0 < float(planned["flop_ratio"]) < float(uniform["flop_ratio"])
     assert uniform["checkpoint_plan"] == "4|4|4|4|4"
 
 
