@@ -50,7 +50,7 @@ def moved_bytes(kernels, batch_size):
     return FLOAT * sum(3 * batch_size * m + batch_size * m + 5 * (n * m + m) for n, m in kernels)
 
 
-class _Timed:
+class TimedGraph:
     """A graph in its own session with a run's settings; run(steps) -> seconds per run, like
     common.Bench, so that it can take turns with the training steps (interleaved_step_times)."""
 
@@ -86,7 +86,7 @@ def gemm_bench(kernels, batch_size, config):
         # Fetch one element of each product: Grappler prunes ops that only a tf.group waits for.
         step = tf.add_n([product[0, 0] for product in products])
         init = tf.compat.v1.global_variables_initializer()
-    return _Timed(graph, step, init, config)
+    return TimedGraph(graph, step, init, config)
 
 
 def stream_bench(config, floats=STREAM_FLOATS):
@@ -97,7 +97,7 @@ def stream_bench(config, floats=STREAM_FLOATS):
         x = tf.Variable(tf.zeros([floats]))
         step = (x + 1.0)[0]  # one element fetched, every element computed
         init = tf.compat.v1.global_variables_initializer()
-    return _Timed(graph, step, init, config)
+    return TimedGraph(graph, step, init, config)
 
 
 def benches(blocks, batch_size, config, stream_floats=None):

@@ -471,3 +471,31 @@ def test_bp_with_updates_free_takes_bps_steps_on_a_pool():
     finally:
         bp.close()
         free.close()
+
+
+def test_update_interleave_chains_apply_every_update_once(tmp_path):
+    """Each variant of the chain runs every link's momentum update exactly once per step (each
+    velocity becomes 0.9 x velocity + the same gradient), whatever the grouping."""
+    import numpy as np
+
+    from benchmarks import update_interleave
+    for group in (None, 1, 2):
+        bench = update_interleave.chain(3, 4, 8, group, common.session_config())
+        try:
+            graph = bench.session.graph
+            velocities = [v for v in graph.get_collection("variables")][-3:]
+            before = bench.session.run(velocities)
+            bench.run(1)
+            first = bench.session.run(velocities)
+            bench.run(1)
+            gradients = [v1 - 0.9 * v0 for v0, v1 in zip(before, first)]
+            np.testing.assert_allclose(bench.session.run(velocities), [0.9 * v + g for v, g in zip(first, gradients)],
+                                       rtol=1e-4, atol=1e-7)
+            assert len([op for op in graph.get_operations() if op.type == "ResourceApplyMomentum"]) == 3
+        finally:
+            bench.close()
+    rows = update_interleave.measure(links=3, batch_size=4, width=8, steps=2, log=lambda *_: None)
+    assert [r["updates"] for r in rows] == [update_interleave.AT_END, "after each", "every 2", "every 4"]
+    assert [r["gradients_held"] for r in rows] == [3, 1, 2, 4] and rows[0]["ratio_to_at_end"] == 1.0
+    update_interleave.report(rows, tmp_path, log=lambda *_: None)
+    assert "| kernels | updates |" in (tmp_path / "update_interleave.md").read_text()
