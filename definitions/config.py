@@ -118,6 +118,10 @@ class NetworkConfig:
     keep_checkpoints: int = _field(1, checks.integer(low=1, high=100000, optional=True),
                                    "checkpoints kept once the run finished (the newest; at least 2 while "
                                    "it runs); null: all")
+    update_every: int = _field(1, checks.integer(low=1, high=checks.INT32_MAX),
+                               "FA, DFA: apply the updates of this many consecutive blocks together, each block's "
+                               "weight gradients held until then (1: each block's as soon as it exists; "
+                               "benchmarks.update_order measures the time it saves)")
     segment_size: int = _field(None, checks.integer(low=1, high=checks.INT32_MAX, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     checkpoint_plan: str = _field(None, checks.checkpoint_plan,
@@ -200,6 +204,9 @@ def _plain(value):
     return value
 
 
+#: The types whose block-by-block updates `update_every` groups (training/algorithms/fa.py, dfa.py).
+UPDATE_GROUP_TYPES = ("FA", "DFA")
+
 #: (key, the condition under which it means something, in words, test on a config).
 _MEANINGFUL_WHEN = (
     ("momentum", "optimizer momentum", lambda c: c.optimizer == "momentum"),
@@ -208,6 +215,7 @@ _MEANINGFUL_WHEN = (
     ("feedback_scale", "types FA, DFA, DFAMEM, DRTP, PEPITA, USF, BRSF and FRSF",
      lambda c: c.type in ("FA", "DFA", "DFAMEM", "DRTP", "PEPITA", "USF", "BRSF", "FRSF")),
     ("segment_size", "type BPCKPT", lambda c: c.type == "BPCKPT"),
+    ("update_every", "types FA and DFA", lambda c: c.type in UPDATE_GROUP_TYPES),
     ("mezo_epsilon", "type MEZO", lambda c: c.type == "MEZO"),
     ("fgrad_perturbation", "type FGRAD", lambda c: c.type == "FGRAD"),
     ("fgrad_samples", "type FGRAD", lambda c: c.type == "FGRAD"),

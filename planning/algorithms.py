@@ -19,8 +19,9 @@ class StepProgram(AtlasSteps):
 
     def __init__(self, blocks, classes, batch_size, cost_function="softmax_cross_entropy",
                  feedback="stored", segment_size=None, threads=1, plan=None, kernels=None,
-                 fgrad_perturbation="weights", fgrad_samples=1, mezo_samples=1):
+                 fgrad_perturbation="weights", fgrad_samples=1, mezo_samples=1, update_every=1):
         """plan: BPCKPT's planning.checkpoint_plan.Segment (default: segment_size's uniform plan).
+        update_every: FA's and DFA's blocks whose updates go together (the config key).
         kernels: block -> planning.measured.BlockKernels measured at this batch size, whose ops are
         replayed for each block; without, the layer rules (planning/layers.py) write them."""
         self.kernels = (lambda block: kernels(block, batch_size)) if kernels is not None else None
@@ -30,6 +31,7 @@ class StepProgram(AtlasSteps):
         # FGRAD's copies of the batch (batch_size counts them all) and MEZO's perturbations per step.
         self.fgrad_samples, self.mezo_samples = fgrad_samples, mezo_samples
         self.plan = plan or plan_for(len(blocks), segment_size=segment_size)
+        self.update_every = update_every
         if (self.plan.start, self.plan.stop) != (0, len(blocks)):
             raise ValueError(f"checkpoint plan {self.plan} covers blocks [{self.plan.start}, {self.plan.stop}), "
                              f"the network has {len(blocks)}")
@@ -142,17 +144,22 @@ class StepProgram(AtlasSteps):
             self.b.ops.insert(position + 1, Op(self.b.scope_name(f"update/{label}/{number}"), (grad,)))
 
     # -- the algorithms --------------------------------------------------------------------------------
-    def bp(self, apply_each_block=False, feedback_kernels=None):
-        """BP (all updates after the last gradient) or FA (each block's update when ready)."""
+    def bp(self, apply_each_block=False, feedback_kernels=None, every=1):
+        """BP (all updates after the last gradient) or FA (each block's update when ready; with
+        `every`, those of `every` consecutive blocks once the last of them is done)."""
         weights = [self.weights(block, feedback_kernels) for block in self.blocks]
         one_hot = self.labels()
         logits, _, saved = self.first_pass(weights)
         _, gradient = self.loss_and_error(logits, one_hot)
-        held = []
+        held, group = [], []
         for block in reversed(self.blocks):
             gradient, grads = self.backward_block(block, gradient, saved[block.index], need_dx=block.index > 0)
             if apply_each_block:
-                self.apply(grads, block.name if hasattr(block, "name") else f"block_{block.index}")
+                group.append(grads)
+                if len(group) == every or block is self.blocks[0]:
+                    self.apply([g for grads in group for g in grads],
+                               block.name if hasattr(block, "name") else f"block_{block.index}")
+                    group = []
             else:
                 held += grads
         if held:
@@ -167,7 +174,7 @@ class StepProgram(AtlasSteps):
                 for part in layer.parts:
                     if part.kind in ("FullyConnected", "ConvolutionalLayer"):
                         kernels[part.name] = self._feedback_kernel(part)
-        return self.bp(apply_each_block=True, feedback_kernels=kernels)
+        return self.bp(apply_each_block=True, feedback_kernels=kernels, every=self.update_every)
 
     def _feedback_kernel(self, layer):
         if not self.regenerate:
@@ -182,10 +189,17 @@ class StepProgram(AtlasSteps):
         one_hot = self.labels()
         logits, _, saved = self.first_pass(weights)
         _, error = self.loss_and_error(logits, one_hot)
+        group = []
         for block in reversed(self.blocks):
             delta = error if block is self.blocks[-1] else self.projection(error, block)
             _, grads = self.backward_block(block, delta, saved[block.index], need_dx=False)
-            self.apply_when_ready(grads, f"block_{block.index}")
+            if self.update_every == 1:
+                self.apply_when_ready(grads, f"block_{block.index}")
+                continue
+            group.append(grads)  # update_every blocks: their updates once all their gradients exist
+            if len(group) == self.update_every or block is self.blocks[0]:
+                self.apply([g for grads in group for g in grads], f"block_{block.index}")
+                group = []
         return self.b
 
     def dfamem(self):

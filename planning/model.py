@@ -51,7 +51,7 @@ class MemoryModel:
     def __init__(self, blocks, input_shape, classes, *, name="custom", sequence="", optimizer="sgd",
                  cost_function="softmax_cross_entropy", feedback="stored", segment_size=None, checkpoint_plan=None,
                  threads=None, global_step=True, kernels=None, fgrad_perturbation="weights", fgrad_samples=1,
-                 mezo_samples=1):
+                 mezo_samples=1, update_every=1):
         """`blocks`: built blocks (training.preflight.build_sequence), or BlockShapes already read.
         kernels: (BlockShape, batch size) -> planning.measured.BlockKernels, the blocks' kernels
         measured on the run's device (training/kernel_measure.py); None: the layer rules."""
@@ -63,6 +63,7 @@ class MemoryModel:
         self.segment_size, self.checkpoint_plan = segment_size, checkpoint_plan
         self.fgrad_perturbation = fgrad_perturbation
         self.fgrad_samples, self.mezo_samples = fgrad_samples, mezo_samples
+        self.update_every = update_every  # FA's and DFA's blocks updated together
         self._fractions = {}  # (algorithm, feedback) -> recompute_fraction: the same for every batch size
         self.global_step = global_step  # the trainer's graph holds an int64 step counter
         # The trainer's session leaves intra-op threads to TensorFlow: one per CPU core.
@@ -115,7 +116,7 @@ class MemoryModel:
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
                            self.segment_size, self.threads, plan=plan, kernels=self.kernels,
                            fgrad_perturbation=self.fgrad_perturbation, fgrad_samples=self.fgrad_samples,
-                           mezo_samples=self.mezo_samples)
+                           mezo_samples=self.mezo_samples, update_every=self.update_every)
 
     def largest_batch(self, algorithm, budget_bytes, feedback=None):
         """The largest batch size whose predicted total fits the budget; None if batch 1 does not.

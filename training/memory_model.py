@@ -37,4 +37,5 @@ def model_of(config, blocks, input_shape, classes, threads=None):
                        optimizer=config.optimizer, cost_function=config.cost_function, feedback=config.feedback,
                        checkpoint_plan=checkpoint_plan(config, len(blocks)), threads=threads,
                        kernels=MeasuredKernels(blocks, threads), fgrad_perturbation=config.fgrad_perturbation,
-                       fgrad_samples=config.fgrad_samples, mezo_samples=config.mezo_samples)
+                       fgrad_samples=config.fgrad_samples, mezo_samples=config.mezo_samples,
+                       update_every=config.update_every)

@@ -85,12 +85,13 @@ def measured_peak(make_layers, input_shape, kind, traces=5, config=None):
         return statistics.median(peaks), tracing.persistent_bytes(graph)
 
 
-def predicted(make_layers, input_shape, kind, checkpoint_plan=None):
+def predicted(make_layers, input_shape, kind, checkpoint_plan=None, update_every=1):
     blocks = split_into_blocks(make_layers())
     with tf.Graph().as_default():
         forward_blocks(blocks, tf.compat.v1.placeholder(tf.float32, [None, *input_shape]), training=False)
     model = MemoryModel(blocks, input_shape, CLASSES, optimizer="momentum", threads=THREADS, global_step=False,
-                        checkpoint_plan=checkpoint_plan, kernels=MeasuredKernels(blocks, THREADS, static_batch=True))
+                        checkpoint_plan=checkpoint_plan, kernels=MeasuredKernels(blocks, THREADS, static_batch=True),
+                        update_every=update_every)
     return model.predict(kind, BATCH)
 
 
@@ -113,3 +114,18 @@ def test_the_model_predicts_the_traced_step(name, kind, request):
     prediction = predicted(make_layers, input_shape, kind)
     assert prediction.persistent_bytes == persistent  # the variables, to the byte
     assert prediction.peak_bytes == pytest.approx(peak, rel=TOLERANCE), (prediction.peak_op, prediction.peak_bytes, peak)
+
+
+@pytest.mark.parametrize("kind", ["FA", "DFA"])
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_updates_of_two_blocks_together_are_predicted(name, kind):
+    """update_every=2: each pair of blocks' updates once both blocks' gradients exist. The model
+    holds the pair's weight gradients as the step does: within the tolerance of the trace, and
+    never below the one-block-at-a-time prediction."""
+    from definitions.config import validate
+    make_layers, input_shape = NETWORKS[name]
+    config = validate({"type": kind, "update_every": 2})
+    peak, _ = measured_peak(make_layers, input_shape, kind, config=config)
+    prediction = predicted(make_layers, input_shape, kind, update_every=2)
+    assert prediction.peak_bytes == pytest.approx(peak, rel=TOLERANCE), (prediction.peak_op, prediction.peak_bytes, peak)
+    assert prediction.peak_bytes >= predicted(make_layers, input_shape, kind).peak_bytes

@@ -123,6 +123,12 @@ class Algorithm:
         """
         return tf.group(Algorithm.apply(optimizer, pairs), *state_updates)
 
+    def update_every(self):
+        """Blocks whose updates are applied together: the config key update_every for FA and DFA
+        (their subclasses, the sign-symmetric rules, keep one block at a time), else 1."""
+        from definitions.config import UPDATE_GROUP_TYPES
+        return self.config.update_every if self.config is not None and self.name in UPDATE_GROUP_TYPES else 1
+
     def backward_in_order(self, blocks, tensors, gradient, make_optimizer=None, need_input_gradient=False):
         """Backpropagate `gradient` (at tensors[-1]) through `blocks`, last block first.
 
@@ -134,12 +140,15 @@ class Algorithm:
 
         With make_optimizer, each block's update is applied as soon as its weight gradients and
         its input gradient exist, and the next block waits for that update (FA, BPCKPT: nothing
-        reads a block's weights after its backward). Without, the next block waits for this
+        reads a block's weights after its backward); with update_every() = k, the updates of k
+        consecutive blocks go together once the k-th block's backward is done, the blocks in
+        between waiting for the gradients only. Without, the next block waits for this
         block's weight gradients and the caller applies the pairs (BP, all at once).
         Gradients go under <current scope>/backward/block_i/, updates under <current scope>/update/.
         Returns (the gradient at the first block's input or None, [pairs] and [update ops], both last block first).
         """
-        pairs_by_block, updates, done = [], [], []
+        pairs_by_block, updates, done, pending = [], [], [], []
+        every = self.update_every()
         for position in range(len(blocks) - 1, -1, -1):
             block, block_input, block_output = blocks[position], tensors[position], tensors[position + 1]
             wants_input = position > 0 or need_input_gradient
@@ -153,10 +162,18 @@ class Algorithm:
             input_gradient = gradients[0] if wants_input else None
             pairs = list(zip(gradients[1:] if wants_input else gradients, block.variables))
             pairs_by_block.append(pairs)
+            done = [g for g, _ in pairs]
             if make_optimizer is not None:
-                updates.append(self.apply(make_optimizer(), pairs, [input_gradient] if wants_input else []))
-            done = updates[-1:] if make_optimizer is not None and self.next_block_waits_for_update \
-                else [g for g, _ in pairs]
+                pending.append((pairs, [input_gradient] if wants_input else []))
+                if len(pending) == every or position == 0:
+                    group = [pair for block_pairs, _ in pending for pair in block_pairs]
+                    # Grouped, each update waits for every gradient of the group too (alone, each
+                    # variable's update would run as soon as its own gradient exists).
+                    waits = [g for _, waits in pending for g in waits] + ([g for g, _ in group] if every > 1 else [])
+                    updates.append(self.apply(make_optimizer(), group, waits))
+                    pending = []
+                    if self.next_block_waits_for_update:
+                        done = updates[-1:]
             gradient = input_gradient
         return gradient, pairs_by_block, updates
 

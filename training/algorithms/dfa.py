@@ -42,7 +42,8 @@ class DFA(Algorithm):
         self.ensure_built(blocks, features)
         outputs = forward_blocks(blocks, features, training=True)
         loss, error = self.loss_and_error(loss_fn, outputs[-1], labels)
-        pairs_by_block, updates, done = [None] * len(blocks), [], []
+        pairs_by_block, updates, done, pending = [None] * len(blocks), [], [], []
+        every = self.update_every()
         for position in range(len(blocks) - 1, -1, -1):
             block, output = blocks[position], outputs[position]
             with tf.control_dependencies(done):
@@ -56,9 +57,13 @@ class DFA(Algorithm):
                 gradients = ordered_gradients(output, block.variables, grad_ys=delta,
                                          gate_gradients=self.gate_gradients)
             pairs_by_block[position] = list(zip(gradients, block.variables))
+            done = list(gradients)
             if make_optimizer is not None:
-                updates.append(self.apply(make_optimizer(), pairs_by_block[position]))
-                done = updates[-1:]
-            else:
-                done = list(gradients)
+                pending.append(pairs_by_block[position])
+                if len(pending) == every or position == 0:
+                    pairs = [pair for block_pairs in pending for pair in block_pairs]
+                    # update_every blocks together: each update waits for all their gradients
+                    # (alone, each variable's update runs as soon as its own gradient exists).
+                    updates.append(self.apply(make_optimizer(), pairs, [g for g, _ in pairs] if every > 1 else ()))
+                    pending, done = [], updates[-1:]
         return outputs, loss, pairs_by_block, updates
