@@ -8,7 +8,9 @@ Speed (benchmarks/step_time): each hidden block gets its own small projection e 
 matmul against the concatenated matrices was slower and twice as large: it concatenates the
 matrices every step, and splitting its (batch, sum of sizes) result along the feature axis
 copies every projected error once more. Nothing in DFA's backward pass reads the weights, so
-each block's update is applied as soon as it exists, before the next block's backward starts.
+each block's update is applied as soon as it exists, before the next block's backward starts
+(with the config key update_every = k, k blocks' updates together once the last has its gradients:
+faster on oneDNN, one more block's weight gradients alive per extra block; benchmarks/update_order.py).
 """
 import tensorflow as tf
 
