@@ -4,8 +4,9 @@ products with a momentum update after each, after every few, or all at the end.
     python -m benchmarks.update_interleave [--quick] [--append]
 
 FA and DFA apply each block's momentum update as soon as its gradients exist, in the backward
-pass; BP applies them all after the last gradient (ARCHITECTURE.md, "Updates that race reads
-copy variables"). On long_fc, oneDNN, the rules' steps are slower than their arithmetic implies
+pass; BP applies them all after the last gradient
+(ARCHITECTURE.md, "Updates that race reads copy variables").
+On long_fc, oneDNN, the rules' steps are slower than their arithmetic implies
 and benchmarks.update_order puts the difference in that interleaving. This benchmark isolates it
 from the training graphs: `blocks` links of a chain, each a weight-gradient product x^T d and an
 input-gradient product d W^T (long_fc's shapes: batch 100, 500 x 500), each link waiting for the

@@ -162,6 +162,7 @@ SPEC = {
     "memory_steps": _integer(1, 100),
     "checkpoint_every": _integer(0, 100_000, optional=True),
     "checkpoint_steps": _integer(0, INT32_MAX, optional=True),
+    "update_every": _integer(1, INT32_MAX),
     "segment_size": _integer(1, INT32_MAX, optional=True),
     "keep_checkpoints": _integer(1, 100_000, optional=True),
     "memory_check": BOOLEAN,
