@@ -499,3 +499,15 @@ def test_update_interleave_chains_apply_every_update_once(tmp_path):
     assert [r["gradients_held"] for r in rows] == [3, 1, 2, 4] and rows[0]["ratio_to_at_end"] == 1.0
     update_interleave.report(rows, tmp_path, log=lambda *_: None)
     assert "| kernels | updates |" in (tmp_path / "update_interleave.md").read_text()
+
+
+def test_update_every_rows_trade_time_for_memory(tmp_path):
+    """One row per rule and group size; a larger group holds more weight gradients, never fewer."""
+    from benchmarks import update_every
+    rows = update_every.measure(update_every.networks(quick=True), groups=(1, 2), steps=2, log=lambda *_: None)
+    assert [(r["type"], r["update_every"]) for r in rows] == [("FA", 1), ("FA", 2), ("DFA", 1), ("DFA", 2)]
+    for one, two in (rows[:2], rows[2:]):
+        assert 0 < one["peak_mib"] < two["peak_mib"] and one["peak_over_bp"] < two["peak_over_bp"]
+        assert one["ratio_to_bp"] > 0
+    update_every.report(rows, tmp_path, log=lambda *_: None)
+    assert "| long_fc_3 | " in (tmp_path / "update_every.md").read_text()
