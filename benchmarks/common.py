@@ -225,6 +225,16 @@ def interleaved_step_times(benches, steps, warmup=5, rounds=None):
     return times
 
 
+def times_and_peaks(benches, steps, warmup=10, rounds=10):
+    """({key: [seconds per step]} timed in turns, {key: traced transient peak in MiB}); closes the benches."""
+    try:
+        times = interleaved_step_times(benches, steps, warmup=warmup, rounds=rounds)
+        return times, {key: bench.trace() / MIB for key, bench in benches.items()}
+    finally:
+        for bench in benches.values():
+            bench.close()
+
+
 # -- tables ------------------------------------------------------------------------------
 def write_csv(path, columns, rows):
     buffer = io.StringIO()

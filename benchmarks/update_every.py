@@ -29,12 +29,7 @@ def measure(nets, groups=GROUPS, steps=60, threads=None, log=print):
         benches = {("BP", 1): common.Bench(network, "BP", threads=threads)}
         benches.update({(kind, every): common.Bench(network, kind, threads=threads, settings={"update_every": every})
                         for kind in KINDS for every in groups})
-        try:
-            times = common.interleaved_step_times(benches, steps, warmup=10, rounds=10)
-            peaks = {key: bench.trace() / common.MIB for key, bench in benches.items()}
-        finally:
-            for bench in benches.values():
-                bench.close()
+        times, peaks = common.times_and_peaks(benches, steps)
         bp_ms, bp_peak = common.median_ms(times["BP", 1]), peaks["BP", 1]
         for (kind, every), step in times.items():
             if kind == "BP":

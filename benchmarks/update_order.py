@@ -62,12 +62,7 @@ def measure(nets, steps=60, threads=None, log=print):
                        "as_run": common.Bench(network, kind, threads=threads),
                        "pairs": common.Bench(network, kind, threads=threads, settings={"update_every": PAIRS}),
                        "at_end": common.Bench(network, kind, threads=threads, algorithm_class=at_end)}
-            try:
-                times = common.interleaved_step_times(benches, steps, warmup=10, rounds=10)
-                peaks = {key: bench.trace() / common.MIB for key, bench in benches.items()}
-            finally:
-                for bench in benches.values():
-                    bench.close()
+            times, peaks = common.times_and_peaks(benches, steps)
             ms = {key: common.median_ms(times[key]) for key in benches}
             rows.append({"network": network.name, "kernels": library, "type": kind, "bp_ms": ms["bp"],
                          "as_run_ms": ms["as_run"], "pairs_ms": ms["pairs"], "at_end_ms": ms["at_end"],
