@@ -358,6 +358,12 @@ def write_results(name, columns, rows, title, table, notes, out_dir=None, log=pr
     log(table)
 
 
+def regenerate_per_family(name):
+    """The notes' last line for a benchmark run once per kernel family (main_per_kernel_family)."""
+    return (f"Regenerate: `python -m benchmarks.{name}`, then "
+            f"`TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.{name} --append`.")
+
+
 def main_per_kernel_family(argv, doc, name, numeric_columns, measure_rows, report):
     """A benchmark's command line when it runs once per kernel family: the common options and
     --append; measure_rows(args) -> rows, then report(rows, out_dir) with, under --append, the

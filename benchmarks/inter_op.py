@@ -85,7 +85,7 @@ the caller's thread (a run's setting), and an inter-op pool of {POOL_THREADS} th
 threads. long_fc at batch {common.BATCH_SIZE}, vgg_16 on 32x32x3 at batch 16, momentum SGD, synthetic data.
 {common.machine_line()}.
 
-Regenerate: `python -m benchmarks.inter_op`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.inter_op --append`.
+{common.regenerate_per_family(NAME)}
 """
     common.write_results(NAME, COLUMNS, rows, "One op at a time against an inter-op pool", table, notes, out_dir, log)
 

@@ -110,7 +110,7 @@ that runs one op at a time in the caller's thread (our runs' setting). ours: the
 compiled with keras.optimizers.SGD(momentum=0.9), imported op for op (tracing/tf_step_import.py).
 Batch {common.BATCH_SIZE} of synthetic 28x28x1 data. {common.machine_line()}.
 
-Regenerate: `python -m benchmarks.keras_phases`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.keras_phases --append`.
+{common.regenerate_per_family(NAME)}
 """
     common.write_results(NAME, COLUMNS, rows, "A BP step by phase, ours and Keras'", table, notes, out_dir, log)
 

@@ -53,7 +53,7 @@ blocks applied together once the last has its gradients), timed in turns, and on
 transient peak, both over BP's. long_fc at batch {common.BATCH_SIZE}, momentum SGD, synthetic data.
 {common.machine_line()}.
 
-Regenerate: `python -m benchmarks.update_every`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.update_every --append`.
+{common.regenerate_per_family(NAME)}
 """
     common.write_results(NAME, COLUMNS, rows, "update_every: time against memory", table, notes, out_dir, log)
 

@@ -99,7 +99,7 @@ update (ResourceApplyMomentum, learning rate 0) of a 500 x 500 weight per link: 
 after every few links, or all after the last. Median of the variants timed in turns, one op at a
 time in the caller's thread (a run's setting). {common.machine_line()}.
 
-Regenerate: `python -m benchmarks.update_interleave`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.update_interleave --append`.
+{common.regenerate_per_family(NAME)}
 """
     common.write_results(NAME, COLUMNS, rows, "Momentum updates between the products, or at the end", table,
                          notes, out_dir, log)

@@ -87,7 +87,7 @@ def report(rows, out_dir=None, log=print):
 applied during the backward; the rule with `update_every: {PAIRS}`, two blocks' updates together; the
 rule with every update applied at the end) and one traced step's transient peak. long_fc at batch {common.BATCH_SIZE}, momentum SGD, synthetic data. {common.machine_line()}.
 
-Regenerate: `python -m benchmarks.update_order`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.update_order --append`.
+{common.regenerate_per_family(NAME)}
 """
     common.write_results(NAME, COLUMNS, rows, "Updates during the backward or at the end", table, notes, out_dir, log)
 

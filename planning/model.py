@@ -105,16 +105,14 @@ class MemoryModel:
 
         def flops(name):  # a program per step: a program's builder keeps the ops of every call
             batch = self.fgrad_samples if name == "FGRAD" else 1  # its copies run as one batch (predict)
-            program = StepProgram(self.blocks, self.classes, batch, self.cost_function, feedback, self.segment_size,
-                                  self.threads, plan=plan, fgrad_perturbation=self.fgrad_perturbation,
-                                  fgrad_samples=self.fgrad_samples, mezo_samples=self.mezo_samples)
-            builder = getattr(program, name.lower())()
+            builder = getattr(self._program(batch, feedback, plan, measured=False), name.lower())()
             return step_flops(builder.ops, keep=builder.fetched)
         return flops(algorithm) / flops("BP")
 
-    def _program(self, batch_size, feedback, plan):
+    def _program(self, batch_size, feedback, plan, measured=True):
+        """measured=False: the layer rules' ops (with their FLOPs) even where the model measured kernels."""
         return StepProgram(self.blocks, self.classes, batch_size, self.cost_function, feedback,
-                           self.segment_size, self.threads, plan=plan, kernels=self.kernels,
+                           self.segment_size, self.threads, plan=plan, kernels=self.kernels if measured else None,
                            fgrad_perturbation=self.fgrad_perturbation, fgrad_samples=self.fgrad_samples,
                            mezo_samples=self.mezo_samples, update_every=self.update_every)
 
