@@ -10,7 +10,8 @@ A figure block in README.md is
     <!-- end figures -->
 
 and holds exactly that table of benchmarks/results/memory_vs_depth.md (or, for a .txt file,
-the whole file in a code fence). So a figure in the README is always one a benchmark measured
+the whole file in a code fence). A source may sit one folder down, e.g. `amd_epyc/step_time.md`:
+the results of a second machine, written there with `--out benchmarks/results/amd_epyc`. So a figure in the README is always one a benchmark measured
 and committed; prose outside the blocks quotes none (tests/test_readme_figures.py checks both).
 """
 import argparse
@@ -20,7 +21,7 @@ import sys
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
-BLOCK = re.compile(r"<!-- figures: (?P<source>[\w.-]+)(?: table (?P<index>\d+))? -->\n(?P<body>.*?)<!-- end figures -->",
+BLOCK = re.compile(r"<!-- figures: (?P<source>(?:\w[\w-]*/)?[\w.-]+)(?: table (?P<index>\d+))? -->\n(?P<body>.*?)<!-- end figures -->",
                    re.S)
 
 

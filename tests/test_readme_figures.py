@@ -38,3 +38,13 @@ def test_a_stale_block_is_found_and_rewritten(tmp_path):
     assert readme_figures.sync(synced, str(tmp_path)) == synced
     with pytest.raises(readme_figures.FigureError, match="table 3 of r.md"):
         readme_figures.render("r.md", "3", str(tmp_path))
+
+
+def test_a_block_may_name_a_second_machines_results_one_folder_down(tmp_path):
+    (tmp_path / "amd_epyc").mkdir()
+    (tmp_path / "amd_epyc" / "r.md").write_text("# R\n\n| a |\n|---|\n| 2 |\n")
+    text = "<!-- figures: amd_epyc/r.md -->\n| a |\n|---|\n| 1 |\n<!-- end figures -->\n"
+    assert readme_figures.sync(text, str(tmp_path)) == "<!-- figures: amd_epyc/r.md -->\n| a |\n|---|\n| 2 |\n<!-- end figures -->\n"
+    # Only a plain folder name: a block naming ../ or a deeper path is no block, so never read.
+    for source in ("../r.md", "a/b/r.md", "/r.md"):
+        assert readme_figures.blocks(f"<!-- figures: {source} -->\nx\n<!-- end figures -->\n") == []

@@ -86,6 +86,9 @@ def test_step_floor_counts_the_steps_gemms_and_bytes():
         row = step_floor.floor(bench.blocks, 10, common.session_config(), stream_floats=2**16)
         assert row["floor_ms"] == pytest.approx(row["gemm_ms"] + row["bytes_ms"])
         assert row["gemm_gflops"] > 0 and row["bandwidth_gbs"] > 0
+        # y += x moves three floats per float of the stream: read x, read y, write y.
+        timed = step_floor.from_times(bench.blocks, 10, 0.01, 0.001, stream_floats=2**16)
+        assert timed["bandwidth_gbs"] == pytest.approx(3 * 2**16 * 4 / 0.001 / 1e9)
     finally:
         bench.close()
     conv = common.Bench(common.conv(2, filters=2), "BP", batch_size=4)
@@ -93,6 +96,23 @@ def test_step_floor_counts_the_steps_gemms_and_bytes():
         assert step_floor.floor(conv.blocks, 4, common.session_config()) is None
     finally:
         conv.close()
+
+
+def test_the_floors_stream_writes_in_place_so_it_times_the_memory_bus_not_fresh_pages():
+    """A stream with a new output (y = x + 1) allocated `floats` floats on every run: under Eigen's
+    allocator, fresh pages whose faults the floor then timed as bandwidth."""
+    import tracing
+    from tracing.timeline import peak_bytes, split_by_device, timeline_points
+
+    floats = 2**20
+    bench = step_floor.stream_bench(common.session_config(), floats)
+    try:
+        bench.run(2)
+        records = tracing.trace(bench.session, bench.fetch).records
+    finally:
+        bench.close()
+    peaks = [peak_bytes(timeline_points(device_records, 0)) for device_records in split_by_device(records).values()]
+    assert max(peaks, default=0) < floats * 4 // 4
 
 
 def test_step_time_reports_bps_floor(tmp_path, monkeypatch):
