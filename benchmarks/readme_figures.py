@@ -11,8 +11,8 @@ A figure block in README.md is
 
 and holds exactly that table of benchmarks/results/memory_vs_depth.md (or, for a .txt file,
 the whole file in a code fence). A source may sit one folder down, e.g. `amd_epyc/step_time.md`:
-the results of a second machine, written there with `--out benchmarks/results/amd_epyc`. So a figure in the README is always one a benchmark measured
-and committed; prose outside the blocks quotes none (tests/test_readme_figures.py checks both).
+the results of a second machine, written there with `--out benchmarks/results/amd_epyc`. So a
+figure in the README is always one a benchmark measured and committed; prose outside the blocks quotes none (tests/test_readme_figures.py checks both).
 """
 import argparse
 import os

@@ -85,7 +85,8 @@ def report(rows, out_dir=None, log=print):
         "at_end_peak_mib": "at the end, peak MiB"})
     notes = f"""Median step time of four graphs timed in turns (BP; the rule as it runs, each block's update
 applied during the backward; the rule with `update_every: {PAIRS}`, two blocks' updates together; the
-rule with every update applied at the end) and one traced step's transient peak. long_fc at batch {common.BATCH_SIZE}, momentum SGD, synthetic data. {common.machine_line()}.
+rule with every update applied at the end) and one traced step's transient peak. long_fc at batch
+{common.BATCH_SIZE}, momentum SGD, synthetic data. {common.machine_line()}.
 
 {common.regenerate_per_family(NAME)}
 """

@@ -121,7 +121,7 @@ class NetworkConfig:
     update_every: int = _field(1, checks.integer(low=1, high=checks.INT32_MAX),
                                "FA, DFA: apply the updates of this many consecutive blocks together, each block's "
                                "weight gradients held until then (1: each block's as soon as it exists; "
-                               "benchmarks.update_order measures the time it saves)")
+                               "benchmarks.update_every measures its time and peak)")
     segment_size: int = _field(None, checks.integer(low=1, high=checks.INT32_MAX, optional=True),
                                "BPCKPT: blocks per recomputed segment (null: about sqrt(number of blocks))")
     checkpoint_plan: str = _field(None, checks.checkpoint_plan,

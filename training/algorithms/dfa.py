@@ -10,7 +10,8 @@ matrices every step, and splitting its (batch, sum of sizes) result along the fe
 copies every projected error once more. Nothing in DFA's backward pass reads the weights, so
 each block's update is applied as soon as it exists, before the next block's backward starts
 (with the config key update_every = k, k blocks' updates together once the last has its gradients:
-faster on oneDNN, one more block's weight gradients alive per extra block; benchmarks/update_order.py).
+faster on the Xeon's oneDNN, not on the EPYC's; one more block's weight gradients alive per extra
+block; benchmarks/update_every.py).
 """
 import tensorflow as tf
 
