@@ -185,7 +185,7 @@ Kernels: the `kernels` column; {common.machine_line()}.
 
 ![budget](budget.png)
 
-Regenerate: `python -m benchmarks.budget`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.budget`
+Regenerate: `TF_ENABLE_ONEDNN_OPTS=1 python -m benchmarks.budget`, then `TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.budget`
 (each family's networks are measured once; `--fresh` measures this family's again).
 """
     common.write_csv(common.result_path(NAME, "csv", out_dir), COLUMNS, rows)

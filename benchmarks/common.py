@@ -11,6 +11,11 @@ import os
 # Before TensorFlow is imported (definitions imports it): full traces log a few lines per step.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from training.malloc_settings import keep_freed_memory  # noqa: E402
+
+# Steps are timed as runs take them: with freed memory kept in the process (ZPPMEM_MALLOC).
+MALLOC = keep_freed_memory()
+
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import io  # noqa: E402
@@ -104,6 +109,7 @@ class Bench:
 
         from training.algorithms import get_algorithm
         from training.blocks import split_into_blocks
+        from training.graph import without_autotune
         from training.losses import COST_FUNCTIONS
         from training.optimizers import make_optimizer
 
@@ -116,8 +122,9 @@ class Bench:
             with tf.name_scope("input"):
                 features_in = tf.compat.v1.placeholder(tf.float32, [None, *network.input_shape], name="features")
                 labels_in = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
-                dataset = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
-                    .shuffle(len(data.x_train), seed=config.seed).batch(config.batch_size, drop_remainder=True).repeat()
+                dataset = without_autotune(tf.data.Dataset.from_tensor_slices((features_in, labels_in))
+                                           .shuffle(len(data.x_train), seed=config.seed)
+                                           .batch(config.batch_size, drop_remainder=True).repeat())
                 iterator = tf.compat.v1.data.make_initializable_iterator(dataset)
                 features, labels = iterator.get_next(name="next_batch")
                 one_hot = tf.one_hot(labels, network.classes)
@@ -359,8 +366,9 @@ def write_results(name, columns, rows, title, table, notes, out_dir=None, log=pr
 
 
 def regenerate_per_family(name):
-    """The notes' last line for a benchmark run once per kernel family (main_per_kernel_family)."""
-    return (f"Regenerate: `python -m benchmarks.{name}`, then "
+    """The notes' last line for a benchmark run once per kernel family (main_per_kernel_family).
+    Both switches are written out: TensorFlow's default is oneDNN only on CPUs with AVX-512 or AMX."""
+    return (f"Regenerate: `TF_ENABLE_ONEDNN_OPTS=1 python -m benchmarks.{name}`, then "
             f"`TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.{name} --append`.")
 
 

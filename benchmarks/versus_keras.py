@@ -93,7 +93,7 @@ def keras_model(layers, input_shape):
 class OurTraining:
     """Our BP training graph and the trainer's epoch loop."""
 
-    def __init__(self, sequence, dataset, batch_size, threads, seed=1):
+    def __init__(self, sequence, dataset, batch_size, threads, seed=1, autotune=False):
         import tensorflow as tf
 
         from definitions.config import validate
@@ -105,7 +105,7 @@ class OurTraining:
                                 "synthetic_shape": list(dataset.input_shape), "synthetic_classes": dataset.num_classes,
                                 "synthetic_size": len(dataset.x_train)})
         self.dataset = dataset
-        self.model = build_training_graph(self.config, dataset)
+        self.model = build_training_graph(self.config, dataset, autotune=autotune)
         self.session = tf.compat.v1.Session(graph=self.model.graph, config=common.session_config(threads))
         self.session.run(self.model.init_op)
         self.fetches = [self.model.step.train_op, self.model.step.loss, self.model.increment_step]
@@ -120,9 +120,11 @@ class OurTraining:
                                             model.shuffle_seed: epoch_shuffle_seed(self.config.seed, self.epoch)})
 
     def run_epoch(self):
-        """One pass over the training split, as Trainer._train_epoch; returns its seconds."""
+        """One pass over the training split, as Trainer._train_epoch; returns its seconds (the
+        epoch's start, re-initialising the iterator, is `last_start_s` of them)."""
         started = time.perf_counter()
         self.start_epoch()
+        self.last_start_s = time.perf_counter() - started
         while True:
             try:
                 _, loss, _ = self.session.run(self.fetches)

@@ -48,8 +48,11 @@ class TrainingGraph:
     memory_plan: object = None  # training.memory_budget.RunPlan, with memory_budget
 
 
-def build_training_graph(config, dataset):
-    """The whole graph for `config` on `dataset`; raises ConfigError on shapes that do not fit."""
+def build_training_graph(config, dataset, autotune=False):
+    """The whole graph for `config` on `dataset`; raises ConfigError on shapes that do not fit.
+
+    autotune: tf.data's autotuning in the input pipelines; off in runs (`without_autotune`), on
+    only where benchmarks.epoch_start measures what it cost."""
     seed = config.seed if config.seed is not None else 0
     graph = tf.Graph()
     with graph.as_default():
@@ -63,10 +66,11 @@ def build_training_graph(config, dataset):
             shuffle_seed = tf.compat.v1.placeholder_with_default(tf.constant(seed, tf.int64), [], name="shuffle_seed")
             shuffled = tf.data.Dataset.from_tensor_slices((features_in, labels_in)) \
                 .shuffle(len(dataset.x_train), seed=shuffle_seed)
-            train_data = shuffled.batch(config.batch_size)
+            tuned = (lambda data: data) if autotune else without_autotune
+            train_data = tuned(shuffled.batch(config.batch_size))
             skip_batches = tf.compat.v1.placeholder_with_default(tf.constant(0, tf.int64), [], name="skip_batches")
-            resumed = shuffled.skip(skip_batches * config.batch_size).batch(config.batch_size)
-            eval_data = tf.data.Dataset.from_tensor_slices((features_in, labels_in)).batch(EVAL_BATCH_SIZE)
+            resumed = tuned(shuffled.skip(skip_batches * config.batch_size).batch(config.batch_size))
+            eval_data = tuned(tf.data.Dataset.from_tensor_slices((features_in, labels_in)).batch(EVAL_BATCH_SIZE))
             train_iterator = tf.compat.v1.data.make_initializable_iterator(train_data)
             eval_iterator = tf.compat.v1.data.make_initializable_iterator(eval_data)
             # The iterator's own MakeIterator op, given the resumed dataset (Iterator.make_initializer
@@ -107,6 +111,20 @@ def build_training_graph(config, dataset):
                          train_iterator.initializer, skip_batches, resume_init, eval_iterator.initializer,
                          eval_loss_sum, eval_correct, count, batch_correct, init_op, global_step, increment_step,
                          config, memory_plan)
+
+
+def without_autotune(dataset):
+    """`dataset` with tf.data's autotuning off.
+
+    These pipelines are a shuffle and a batch: nothing to tune. With autotuning on, an iterator
+    runs a tuning thread beside the steps, and re-initialising it (every epoch's start) waited
+    for the old one's: on the 2-core EPYC VM, a tenth to half a second at most epoch starts,
+    with no CPU used (benchmarks.epoch_start). The benchmarks' pipeline (benchmarks/common.py)
+    is built the same way.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def epoch_shuffle_seed(seed, epoch):

@@ -531,3 +531,29 @@ def test_update_every_rows_trade_time_for_memory(tmp_path):
         assert one["ratio_to_bp"] > 0
     update_every.report(rows, tmp_path, log=lambda *_: None)
     assert "| long_fc_3 | " in (tmp_path / "update_every.md").read_text()
+
+
+def test_malloc_settings_times_each_setting_in_processes_of_its_own(tmp_path):
+    from benchmarks import malloc_settings
+    nets = malloc_settings.networks(quick=True)
+    rows = malloc_settings.measure([(nets[0][0], 8)], processes=1, steps=2, warmup=1, quick=True, log=lambda *_: None)
+    assert [(r["setting"], r["type"]) for r in rows] == [(s, t) for s in malloc_settings.SETTINGS for t in common.TYPES]
+    default = {r["type"]: r for r in rows if r["setting"] == "default"}
+    assert all(r["speedup"] == 1.0 and r["steps"] == 2 and r["faults_per_step"] >= 0 for r in default.values())
+    kept = {r["type"]: r for r in rows if r["setting"] == "keep"}
+    assert kept["DFA"]["speedup"] == pytest.approx(default["DFA"]["median_step_ms"] / kept["DFA"]["median_step_ms"])
+    assert kept["BP"]["ratio_to_bp"] == 1.0
+    malloc_settings.report(rows, tmp_path, log=lambda *_: None)
+    assert "Minor page faults per step" in (tmp_path / "malloc_settings.md").read_text()
+    assert len(read_csv(tmp_path / "malloc_settings.csv")) == len(rows)
+
+
+def test_epoch_start_times_both_pipelines_in_turns(tmp_path):
+    from benchmarks import epoch_start
+    rows = epoch_start.measure(epoch_start.NETWORKS[:1], data_size=200, epochs=2, log=lambda *_: None)
+    assert [r["autotune"] for r in rows] == ["on", "off"]
+    for row in rows:
+        assert row["epochs"] == 2 and 0 <= row["slow_starts"] <= 2
+        assert 0 < row["median_start_ms"] <= row["max_start_ms"] and row["median_steps_s"] > 0
+    epoch_start.report(rows, tmp_path, log=lambda *_: None)
+    assert len(read_csv(tmp_path / "epoch_start.csv")) == 2

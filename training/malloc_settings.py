@@ -1,0 +1,69 @@
+"""Keep freed memory in the process: glibc's malloc thresholds, set once when a run starts.
+
+TensorFlow's CPU allocator is the C library's malloc. With glibc's defaults, memory freed at the
+top of a heap is handed back to the kernel once more than the trim threshold is free (it starts
+at 128 KiB and follows the largest block freed, up to 64 MiB), and blocks above the mmap
+threshold get pages of their own that are unmapped when freed. A BP step frees all its weight
+gradients at once (30 x 1 MiB on long_fc_30), so every step gave about 10 MiB back and took it
+again, one page fault per 4 KiB page: on the 2-core EPYC VM a fault costs microseconds, and
+BP's step paid several milliseconds for them (benchmarks.malloc_settings measures it). DFA and
+DFAMEM free a block's tensors as they go and were barely touched, so the default thresholds also
+bent every ratio to BP.
+
+Here the trim threshold is set out of reach and the mmap threshold to glibc's largest (32 MiB):
+after the first steps a training process reuses what it freed. The cost: the process keeps its
+high-water mark (a run's resident memory does not shrink between epochs). TensorFlow's own
+accounting (the tracer's records, the memory model) does not change: only where malloc gets
+its pages does. `ZPPMEM_MALLOC=default` leaves glibc's thresholds alone; so does any of glibc's
+own malloc settings in the environment (MALLOC_*_ or GLIBC_TUNABLES), which the user meant.
+"""
+import ctypes
+import ctypes.util
+import os
+
+from definitions.errors import ConfigError
+
+ENV = "ZPPMEM_MALLOC"
+KEEP, DEFAULT = "keep", "default"
+CHOICES = (KEEP, DEFAULT)
+#: mallopt's parameter numbers (malloc.h).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+#: glibc refuses an mmap threshold above half its largest heap: 32 MiB on 64-bit machines.
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 2**31 - 1  # an int, as mallopt takes: never trim
+#: glibc's own environment settings of the same thresholds: the user's choice wins.
+GLIBC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+
+def keep_freed_memory(environ=None):
+    """Apply the setting ZPPMEM_MALLOC asks for (keep, the default); returns what now holds, in words."""
+    environ = os.environ if environ is None else environ
+    choice = environ.get(ENV, KEEP).strip().lower()
+    if choice not in CHOICES:
+        raise ConfigError(f"{ENV}={environ[ENV]!r} is not one of: {', '.join(CHOICES)}")
+    if choice == DEFAULT:
+        return f"glibc's malloc thresholds ({ENV}={DEFAULT})"
+    given = [name for name in GLIBC_VARIABLES if name in environ]
+    if "glibc.malloc." in environ.get("GLIBC_TUNABLES", ""):
+        given.append("GLIBC_TUNABLES")
+    if given:
+        return f"the malloc settings of the environment ({', '.join(given)})"
+    libc = _glibc()
+    if libc is None:
+        return "the C library's malloc as it is (not glibc)"
+    if libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1 or libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) != 1:
+        return "glibc's malloc thresholds (mallopt refused the change)"
+    return "freed memory kept in the process (malloc trim off, mmap threshold 32 MiB)"
+
+
+def _glibc():
+    """The process's C library if it is glibc (mallopt's parameters are glibc's), else None."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    if libc is None or not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return None
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return libc
