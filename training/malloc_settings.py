@@ -3,19 +3,20 @@
 TensorFlow's CPU allocator is the C library's malloc. With glibc's defaults, memory freed at the
 top of a heap is handed back to the kernel once more than the trim threshold is free (it starts
 at 128 KiB and follows the largest block freed, up to 64 MiB), and blocks above the mmap
-threshold get pages of their own that are unmapped when freed. A BP step frees all its weight
-gradients at once (30 x 1 MiB on long_fc_30), so every step gave about 10 MiB back and took it
-again, one page fault per 4 KiB page: on the 2-core EPYC VM a fault costs microseconds, and
-BP's step paid several milliseconds for them (benchmarks.malloc_settings measures it). DFA and
-DFAMEM free a block's tensors as they go and were barely touched, so the default thresholds also
-bent every ratio to BP.
+threshold get pages of their own that are unmapped when freed. A BP step frees many weight
+gradients close together (30 x 1 MiB on long_fc_30): in probes on the 2-core EPYC VM its steps
+gave megabytes back and faulted them in again, a page at a time, step after step, in one
+process and hardly at all in another, depending on what that process had freed before. So a
+type's step time depended on which other graphs shared its process.
 
 Here the trim threshold is set out of reach and the mmap threshold to glibc's largest (32 MiB):
-after the first steps a training process reuses what it freed. The cost: the process keeps its
-high-water mark (a run's resident memory does not shrink between epochs). TensorFlow's own
-accounting (the tracer's records, the memory model) does not change: only where malloc gets
-its pages does. `ZPPMEM_MALLOC=default` leaves glibc's thresholds alone; so does any of glibc's
-own malloc settings in the environment (MALLOC_*_ or GLIBC_TUNABLES), which the user meant.
+after the first steps a training process reuses what it freed (benchmarks.malloc_settings
+counts the faults; the speed-ups it measured are within what separate processes differ by).
+The cost: the process keeps its high-water mark (a run's resident memory does not shrink
+between epochs). TensorFlow's own accounting (the tracer's records, the memory model) does not
+change: only where malloc gets its pages does. `ZPPMEM_MALLOC=default` leaves glibc's
+thresholds alone; so does any of glibc's own malloc settings in the environment (MALLOC_*_ or
+GLIBC_TUNABLES), which the user meant. Blocks over 32 MiB are still mapped afresh each time.
 """
 import ctypes
 import ctypes.util
