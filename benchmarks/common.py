@@ -19,6 +19,7 @@ MALLOC = keep_freed_memory()
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import io  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -215,20 +216,26 @@ def median_ms(times):
     return 1000.0 * statistics.median(times)
 
 
-def interleaved_step_times(benches, steps, warmup=5, rounds=None):
+def interleaved_step_times(benches, steps, warmup=5, rounds=None, faults=None):
     """{key: [seconds per step]}: warm up each bench, then time them in turns.
 
     Taking turns (a few steps of each, round after round) spreads any load the machine has at
-    the moment over every type alike, so the ratios between them stay meaningful.
+    the moment over every type alike, so the ratios between them stay meaningful. faults: a
+    dict that receives {key: minor page faults of the process during that key's timed steps}.
     """
     for bench in benches.values():
         bench.run(warmup)
     rounds = rounds or max(1, min(steps, 6))
     per_round = [steps // rounds + (1 if r < steps % rounds else 0) for r in range(rounds)]
     times = {key: [] for key in benches}
+    if faults is not None:
+        faults.update(dict.fromkeys(benches, 0))
     for count in per_round:
         for key, bench in benches.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             times[key] += bench.run(count)
+            if faults is not None:
+                faults[key] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     return times
 
 

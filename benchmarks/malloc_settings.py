@@ -12,14 +12,11 @@ type, the speed-up (default's median over keep's). Run once per kernel family
 (`TF_ENABLE_ONEDNN_OPTS=0 ... --append`). Writes results/malloc_settings.{csv,md}.
 """
 import json
-import os
-import resource
-import statistics
 import subprocess
 import sys
 
 from benchmarks import common, step_time
-from training.malloc_settings import DEFAULT, ENV, GLIBC_VARIABLES, KEEP
+from training.malloc_settings import DEFAULT, ENV, KEEP, environment_for
 
 NAME = "malloc_settings"
 COLUMNS = ["network", "kernels", "type", "batch_size", "setting", "median_step_ms", "faults_per_step", "ratio_to_bp",
@@ -32,24 +29,16 @@ def child(network_name, batch_size, steps, warmup, threads, quick=False):
     network = dict((net.name, net) for net, _ in step_time.networks(quick))[network_name]
     benches = {kind: common.Bench(network, kind, threads=threads, batch_size=batch_size) for kind in common.TYPES}
     try:
-        for bench in benches.values():
-            bench.run(warmup)
-        out = {kind: {"times": [], "faults": 0} for kind in benches}
-        rounds = max(1, min(steps, 6))
-        for count in [steps // rounds + (r < steps % rounds) for r in range(rounds)]:
-            for kind, bench in benches.items():
-                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                out[kind]["times"] += bench.run(count)
-                out[kind]["faults"] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-        return out
+        faults = {}
+        times = common.interleaved_step_times(benches, steps, warmup=warmup, faults=faults)
+        return {kind: {"times": times[kind], "faults": faults[kind]} for kind in benches}
     finally:
         for bench in benches.values():
             bench.close()
 
 
 def _run_child(setting, network_name, batch_size, steps, warmup, threads, quick):
-    env = {key: value for key, value in os.environ.items() if key not in GLIBC_VARIABLES and key != "GLIBC_TUNABLES"}
-    env[ENV] = setting
+    env = environment_for(setting)
     argv = [sys.executable, "-m", "benchmarks.malloc_settings", "--child", network_name, str(batch_size), str(steps),
             str(warmup)] + ([f"--threads={_threads_text(threads)}"] if threads else []) + (["--quick"] if quick else [])
     done = subprocess.run(argv, env=env, capture_output=True, text=True)
@@ -98,7 +87,7 @@ def measure(nets, processes=2, steps=30, warmup=5, threads=None, quick=False, lo
 
 def networks(quick=False):
     if quick:
-        return [(net, batch) for net, batch in step_time.networks(quick=True)][:1]
+        return step_time.networks(quick=True)[:1]
     wanted = ("long_fc_30", "vgg_16")
     return [(net, batch) for net, batch in step_time.networks() if net.name in wanted]
 

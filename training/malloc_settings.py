@@ -57,6 +57,15 @@ def keep_freed_memory(environ=None):
     return "freed memory kept in the process (malloc trim off, mmap threshold 32 MiB)"
 
 
+def environment_for(choice, environ=None):
+    """A copy of the environment for a child process that is to run with `choice` (keep or
+    default): ZPPMEM_MALLOC set, glibc's own malloc settings left out (they would win)."""
+    environ = os.environ if environ is None else environ
+    child = {key: value for key, value in environ.items() if key not in GLIBC_VARIABLES and key != "GLIBC_TUNABLES"}
+    child[ENV] = choice
+    return child
+
+
 def _glibc():
     """The process's C library if it is glibc (mallopt's parameters are glibc's), else None."""
     name = ctypes.util.find_library("c")

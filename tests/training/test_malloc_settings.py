@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from training.cli import main
-from training.malloc_settings import DEFAULT, ENV, GLIBC_VARIABLES, keep_freed_memory
+from training.malloc_settings import DEFAULT, ENV, GLIBC_VARIABLES, environment_for, keep_freed_memory
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,10 +34,7 @@ print(json.dumps({"said": said, "faults": (resource.getrusage(resource.RUSAGE_SE
 
 
 def _faults_per_round(choice):
-    env = {key: value for key, value in os.environ.items()
-           if key not in GLIBC_VARIABLES and key != "GLIBC_TUNABLES"}
-    env[ENV] = choice
-    done = subprocess.run([sys.executable, "-c", ROUNDS_SCRIPT], env=env, cwd=REPO, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", ROUNDS_SCRIPT], env=environment_for(choice), cwd=REPO, capture_output=True, text=True,
                           check=True)
     return json.loads(done.stdout)
 
