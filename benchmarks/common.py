@@ -12,9 +12,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from training.malloc_settings import keep_freed_memory  # noqa: E402
+from training.onednn_primitives import keep_onednn_primitives  # noqa: E402
 
-# Steps are timed as runs take them: with freed memory kept in the process (ZPPMEM_MALLOC).
+# Steps are timed as runs take them: with freed memory kept in the process (ZPPMEM_MALLOC) and
+# oneDNN's convolution-gradient primitives kept between steps (TF_MKL_OPTIMIZE_PRIMITIVE_MEMUSE).
 MALLOC = keep_freed_memory()
+ONEDNN_PRIMITIVES = keep_onednn_primitives()
 
 import argparse  # noqa: E402
 import csv  # noqa: E402

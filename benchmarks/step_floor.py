@@ -1,11 +1,14 @@
-"""The fastest a BP step of a dense network could be on this machine: its floor.
+"""The fastest a BP (or DFA) step of a dense network could be on this machine: its floor.
 
     floor = the step's GEMMs, timed alone in this process
           + the bytes the rest of the step must move / the memory bandwidth measured here
 
 The GEMMs are the step's own: per kernel of shape (n, m) at batch B, the forward product
-(B x n)(n x m), the weight gradient (n x B)(B x m) and, except for the first layer, the input
-gradient (B x m)(m x n). They run in one session with a run's thread settings, one after the
+(B x n)(n x m), the weight gradient (n x B)(B x m) and, for BP except for the first layer, the
+input gradient (B x m)(m x n); DFA has no input gradients but projects the output error
+(B x classes) through each hidden layer's feedback matrix (classes x m). The two floors' ratio
+is what the GEMMs allow DFA against BP: the products DFA leaves out are not the ones that run
+slowest (a weight gradient sums over the batch only, K = B). They run in one session with a run's thread settings, one after the
 other as a run executes them, on inputs of the same shapes, so the floor's GEMM rate is the one
 the step can reach, not a datasheet's. The benchmark times them in turns with the training
 steps, so that load from other processes falls on the floor and the step alike.
@@ -44,8 +47,15 @@ def dense_kernels(blocks):
     return shapes
 
 
-def gemm_macs(kernels, batch_size):
+#: the rules with a floor: BP's products, and DFA's (no input gradients, a feedback projection per hidden layer).
+RULES = ("BP", "DFA")
+
+
+def gemm_macs(kernels, batch_size, rule="BP"):
     forward = sum(batch_size * n * m for n, m in kernels)
+    if rule == "DFA":
+        classes = kernels[-1][1]
+        return 2 * forward + sum(batch_size * classes * m for _, m in kernels[:-1])  # + feedback projections
     input_gradients = sum(batch_size * n * m for n, m in kernels[1:])
     return 2 * forward + input_gradients  # forward + weight gradients + input gradients
 
@@ -72,8 +82,8 @@ class TimedGraph:
         self.session.close()
 
 
-def gemm_bench(kernels, batch_size, config):
-    """The step's GEMMs alone, each on its own random inputs."""
+def gemm_bench(kernels, batch_size, config, rule="BP"):
+    """The step's GEMMs alone (BP's or DFA's), each on its own random inputs."""
     import tensorflow as tf
     rng = np.random.default_rng(0)
     graph = tf.Graph()
@@ -85,8 +95,11 @@ def gemm_bench(kernels, batch_size, config):
             x, w, d = variable(batch_size, n), variable(n, m), variable(batch_size, m)
             products.append(tf.matmul(x, w))
             products.append(tf.matmul(x, d, transpose_a=True))
-            if index:
+            if rule == "BP" and index:
                 products.append(tf.matmul(d, w, transpose_b=True))
+            if rule == "DFA" and index < len(kernels) - 1:
+                classes = kernels[-1][1]
+                products.append(tf.matmul(variable(batch_size, classes), variable(classes, m)))
         # Fetch one element of each product: Grappler prunes ops that only a tf.group waits for.
         step = tf.add_n([product[0, 0] for product in products])
         init = tf.compat.v1.global_variables_initializer()
@@ -108,29 +121,35 @@ def stream_bench(config, floats=STREAM_FLOATS):
     return TimedGraph(graph, step, init, config)
 
 
-def benches(blocks, batch_size, config, stream_floats=None):
-    """{"gemm": ..., "stream": ...} to time in turns with the step, or None for a network with
-    other than dense kernels."""
+def gemm_key(rule):
+    """The name of a rule's GEMM bench among benches()."""
+    return "gemm" if rule == "BP" else f"gemm_{rule}"
+
+
+def benches(blocks, batch_size, config, stream_floats=None, rules=("BP",)):
+    """{"gemm": BP's GEMMs, "gemm_DFA": DFA's (if asked), "stream": ...} to time in turns with the
+    steps, or None for a network with other than dense kernels."""
     kernels = dense_kernels(blocks)
     if not kernels:
         return None
-    return {"gemm": gemm_bench(kernels, batch_size, config),
+    return {**{gemm_key(rule): gemm_bench(kernels, batch_size, config, rule) for rule in rules},
             "stream": stream_bench(config, stream_floats or STREAM_FLOATS)}
 
 
-def from_times(blocks, batch_size, gemm_seconds, stream_seconds, stream_floats=None):
-    """The floor's row from the median times of the two benches."""
+def from_times(blocks, batch_size, gemm_seconds, stream_seconds, stream_floats=None, rule="BP"):
+    """A rule's floor from the median times of its GEMM bench and the stream."""
     kernels = dense_kernels(blocks)
     bandwidth = STREAM_PASSES * (stream_floats or STREAM_FLOATS) * FLOAT / stream_seconds
     moved = moved_bytes(kernels, batch_size)
-    return {"gemm_ms": 1000 * gemm_seconds, "gemm_gflops": 2 * gemm_macs(kernels, batch_size) / gemm_seconds / 1e9,
+    return {"gemm_ms": 1000 * gemm_seconds,
+            "gemm_gflops": 2 * gemm_macs(kernels, batch_size, rule) / gemm_seconds / 1e9,
             "bytes_mib": moved / 2**20, "bandwidth_gbs": bandwidth / 1e9, "bytes_ms": 1000 * moved / bandwidth,
             "floor_ms": 1000 * (gemm_seconds + moved / bandwidth)}
 
 
-def floor(blocks, batch_size, config, stream_floats=None, repeats=20):
-    """The floor's row measured on its own (not in turns with a step), or None (not dense)."""
-    timed = benches(blocks, batch_size, config, stream_floats)
+def floor(blocks, batch_size, config, stream_floats=None, repeats=20, rule="BP"):
+    """A rule's floor measured on its own (not in turns with a step), or None (not dense)."""
+    timed = benches(blocks, batch_size, config, stream_floats, rules=(rule,))
     if timed is None:
         return None
     try:
@@ -138,4 +157,4 @@ def floor(blocks, batch_size, config, stream_floats=None, repeats=20):
     finally:
         for bench in timed.values():
             bench.close()
-    return from_times(blocks, batch_size, medians["gemm"], medians["stream"], stream_floats)
+    return from_times(blocks, batch_size, medians[gemm_key(rule)], medians["stream"], stream_floats, rule)

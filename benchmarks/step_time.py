@@ -8,7 +8,8 @@ so that load from other processes falls on every type alike. The median over at 
 steps is reported with its ratio to BP's. The memory_vs_depth networks at batch 100, vgg_16 and
 resnet_18 on 32x32x3 at batch 16. Run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=1`, then
 `=0 ... --append`, which keeps the other family's rows). On long_fc_30 BP's median is compared with
-its floor measured in the same process (benchmarks/step_floor.py). Writes
+its floor measured in the same process (benchmarks/step_floor.py), and DFA's median with its own:
+the floors' ratio is what the kernels' GEMM rates allow DFA against BP. Writes
 results/step_time.{csv,md} and results/step_floor.csv.
 """
 from benchmarks import common, step_floor
@@ -21,11 +22,12 @@ FLOOR_NAME = "step_floor"
 #: type -> the largest step-time ratio to BP that the speed issue asks for, per family.
 LIMITS = {"FA": 1.05, "DFA": 0.75, "DRTP": 0.75, "DFAMEM": 1.10, "BPCKPT": 1.35}
 CONV_BATCH = 16
-#: the networks whose BP step is compared with its floor, and the largest ratio asked for (oneDNN).
+#: the networks whose BP (and DFA) steps are compared with their floors, and the largest ratio
+#: asked of BP's (oneDNN).
 FLOOR_NETWORKS = ("long_fc_30",)
 FLOOR_LIMIT = 1.25
-FLOOR_COLUMNS = ["network", "kernels", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs",
-                 "bytes_ms", "floor_ms", "bp_ms", "ratio_to_floor"]
+FLOOR_COLUMNS = ["network", "kernels", "type", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs",
+                 "bytes_ms", "floor_ms", "floor_over_bp", "step_ms", "ratio_to_floor"]
 
 
 def networks(quick=False):
@@ -45,13 +47,14 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
     for network, batch_size in nets:
         benches = {algorithm: common.Bench(network, algorithm, threads=threads, batch_size=batch_size)
                    for algorithm in types}
-        floor_benches = {}
+        floor_benches, rules = {}, [rule for rule in step_floor.RULES if rule in benches]
         if floors is not None and network.name in FLOOR_NETWORKS and "BP" in benches:
-            floor_benches = step_floor.benches(benches["BP"].blocks, batch_size, common.session_config(threads)) or {}
+            floor_benches = step_floor.benches(benches["BP"].blocks, batch_size, common.session_config(threads),
+                                               rules=rules) or {}
         try:
             times = common.interleaved_step_times({**benches, **floor_benches}, steps, warmup=warmup)
             if floor_benches:
-                floors.append(_floor_row(network, library, batch_size, benches["BP"].blocks, times, log))
+                floors.extend(_floor_rows(network, library, batch_size, benches["BP"].blocks, times, rules, log))
             flop_ratios = {algorithm: bench.flop_ratio() for algorithm, bench in benches.items()}
         finally:
             for bench in [*benches.values(), *floor_benches.values()]:
@@ -67,32 +70,37 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
     return rows
 
 
-def _floor_row(network, library, batch_size, blocks, times, log):
-    """BP's median beside its floor, from the same rounds of turns."""
-    row = {"network": network.name, "kernels": library, "batch_size": batch_size,
-           **step_floor.from_times(blocks, batch_size, *(common.median_ms(times[key]) / 1000
-                                                         for key in ("gemm", "stream")))}
-    row["bp_ms"] = common.median_ms(times["BP"])
-    row["ratio_to_floor"] = row["bp_ms"] / row["floor_ms"]
-    log(f"{network.name:>14} {library:>6}      BP: {row['bp_ms']:8.2f} ms, floor {row['floor_ms']:.2f} ms "
-        f"(GEMMs {row['gemm_ms']:.2f} ms at {row['gemm_gflops']:.0f} GFLOP/s, {row['bytes_mib']:.0f} MiB at "
-        f"{row['bandwidth_gbs']:.1f} GB/s), ratio {row['ratio_to_floor']:.3f}")
-    return row
+def _floor_rows(network, library, batch_size, blocks, times, rules, log):
+    """Each rule's median beside its floor, from the same rounds of turns; BP's row first."""
+    stream_s = common.median_ms(times["stream"]) / 1000
+    rows = []
+    for rule in rules:
+        row = {"network": network.name, "kernels": library, "type": rule, "batch_size": batch_size,
+               **step_floor.from_times(blocks, batch_size, common.median_ms(times[step_floor.gemm_key(rule)]) / 1000,
+                                       stream_s, rule=rule)}
+        row["floor_over_bp"] = row["floor_ms"] / (rows[0]["floor_ms"] if rows else row["floor_ms"])
+        row["step_ms"] = common.median_ms(times[rule])
+        row["ratio_to_floor"] = row["step_ms"] / row["floor_ms"]
+        rows.append(row)
+        log(f"{network.name:>14} {library:>6} {rule:>7}: {row['step_ms']:8.2f} ms, floor {row['floor_ms']:.2f} ms "
+            f"(GEMMs {row['gemm_ms']:.2f} ms at {row['gemm_gflops']:.0f} GFLOP/s, {row['bytes_mib']:.0f} MiB at "
+            f"{row['bandwidth_gbs']:.1f} GB/s), ratio {row['ratio_to_floor']:.3f}, floor / BP's {row['floor_over_bp']:.3f}")
+    return rows
 
 
 def floor_targets(floors):
     """BP's step within FLOOR_LIMIT of its floor, asked for oneDNN (Eigen's rows are reported)."""
     return [(f"BP / floor, {r['network']}, {r['kernels']}", r["ratio_to_floor"], FLOOR_LIMIT,
-             r["ratio_to_floor"] <= FLOOR_LIMIT) for r in floors if r["kernels"] == "oneDNN"]
+             r["ratio_to_floor"] <= FLOOR_LIMIT) for r in floors if r["kernels"] == "oneDNN" and r["type"] == "BP"]
 
 
 def floor_table(floors):
     return common.markdown_table(
-        ["network", "kernels", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs", "bytes_ms",
-         "floor_ms", "bp_ms", "ratio_to_floor"], floors,
+        ["network", "kernels", "type", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs",
+         "bytes_ms", "floor_ms", "floor_over_bp", "step_ms", "ratio_to_floor"], floors,
         {"batch_size": "batch", "gemm_ms": "GEMMs (ms)", "gemm_gflops": "GFLOP/s", "bytes_mib": "bytes (MiB)",
-         "bandwidth_gbs": "GB/s", "bytes_ms": "bytes (ms)", "floor_ms": "floor (ms)", "bp_ms": "BP (ms)",
-         "ratio_to_floor": "BP / floor"})
+         "bandwidth_gbs": "GB/s", "bytes_ms": "bytes (ms)", "floor_ms": "floor (ms)",
+         "floor_over_bp": "floor / BP's", "step_ms": "step (ms)", "ratio_to_floor": "step / floor"})
 
 
 def targets(rows):
@@ -142,9 +150,9 @@ def report(rows, out_dir=None, log=print, floors=()):
     text = table(rows)
     checks = targets(rows) + floor_targets(floors)
     if floors:
-        text += ("\n\nBP's floor: the step's GEMMs timed alone in the same process, plus the bytes the rest of "
-                 "the step must move at the streaming bandwidth measured there (benchmarks/step_floor.py).\n\n"
-                 + floor_table(floors))
+        text += ("\n\nBP's and DFA's floors: each step's GEMMs timed alone in the same process, plus the bytes the "
+                 "rest of the step must move at the streaming bandwidth measured there (benchmarks/step_floor.py); "
+                 "`floor / BP's`: the ratio to BP that the GEMM rates allow the rule.\n\n" + floor_table(floors))
     if any(r.get("flop_ratio") is not None for r in rows):
         text += ("\n\nFLOPs of each type's step over BP's (planning's layer rules: matmuls, convolutions, feedback "
                  "products, pooling; the same on every kernel family; tests/benchmarks/test_flop_ratio.py holds them "
@@ -176,7 +184,11 @@ Regenerate: `TF_ENABLE_ONEDNN_OPTS=1 python -m benchmarks.step_time`, then
 
 
 def read_floor_rows(path):
-    return common.read_rows(path, {column: float for column in FLOOR_COLUMNS[3:]} | {"batch_size": int})
+    rows = common.read_rows(path, {column: float for column in FLOOR_COLUMNS[4:] + ["bp_ms"]} | {"batch_size": int})
+    for row in rows:  # a file from before DFA's floor: BP's rows only, its step under "bp_ms"
+        if "type" not in row:
+            row.update(type="BP", floor_over_bp=1.0, step_ms=row.pop("bp_ms"))
+    return rows
 
 
 def read_rows(path):

@@ -27,6 +27,7 @@ from definitions.errors import ZppMemError
 from definitions import cli_input
 from training.cli_options import given_options, load_definitions, merge_settings, network_config, network_options
 from training.malloc_settings import keep_freed_memory
+from training.onednn_primitives import keep_onednn_primitives
 from training.parent_death import end_with_parent_from_env
 from training.quiet_import import import_tensorflow_quietly
 from training.stop_signals import Stopped, handling, raise_stopped, stop_signals
@@ -89,6 +90,7 @@ def _run_or_resume(ctx, name, settings, run_id, output_dir, data_dir, resume_dir
         if run_id is not None:
             check_run_id(run_id)
         keep_freed_memory()  # before TensorFlow allocates: its steps reuse freed memory
+        keep_onednn_primitives()  # before its first op: convolution gradients not rebuilt each step
         import_tensorflow_quietly()
         values = merge_settings(settings, overrides)
         if list_all:

@@ -36,6 +36,7 @@ EXIT_BAD_INPUT = 2
 def trace_command(ctx, spec, output_dir, run_id, batch_size, memory_steps, memory_warmup):
     """Trace one step of your own Keras model or tf.function, per op; write the memory report."""
     from training.malloc_settings import keep_freed_memory
+    from training.onednn_primitives import keep_onednn_primitives
     from training.quiet_import import import_tensorflow_quietly
     from training.run_dir import WriteFailed, check_path, check_run_id, create_run_dir, describe_os_error
     try:
@@ -43,6 +44,7 @@ def trace_command(ctx, spec, output_dir, run_id, batch_size, memory_steps, memor
         if run_id is not None:
             check_run_id(run_id)
         keep_freed_memory()  # as a training run does: the steps reuse what they free
+        keep_onednn_primitives()  # and keep their convolution-gradient primitives
         import_tensorflow_quietly()
         run_dir, summary = _trace(spec, output_dir, run_id, batch_size, memory_steps, memory_warmup,
                                   create_run_dir)

@@ -124,13 +124,15 @@ def run(ctx, grid_file, grid_options, prefix, output, jobs, executor_kind, sched
     elif ctx.get_parameter_source("jobs") is not ParameterSource.DEFAULT:
         raise click.UsageError("--jobs only applies to the local executor; Dask runs one command per worker thread")
     try:
-        backend_context = executors.open_backend(executor_kind, jobs=jobs, scheduler=scheduler)
+        backend_context = executors.open_backend(executor_kind, output, jobs=jobs, scheduler=scheduler)
+        if executor_kind == "local":
+            _prepare_output(output)  # before the pool starts: its stop token lives in the sweep
         interrupt = threading.Event()
         # Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop the sweep cleanly: stop launching,
         # end the running commands, record none of them.
         stop = lambda signum, frame: interrupt.set()
         with handling((signal.SIGINT, *stop_signals()), stop), backend_context as backend:
-            _prepare_output(output)
+            _prepare_output(output)  # (Dask's: once the scheduler answered)
             counts = run_sweep(runs, output, backend.executor, stop_token=backend.stop_token,
                                interrupt=interrupt, retry_failed=retry_failed, timeout_s=timeout_s,
                                echo=_say, warn=lambda message: _say(message, err=True))

@@ -9,11 +9,12 @@ import dataclasses
 import multiprocessing
 import os
 import signal
-import tempfile
+import shutil
 import threading
 import time
 import uuid
 
+from tuner.state import new_stop_token_dir
 from tuner.worker import GRACE_S, StopFile, expect_parent
 
 EXECUTORS = ("local", "dask")
@@ -84,23 +85,31 @@ def _start_resource_tracker():
         signal.signal(hangup, previous)
 
 
-@contextlib.contextmanager
-def local_backend(jobs):
-    """A pool of `jobs` worker processes on this machine."""
+def _check_jobs(jobs):
     if jobs < 1:
         raise BackendError(f"--jobs must be at least 1, got {jobs}")
+
+
+@contextlib.contextmanager
+def local_backend(jobs, sweep_dir):
+    """A pool of `jobs` worker processes on this machine; its stop token is a file in a directory
+    of its own inside `sweep_dir` (tuner/state.py), removed when the pool ends."""
+    _check_jobs(jobs)
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn, not fork: workers must not inherit the driver's threads, locks or open files.
     context = multiprocessing.get_context("spawn")
     _start_resource_tracker()
-    with tempfile.TemporaryDirectory(prefix="tuner-stop-") as token_dir:
+    token_dir = new_stop_token_dir(sweep_dir)
+    try:
         executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
                                        initargs=(os.getpid(),))
         try:
             yield Backend(executor, StopFile(os.path.join(token_dir, "stop")))
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+    finally:
+        shutil.rmtree(token_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -129,9 +138,11 @@ def dask_backend(scheduler):
         client.close()
 
 
-def open_backend(kind, jobs=1, scheduler=None):
+def open_backend(kind, sweep_dir, jobs=1, scheduler=None):
+    """The backend's context manager; its arguments are checked now, before anything is made."""
     if kind == "local":
-        return local_backend(jobs)
+        _check_jobs(jobs)
+        return local_backend(jobs, sweep_dir)
     if kind == "dask":
         if not scheduler:
             raise BackendError("--executor dask needs --scheduler tcp://HOST:PORT")

@@ -171,6 +171,6 @@ class cmd_generator:
         if executor is not None:
             return run_sweep(self.runs, self.output_path, executor,
                              retry_failed=retry_failed, timeout_s=timeout_s, echo=echo)
-        with local_backend(jobs) as backend:
+        with local_backend(jobs, self.output_path) as backend:
             return run_sweep(self.runs, self.output_path, backend.executor, stop_token=backend.stop_token,
                              retry_failed=retry_failed, timeout_s=timeout_s, echo=echo)

@@ -12,7 +12,6 @@ import os
 import shlex
 import shutil
 import sys
-import tempfile
 import threading
 import time
 
@@ -85,7 +84,7 @@ def run_sweep(runs, sweep_dir, executor, *, stop_token=None, interrupt=None, ret
     Raises state.SweepBusy when another tuner holds the sweep directory.
 
     stop_token is passed to every worker (it must be picklable and reachable from them; by
-    default a file in a temporary directory, fine for executors on this machine). interrupt
+    default a file in a directory of its own in the sweep, fine for executors on this machine). interrupt
     is set by the caller's signal handler: stop launching, end running commands, record none
     of them.
     """
@@ -95,10 +94,12 @@ def run_sweep(runs, sweep_dir, executor, *, stop_token=None, interrupt=None, ret
     os.makedirs(sweep_dir, exist_ok=True)
     own_token_dir = None
     if stop_token is None:
-        own_token_dir = tempfile.mkdtemp(prefix="tuner-stop-")
+        own_token_dir = state.new_stop_token_dir(sweep_dir)
         stop_token = StopFile(os.path.join(own_token_dir, "stop"))
     try:
         with state.lock_sweep(sweep_dir):
+            in_use = os.path.dirname(stop_token.path) if isinstance(stop_token, StopFile) else None
+            state.remove_stale_stop_tokens(sweep_dir, keep=in_use)
             to_run, complete, kept, afresh = plan(runs, sweep_dir, retry_failed, warn)
             counts = Counts(total=len(runs), skipped=len(complete), failed=len(kept))
             note = f", {len(kept)} failed earlier (kept; --retry_failed runs them again)" if kept else ""

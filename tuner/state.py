@@ -6,6 +6,8 @@
     SWEEP/RUN_ID/stderr.log
     SWEEP/RUN_ID/result.json   written last and atomically: a run is finished iff it is valid
     SWEEP/RUN_ID/...           whatever the experiment writes: RUN_ID is its --output_dir
+    SWEEP/.tuner.lock          held while a tuner runs the sweep
+    SWEEP/.tuner-stop-XXXX/    the local pool's stop token while the sweep runs
 
 A result.json that is missing, half-written or corrupted means "not finished": the run goes
 again. A corrupted one is moved aside (result.json.corrupt-TIMESTAMP), never silently deleted.
@@ -15,6 +17,8 @@ import dataclasses
 import glob
 import json
 import os
+import shutil
+import tempfile
 from datetime import datetime, timezone
 
 from definitions.files import atomic_write_json, atomic_write_text
@@ -27,6 +31,7 @@ LOCK = ".tuner.lock"
 RUN_SPEC = "run.json"
 COMMAND = "command.txt"
 STATUSES = ("completed", "failed")
+STOP_TOKENS = ".tuner-stop-"  # prefix of the local pool's stop-token directories
 
 # field -> allowed types; a result without one of these is not a result this tuner wrote.
 _FIELDS = {
@@ -194,3 +199,20 @@ def lock_sweep(sweep_dir):
         raise SweepBusy(f"another tuner is running the sweep: {busy}") from None
     with held:
         yield
+
+
+def new_stop_token_dir(sweep_dir):
+    """A directory of this tuner's own in the sweep, for the local pool's stop file: inside the
+    directory the user named (nothing is written elsewhere), removed when the sweep ends; one a
+    killed tuner left is removed by the next (remove_stale_stop_tokens)."""
+    os.makedirs(sweep_dir, exist_ok=True)
+    return tempfile.mkdtemp(prefix=STOP_TOKENS, dir=sweep_dir)
+
+
+def remove_stale_stop_tokens(sweep_dir, keep=None):
+    """Under the sweep's lock: every stop-token directory but `keep` is a tuner's that no longer
+    runs this sweep (killed before it removed its own, or refused the lock and leaving)."""
+    keep = os.path.abspath(keep) if keep else None
+    for path in glob.glob(os.path.join(glob.escape(sweep_dir), STOP_TOKENS + "*")):
+        if os.path.isdir(path) and os.path.abspath(path) != keep:
+            shutil.rmtree(path, ignore_errors=True)

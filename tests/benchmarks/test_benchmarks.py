@@ -82,6 +82,8 @@ def test_step_floor_counts_the_steps_gemms_and_bytes():
         assert kernels == [(784, 8), (8, 10)]
         # Forward and weight gradient for every kernel, the input gradient for all but the first.
         assert step_floor.gemm_macs(kernels, 10) == 10 * (2 * (784 * 8 + 80) + 80)
+        # DFA: no input gradients; the output error (10 classes) projected onto the hidden layer's 8 units.
+        assert step_floor.gemm_macs(kernels, 10, "DFA") == 10 * (2 * (784 * 8 + 80) + 10 * 8)
         assert step_floor.moved_bytes(kernels, 10) == 4 * (4 * 10 * (8 + 10) + 5 * (784 * 8 + 8 + 80 + 10))
         row = step_floor.floor(bench.blocks, 10, common.session_config(), stream_floats=2**16)
         assert row["floor_ms"] == pytest.approx(row["gemm_ms"] + row["bytes_ms"])
@@ -119,13 +121,29 @@ def test_step_time_reports_bps_floor(tmp_path, monkeypatch):
     monkeypatch.setattr(step_time, "FLOOR_NETWORKS", (TINY[0].name,))
     monkeypatch.setattr(step_floor, "STREAM_FLOATS", 2**16)
     floors = []
-    rows = step_time.measure([(TINY[0], 16)], types=("BP",), steps=2, warmup=1, log=lambda *_: None, floors=floors)
-    [floor] = floors
-    assert floor["bp_ms"] == rows[0]["median_step_ms"] and floor["ratio_to_floor"] == floor["bp_ms"] / floor["floor_ms"]
+    rows = step_time.measure([(TINY[0], 16)], types=("BP", "DFA"), steps=2, warmup=1, log=lambda *_: None,
+                             floors=floors)
+    assert [floor["type"] for floor in floors] == ["BP", "DFA"]
+    for floor, row in zip(floors, rows):
+        assert floor["step_ms"] == row["median_step_ms"] and floor["ratio_to_floor"] == floor["step_ms"] / floor["floor_ms"]
+    bp, dfa = floors
+    assert bp["floor_over_bp"] == 1.0 and dfa["floor_over_bp"] == dfa["floor_ms"] / bp["floor_ms"]
+    kernels = [(784, 8), (8, 10)]  # TINY[0]'s
+    assert dfa["gemm_gflops"] == pytest.approx(2 * step_floor.gemm_macs(kernels, 16, "DFA") / dfa["gemm_ms"] / 1e6)
     step_time.report(rows, tmp_path, log=lambda *_: None, floors=floors)
-    assert "BP / floor" in (tmp_path / "step_time.md").read_text()
-    assert step_time.read_floor_rows(tmp_path / "step_floor.csv")[0]["floor_ms"] == pytest.approx(floor["floor_ms"],
+    text = (tmp_path / "step_time.md").read_text()
+    assert "step / floor" in text and "floor / BP's" in text
+    assert step_time.read_floor_rows(tmp_path / "step_floor.csv")[1]["floor_ms"] == pytest.approx(dfa["floor_ms"],
                                                                                                    abs=1e-3)
+
+
+def test_a_floor_file_from_before_dfas_floor_reads_as_bps_rows(tmp_path):
+    (tmp_path / "step_floor.csv").write_text(
+        "network,kernels,batch_size,gemm_ms,gemm_gflops,bytes_mib,bandwidth_gbs,bytes_ms,floor_ms,bp_ms,ratio_to_floor\n"
+        "long_fc_30,oneDNN,100,31.79,137.1,163.5,47.0,3.64,35.43,40.39,1.14\n")
+    [row] = step_time.read_floor_rows(tmp_path / "step_floor.csv")
+    assert (row["type"], row["step_ms"], row["floor_over_bp"]) == ("BP", 40.39, 1.0)
+    assert step_time.floor_targets([row])[0][1] == 1.14
 
 
 def test_time_x_memory(tmp_path):
@@ -546,6 +564,18 @@ def test_malloc_settings_times_each_setting_in_processes_of_its_own(tmp_path):
     malloc_settings.report(rows, tmp_path, log=lambda *_: None)
     assert "Minor page faults per step" in (tmp_path / "malloc_settings.md").read_text()
     assert len(read_csv(tmp_path / "malloc_settings.csv")) == len(rows)
+
+
+def test_onednn_primitives_times_each_setting_in_processes_that_ran_with_it(tmp_path):
+    # Each child says what TF_MKL_OPTIMIZE_PRIMITIVE_MEMUSE it ran with; the parent checks it.
+    from benchmarks import onednn_primitives
+    nets = onednn_primitives.networks(quick=True)
+    assert [net.family for net, _ in nets] == ["long_conv"]
+    rows = onednn_primitives.measure([(nets[0][0], 8)], processes=1, steps=2, warmup=1, quick=True, log=lambda *_: None)
+    assert [(r["setting"], r["type"]) for r in rows] == [(s, t) for s in onednn_primitives.SETTINGS for t in common.TYPES]
+    assert all(r["speedup"] == 1.0 for r in rows if r["setting"] == "rebuilt")
+    onednn_primitives.report(rows, tmp_path, log=lambda *_: None)
+    assert "Speed-up from keeping the primitives" in (tmp_path / "onednn_primitives.md").read_text()
 
 
 def test_epoch_start_times_both_pipelines_in_turns(tmp_path):

@@ -26,7 +26,7 @@ def test_run_with_the_local_process_pool_then_resume(tmp_path, fake_prefix):
     assert runs_line(result.output) == "runs: 4 total, 4 completed now, 0 skipped (already complete), 0 failed"
     assert sum(line.startswith("[") for line in result.output.splitlines()) == 4  # a line per run
 
-    victim = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)))[1]
+    victim = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith('.'))[1]
     with open(os.path.join(out, victim, "result.json"), "r+") as handle:
         handle.truncate(10)
     result = invoke(*args)

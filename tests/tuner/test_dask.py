@@ -33,7 +33,7 @@ def test_the_grid_runs_on_dask_and_resumes(tmp_path, fake_prefix, cluster):
     assert runs_line(result.output) == "runs: 4 total, 4 completed now, 0 skipped (already complete), 0 failed"
     assert len(open(os.path.join(out, "summarise.csv")).read().splitlines()) == 5
 
-    run_dirs = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)))
+    run_dirs = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith('.'))
     os.remove(os.path.join(out, run_dirs[0], "result.json"))
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert runs_line(result.output) == "runs: 4 total, 1 completed now, 3 skipped (already complete), 0 failed"

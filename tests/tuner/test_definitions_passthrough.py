@@ -32,7 +32,7 @@ def test_the_prefix_carries_definitions_to_every_run(tmp_path, monkeypatch):
                                        "--output", "sweep"], catch_exceptions=False)
     assert runs_line(result.output) == "runs: 1 total, 1 completed now, 0 skipped (already complete), 0 failed", \
         result.output
-    [run_id] = [name for name in os.listdir("sweep") if os.path.isdir(os.path.join("sweep", name))]
+    [run_id] = [name for name in os.listdir("sweep") if os.path.isdir(os.path.join("sweep", name)) and not name.startswith(".")]
     config = json.loads((tmp_path / "sweep" / run_id / "my_network_DFA_001" / "config.json").read_text())
     assert (config["definitions"], config["sequence"], config["type"]) == \
         ([str(tmp_path / "my_nets.py")], "narrow_mlp", "DFA")

@@ -28,7 +28,7 @@ def test_acceptance_grid_resumes_exactly_what_is_missing(tmp_path, monkeypatch):
         result.output
     assert result.exit_code == 0
 
-    run_dirs = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)))
+    run_dirs = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith('.'))
     os.remove(os.path.join(out, run_dirs[0], "result.json"))
     with open(os.path.join(out, run_dirs[1], "result.json"), "r+") as handle:
         handle.truncate(20)

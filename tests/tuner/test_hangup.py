@@ -43,9 +43,9 @@ def hang_up(out, env, sig, ready):
     tuner = start_tuner(out, env)
     pid = None
     try:
-        wait_for(lambda: out.exists() and any(p.is_dir() for p in out.iterdir()), timeout=60,
+        wait_for(lambda: out.exists() and any(p.is_dir() and not p.name.startswith('.') for p in out.iterdir()), timeout=60,
                  what="the run directory", process=tuner)
-        (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+        (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith('.')]
         wait_for(lambda: ready(log(run_dir)) and experiment_process(run_dir), timeout=120,
                  what="the experiment to train", process=tuner)
         pid = experiment_process(run_dir)
@@ -90,7 +90,7 @@ def test_sighup_then_sigkill_of_the_group_leave_no_run_behind_and_the_run_resume
             reference.kill()
     assert final.returncode == 0 and reference.returncode == 0, final.stderr[-2000:]
     assert runs_line(final.stdout) == "runs: 1 total, 1 completed now, 0 skipped (already complete), 0 failed"
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith('.')]
     assert log(run_dir).count("resuming from") == 2
     result = json.loads((run_dir / "result.json").read_text())
     assert result["status"] == "completed" and result["resumed_from_epoch"] >= 2

@@ -112,7 +112,7 @@ def test_a_disk_failing_mid_sweep_is_exit_1_and_the_sweep_resumes(tmp_path, monk
     assert result.exit_code == 1
     [line] = error_lines(result)
     assert line.endswith("result.json: No space left on device; run the same command again to resume")
-    [run] = [d for d in os.listdir(out) if os.path.isdir(out / d)]
+    [run] = [d for d in os.listdir(out) if os.path.isdir(out / d) and not d.startswith('.')]
     assert not any(name.startswith("result.json") or name.startswith(".result.json") for name in os.listdir(out / run))
     monkeypatch.undo()
     result = CliRunner().invoke(main, args)

@@ -46,9 +46,9 @@ def test_a_killed_sweep_resumes_its_run_at_epoch_3_and_ends_like_an_uninterrupte
     victim = tuner(out, env)
     pid = None
     try:
-        wait_for(lambda: out.exists() and any(p.is_dir() for p in out.iterdir()), timeout=60,
+        wait_for(lambda: out.exists() and any(p.is_dir() and not p.name.startswith('.') for p in out.iterdir()), timeout=60,
                  what="the run directory", process=victim)
-        (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+        (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith('.')]
         wait_for(lambda: experiment_process(run_dir) is not None, timeout=60, what="the experiment", process=victim)
         pid = experiment_process(run_dir)
         # stdout.log grows as the run goes: its epoch lines are there while it trains.

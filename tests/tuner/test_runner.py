@@ -216,3 +216,39 @@ def test_interrupted_runs_resume_and_retried_failures_start_afresh(tmp_path):
     assert counts.completed_now == 5
     continued = Resume(("python", "experiment.py"), ("--data_dir", "data"))  # --resume takes only --data_dir
     assert [executor.resumes[run.run_id] for run in runs] == [continued, continued, continued, None, None]
+
+
+def test_the_stop_token_lives_in_the_sweep_and_a_killed_tuners_is_cleared(tmp_path, fake_prefix, monkeypatch):
+    # Nothing is written outside the directory the user named, not even the workers' stop token;
+    # one a SIGKILLed tuner left behind is removed by the next tuner of the sweep.
+    import tempfile
+    from tuner.worker import StopFile
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    out = tmp_path / "sweep"
+    stale = out / (state.STOP_TOKENS + "killed")
+    stale.mkdir(parents=True)
+    (stale / "stop").write_text("")
+    tokens = []
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        submit = pool.submit
+
+        def recording(fn, *args, **kwargs):
+            tokens.extend(arg for arg in (*args, *kwargs.values()) if isinstance(arg, StopFile))
+            return submit(fn, *args, **kwargs)
+        pool.submit = recording
+        counts = run_sweep(grid(fake_prefix), str(out), pool, echo=lambda *_: None, warn=lambda *_: None)
+    assert counts.completed_now == 4 and len(tokens) == 4
+    token_dir = os.path.dirname(tokens[0].path)
+    assert os.path.dirname(token_dir) == str(out) and os.path.basename(token_dir).startswith(state.STOP_TOKENS)
+    assert not stale.exists() and not os.path.exists(token_dir)
+    assert not any(elsewhere.iterdir())
+
+
+def test_the_local_pool_keeps_its_stop_token_in_the_sweep(tmp_path):
+    from tuner.executors import local_backend
+    with local_backend(1, str(tmp_path / "sweep")) as backend:
+        token_dir = os.path.dirname(backend.stop_token.path)
+        assert os.path.dirname(token_dir) == str(tmp_path / "sweep") and os.path.isdir(token_dir)
+    assert not os.path.exists(token_dir)

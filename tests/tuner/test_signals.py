@@ -83,7 +83,7 @@ def test_a_run_in_flight_when_the_tuner_is_sigkilled_runs_again(tmp_path, fake_p
     tuner = start_tuner(out, fake_prefix, f"wait_for=none,{gate}")
     try:
         gated = lambda: run_dir(out, "wait_for-", exclude="wait_for-none")
-        wait_for(lambda: out.exists() and sum((out / n).is_dir() for n in os.listdir(out)) == 2 and
+        wait_for(lambda: out.exists() and sum((out / n).is_dir() and not n.startswith('.') for n in os.listdir(out)) == 2 and
                  (run_dir(out, "wait_for-none") / "result.json").exists() and read_pid(gated()) is not None,
                  what="one run done, one waiting", process=tuner)
         workers = children_of(tuner.pid)
@@ -142,7 +142,7 @@ elif __name__ == "__main__":
     from tuner.executors import local_backend
     from tuner.worker import run_command
     marker, out = sys.argv[2], sys.argv[3]
-    with local_backend(1) as backend:
+    with local_backend(1, os.path.dirname(out)) as backend:
         command = [sys.executable, "-c", f"open({marker!r}, 'w').close()"]
         backend.executor.submit(run_command, command, out, backend.stop_token)
         time.sleep(0.5)  # the task reaches the call queue's pipe, the worker is still starting
