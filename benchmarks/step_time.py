@@ -7,7 +7,7 @@ settings as a run), warmed up, then timed in turns: a few steps of each type, ro
 so that load from other processes falls on every type alike. The median over at least 30 timed
 steps is reported with its ratio to BP's. The memory_vs_depth networks at batch 100, vgg_16 and
 resnet_18 on 32x32x3 at batch 16. Run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=1`, then
-`=0 ... --append`, which keeps the other family's rows). On long_fc_30 BP's median is compared with
+`=0 ... --append`, which keeps the other family's rows). On long_fc BP's median is compared with
 its floor measured in the same process (benchmarks/step_floor.py), and DFA's median with its own:
 the floors' ratio is what the kernels' GEMM rates allow DFA against BP. Writes
 results/step_time.{csv,md} and results/step_floor.csv.
@@ -22,9 +22,10 @@ FLOOR_NAME = "step_floor"
 #: type -> the largest step-time ratio to BP that the speed issue asks for, per family.
 LIMITS = {"FA": 1.05, "DFA": 0.75, "DRTP": 0.75, "DFAMEM": 1.10, "BPCKPT": 1.35}
 CONV_BATCH = 16
-#: the networks whose BP (and DFA) steps are compared with their floors, and the largest ratio
-#: asked of BP's (oneDNN).
-FLOOR_NETWORKS = ("long_fc_30",)
+#: the networks whose BP (and DFA) steps are compared with their floors (the dense ones), and the
+#: network and largest ratio asked of BP's (oneDNN).
+FLOOR_NETWORKS = ("long_fc_5", "long_fc_10", "long_fc_20", "long_fc_30")
+FLOOR_TARGET_NETWORK = "long_fc_30"
 FLOOR_LIMIT = 1.25
 FLOOR_COLUMNS = ["network", "kernels", "type", "batch_size", "gemm_ms", "gemm_gflops", "bytes_mib", "bandwidth_gbs",
                  "bytes_ms", "floor_ms", "floor_over_bp", "step_ms", "ratio_to_floor"]
@@ -89,9 +90,10 @@ def _floor_rows(network, library, batch_size, blocks, times, rules, log):
 
 
 def floor_targets(floors):
-    """BP's step within FLOOR_LIMIT of its floor, asked for oneDNN (Eigen's rows are reported)."""
+    """BP's step on long_fc_30 within FLOOR_LIMIT of its floor, asked for oneDNN (the other rows are reported)."""
     return [(f"BP / floor, {r['network']}, {r['kernels']}", r["ratio_to_floor"], FLOOR_LIMIT,
-             r["ratio_to_floor"] <= FLOOR_LIMIT) for r in floors if r["kernels"] == "oneDNN" and r["type"] == "BP"]
+             r["ratio_to_floor"] <= FLOOR_LIMIT) for r in floors
+            if r["kernels"] == "oneDNN" and r["type"] == "BP" and r["network"] == FLOOR_TARGET_NETWORK]
 
 
 def floor_table(floors):
