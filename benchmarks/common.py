@@ -339,6 +339,11 @@ def _threads(text):
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
+def threads_text(threads):
+    """--threads' text for a child process: the inverse of _threads."""
+    return ",".join(map(str, threads)) if isinstance(threads, tuple) else str(threads)
+
+
 def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

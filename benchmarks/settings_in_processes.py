@@ -50,7 +50,7 @@ def child(network_name, batch_size, steps, warmup, threads, quick=False):
 
 def _run_child(setting, network_name, batch_size, steps, warmup, threads, quick):
     argv = [sys.executable, "-m", "benchmarks.settings_in_processes", "--child", network_name, str(batch_size),
-            str(steps), str(warmup)] + ([f"--threads={_threads_text(threads)}"] if threads else []) \
+            str(steps), str(warmup)] + ([f"--threads={common.threads_text(threads)}"] if threads else []) \
         + (["--quick"] if quick else [])
     done = subprocess.run(argv, env=setting.environment(), capture_output=True, text=True)
     if done.returncode != 0:
@@ -59,10 +59,6 @@ def _run_child(setting, network_name, batch_size, steps, warmup, threads, quick)
     if not setting.holds(said["settings"]):
         raise RuntimeError(f"the {setting.name} process ran with {said['settings']}")
     return said["types"]
-
-
-def _threads_text(threads):
-    return ",".join(map(str, threads)) if isinstance(threads, tuple) else str(threads)
 
 
 def measure(settings, nets, processes=2, steps=30, warmup=5, threads=None, quick=False, log=print):

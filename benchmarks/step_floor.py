@@ -136,9 +136,8 @@ def benches(blocks, batch_size, config, stream_floats=None, rules=("BP",)):
             "stream": stream_bench(config, stream_floats or STREAM_FLOATS)}
 
 
-def from_times(blocks, batch_size, gemm_seconds, stream_seconds, stream_floats=None, rule="BP"):
-    """A rule's floor from the median times of its GEMM bench and the stream."""
-    kernels = dense_kernels(blocks)
+def from_times(kernels, batch_size, gemm_seconds, stream_seconds, stream_floats=None, rule="BP"):
+    """A rule's floor from the median times of its GEMM bench and the stream (kernels: dense_kernels')."""
     bandwidth = STREAM_PASSES * (stream_floats or STREAM_FLOATS) * FLOAT / stream_seconds
     moved = moved_bytes(kernels, batch_size)
     return {"gemm_ms": 1000 * gemm_seconds,
@@ -157,4 +156,5 @@ def floor(blocks, batch_size, config, stream_floats=None, repeats=20, rule="BP")
     finally:
         for bench in timed.values():
             bench.close()
-    return from_times(blocks, batch_size, medians[gemm_key(rule)], medians["stream"], stream_floats, rule)
+    return from_times(dense_kernels(blocks), batch_size, medians[gemm_key(rule)], medians["stream"], stream_floats,
+                      rule)

@@ -1,6 +1,6 @@
 """Median training-step time of every type, as a multiple of BP's, per kernel family.
 
-    python -m benchmarks.step_time [--quick] [--steps N] [--append]
+    python -m benchmarks.step_time [--quick] [--steps N] [--processes N] [--append]
 
 For each network the six types are built side by side (same data, momentum SGD, the same session
 settings as a run), warmed up, then timed in turns: a few steps of each type, round after round,
@@ -9,9 +9,15 @@ steps is reported with its ratio to BP's. The memory_vs_depth networks at batch 
 resnet_18 on 32x32x3 at batch 16. Run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=1`, then
 `=0 ... --append`, which keeps the other family's rows). On long_fc BP's median is compared with
 its floor measured in the same process (benchmarks/step_floor.py), and DFA's median with its own:
-the floors' ratio is what the kernels' GEMM rates allow DFA against BP. Writes
+the floors' ratio is what the kernels' GEMM rates allow DFA against BP. One process's ratios
+differ from the next's by more than the steps within it do: --processes N times each network in
+N processes of its own, one after the other, and pools their steps. Writes
 results/step_time.{csv,md} and results/step_floor.csv.
 """
+import json
+import subprocess
+import sys
+
 from benchmarks import common, step_floor
 from benchmarks.memory_vs_depth import networks as depth_networks
 
@@ -39,27 +45,27 @@ def networks(quick=False):
             + [(common.named("vgg_16"), CONV_BATCH), (common.named("resnet_18"), CONV_BATCH)])
 
 
-def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=print, floors=None):
+def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=print, floors=None, processes=1,
+            quick=False):
     """Rows of step times, each with the type's FLOPs over BP's (what its arithmetic implies);
-    BP's floor rows appended to `floors` (a list) for FLOOR_NETWORKS."""
+    BP's and DFA's floor rows appended to `floors` (a list) for FLOOR_NETWORKS. With processes > 1
+    each network is timed in that many processes of its own, one after the other, and the medians
+    are over all their steps: the spread between processes is larger than within one. Those
+    processes find the network by name in networks(quick)."""
     from training.kernels import kernel_family
     library = kernel_family().library
     rows = []
     for network, batch_size in nets:
-        benches = {algorithm: common.Bench(network, algorithm, threads=threads, batch_size=batch_size)
-                   for algorithm in types}
-        floor_benches, rules = {}, [rule for rule in step_floor.RULES if rule in benches]
-        if floors is not None and network.name in FLOOR_NETWORKS and "BP" in benches:
-            floor_benches = step_floor.benches(benches["BP"].blocks, batch_size, common.session_config(threads),
-                                               rules=rules) or {}
-        try:
-            times = common.interleaved_step_times({**benches, **floor_benches}, steps, warmup=warmup)
-            if floor_benches:
-                floors.extend(_floor_rows(network, library, batch_size, benches["BP"].blocks, times, rules, log))
-            flop_ratios = {algorithm: bench.flop_ratio() for algorithm, bench in benches.items()}
-        finally:
-            for bench in [*benches.values(), *floor_benches.values()]:
-                bench.close()
+        with_floor = floors is not None and network.name in FLOOR_NETWORKS and "BP" in types
+        if processes == 1:
+            timed = time_network(network, batch_size, types, steps, warmup, threads, with_floor)
+        else:
+            timed = _pooled([_time_in_child(network.name, batch_size, types, steps, warmup, threads, with_floor,
+                                            quick) for _ in range(processes)])
+        times, flop_ratios = timed["times"], timed["flop_ratios"]
+        if with_floor and timed["kernels"]:
+            rules = [rule for rule in step_floor.RULES if rule in types]
+            floors.extend(_floor_rows(network, library, batch_size, timed["kernels"], times, rules, log))
         medians = {algorithm: common.median_ms(times[algorithm]) for algorithm in types}
         for algorithm in types:
             ratio = medians[algorithm] / medians["BP"] if "BP" in medians else None
@@ -71,13 +77,64 @@ def measure(nets, types=common.TYPES, steps=30, warmup=5, threads=None, log=prin
     return rows
 
 
-def _floor_rows(network, library, batch_size, blocks, times, rules, log):
+def time_network(network, batch_size, types, steps, warmup, threads, with_floor):
+    """In this process: {"times": {type or floor bench: [s]}, "flop_ratios": {type: ratio},
+    "kernels": the dense kernels' shapes (for the floors) or None}."""
+    benches = {algorithm: common.Bench(network, algorithm, threads=threads, batch_size=batch_size)
+               for algorithm in types}
+    floor_benches, kernels = {}, None
+    if with_floor:
+        rules = [rule for rule in step_floor.RULES if rule in benches]
+        floor_benches = step_floor.benches(benches["BP"].blocks, batch_size, common.session_config(threads),
+                                           rules=rules) or {}
+        kernels = step_floor.dense_kernels(benches["BP"].blocks) if floor_benches else None
+    try:
+        times = common.interleaved_step_times({**benches, **floor_benches}, steps, warmup=warmup)
+        flop_ratios = {algorithm: bench.flop_ratio() for algorithm, bench in benches.items()}
+    finally:
+        for bench in [*benches.values(), *floor_benches.values()]:
+            bench.close()
+    return {"times": times, "flop_ratios": flop_ratios, "kernels": kernels}
+
+
+def _time_in_child(name, batch_size, types, steps, warmup, threads, with_floor, quick):
+    argv = [sys.executable, "-m", "benchmarks.step_time", "--child", name, str(batch_size), ",".join(types),
+            str(steps), str(warmup)] + ([f"--threads={common.threads_text(threads)}"] if threads else []) \
+        + (["--floor"] if with_floor else []) + (["--quick"] if quick else [])
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _pooled(parts):
+    """The children's results as one: every key's steps together; FLOP ratios and kernels are the
+    same in each (they come from the graph)."""
+    times = {key: [t for part in parts for t in part["times"][key]] for key in parts[0]["times"]}
+    kernels = parts[0]["kernels"] and [tuple(shape) for shape in parts[0]["kernels"]]
+    return {"times": times, "flop_ratios": parts[0]["flop_ratios"], "kernels": kernels}
+
+
+def _child(argv):
+    """`--child NAME BATCH TYPES STEPS WARMUP [--threads=..] [--floor] [--quick]`: time_network's
+    result as one JSON line."""
+    name, batch_size, types, steps, warmup = argv[1], int(argv[2]), tuple(argv[3].split(",")), int(argv[4]), int(argv[5])
+    quick = "--quick" in argv
+    threads = next((a.split("=", 1)[1] for a in argv if a.startswith("--threads=")), None)
+    network = dict((net.name, net) for net, _ in networks(quick))[name]
+    common.quiet_tensorflow()
+    timed = time_network(network, batch_size, types, steps, warmup, common._threads(threads) if threads else None,
+                         "--floor" in argv)
+    print(json.dumps(timed))
+
+
+def _floor_rows(network, library, batch_size, kernels, times, rules, log):
     """Each rule's median beside its floor, from the same rounds of turns; BP's row first."""
     stream_s = common.median_ms(times["stream"]) / 1000
     rows = []
     for rule in rules:
         row = {"network": network.name, "kernels": library, "type": rule, "batch_size": batch_size,
-               **step_floor.from_times(blocks, batch_size, common.median_ms(times[step_floor.gemm_key(rule)]) / 1000,
+               **step_floor.from_times(kernels, batch_size, common.median_ms(times[step_floor.gemm_key(rule)]) / 1000,
                                        stream_s, rule=rule)}
         row["floor_over_bp"] = row["floor_ms"] / (rows[0]["floor_ms"] if rows else row["floor_ms"])
         row["step_ms"] = common.median_ms(times[rule])
@@ -199,16 +256,24 @@ def read_rows(path):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return _child(argv)
     parser = common.argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=None, help="timed steps per type (default 30; 6 with --quick)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="time each network in this many processes of its own, one after the other, and pool "
+                             "their steps (default 1: in this process)")
     parser.add_argument("--append", action="store_true",
                         help="keep the rows of results/step_time.csv of other kernel families (run once per family)")
     args = parser.parse_args(argv)
     common.quiet_tensorflow()
     steps = args.steps or (6 if args.quick else 30)
     floors = []
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
     rows = measure(networks(args.quick), steps=steps, warmup=2 if args.quick else 5, threads=args.threads,
-                   floors=floors)
+                   floors=floors, processes=args.processes, quick=args.quick)
     if args.append and rows:
         family = rows[0]["kernels"]
         rows = common.keep_other_families(rows, read_rows(common.result_path(NAME, "csv", args.out)))

@@ -89,7 +89,7 @@ def test_step_floor_counts_the_steps_gemms_and_bytes():
         assert row["floor_ms"] == pytest.approx(row["gemm_ms"] + row["bytes_ms"])
         assert row["gemm_gflops"] > 0 and row["bandwidth_gbs"] > 0
         # y += x moves three floats per float of the stream: read x, read y, write y.
-        timed = step_floor.from_times(bench.blocks, 10, 0.01, 0.001, stream_floats=2**16)
+        timed = step_floor.from_times(kernels, 10, 0.01, 0.001, stream_floats=2**16)
         assert timed["bandwidth_gbs"] == pytest.approx(3 * 2**16 * 4 / 0.001 / 1e9)
     finally:
         bench.close()
@@ -587,3 +587,17 @@ def test_epoch_start_times_both_pipelines_in_turns(tmp_path):
         assert 0 < row["median_start_ms"] <= row["max_start_ms"] and row["median_steps_s"] > 0
     epoch_start.report(rows, tmp_path, log=lambda *_: None)
     assert len(read_csv(tmp_path / "epoch_start.csv")) == 2
+
+
+def test_step_time_pools_the_steps_of_several_processes(tmp_path, monkeypatch):
+    """--processes N: each network timed in N processes of its own; the medians are over all their steps."""
+    network, batch_size = step_time.networks(quick=True)[0]
+    monkeypatch.setattr(step_time, "FLOOR_NETWORKS", (network.name,))
+    floors = []
+    rows = step_time.measure([(network, batch_size)], types=("BP", "DFA"), steps=2, warmup=1, log=lambda *_: None,
+                             floors=floors, processes=2, quick=True)
+    assert [(r["type"], r["steps"]) for r in rows] == [("BP", 4), ("DFA", 4)]
+    assert rows[1]["ratio_to_bp"] == rows[1]["median_step_ms"] / rows[0]["median_step_ms"]
+    assert all(r["flop_ratio"] > 0 for r in rows)
+    assert [(f["type"], f["step_ms"]) for f in floors] == [(r["type"], r["median_step_ms"]) for r in rows]
+    assert floors[1]["floor_over_bp"] == floors[1]["floor_ms"] / floors[0]["floor_ms"]
