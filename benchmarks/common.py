@@ -22,8 +22,10 @@ ONEDNN_PRIMITIVES = keep_onednn_primitives()
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import io  # noqa: E402
+import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
@@ -339,9 +341,26 @@ def _threads(text):
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
-def threads_text(threads):
-    """--threads' text for a child process: the inverse of _threads."""
-    return ",".join(map(str, threads)) if isinstance(threads, tuple) else str(threads)
+def threads_argv(threads):
+    """A child process's --threads argument for `threads` ([] for the default): _threads' inverse."""
+    if not threads:
+        return []
+    return [f"--threads={','.join(map(str, threads)) if isinstance(threads, tuple) else threads}"]
+
+
+def threads_from_argv(argv):
+    """The threads a child process was given by threads_argv, or None."""
+    text = next((a.split("=", 1)[1] for a in argv if a.startswith("--threads=")), None)
+    return _threads(text) if text else None
+
+
+def json_from_child(argv, env=None, what=""):
+    """Run a benchmark's child process; its last line of output, parsed. A failed child is a
+    RuntimeError with the end of its stderr."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed{what}:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def quiet_tensorflow():

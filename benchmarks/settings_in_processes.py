@@ -11,7 +11,6 @@ over all that setting's processes, the page faults per step, the type's ratio to
 its speed-up (the first setting's median over this one's).
 """
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -50,12 +49,8 @@ def child(network_name, batch_size, steps, warmup, threads, quick=False):
 
 def _run_child(setting, network_name, batch_size, steps, warmup, threads, quick):
     argv = [sys.executable, "-m", "benchmarks.settings_in_processes", "--child", network_name, str(batch_size),
-            str(steps), str(warmup)] + ([f"--threads={common.threads_text(threads)}"] if threads else []) \
-        + (["--quick"] if quick else [])
-    done = subprocess.run(argv, env=setting.environment(), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({setting.name}):\n{done.stderr[-2000:]}")
-    said = json.loads(done.stdout.strip().splitlines()[-1])
+            str(steps), str(warmup)] + common.threads_argv(threads) + (["--quick"] if quick else [])
+    said = common.json_from_child(argv, setting.environment(), f" ({setting.name})")
     if not setting.holds(said["settings"]):
         raise RuntimeError(f"the {setting.name} process ran with {said['settings']}")
     return said["types"]
@@ -142,9 +137,8 @@ class SettingsBenchmark:
 
 
 def child_main(argv):
-    threads = next((a.split("=", 1)[1] for a in argv if a.startswith("--threads=")), None)
     name, batch_size, steps, warmup = argv[1], int(argv[2]), int(argv[3]), int(argv[4])
-    result = child(name, batch_size, steps, warmup, common._threads(threads) if threads else None, "--quick" in argv)
+    result = child(name, batch_size, steps, warmup, common.threads_from_argv(argv), "--quick" in argv)
     print(json.dumps({"settings": child_settings(), "types": result}))
 
 

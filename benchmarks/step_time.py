@@ -15,7 +15,6 @@ N processes of its own, one after the other, and pools their steps. Writes
 results/step_time.{csv,md} and results/step_floor.csv.
 """
 import json
-import subprocess
 import sys
 
 from benchmarks import common, step_floor
@@ -99,12 +98,9 @@ def time_network(network, batch_size, types, steps, warmup, threads, with_floor)
 
 def _time_in_child(name, batch_size, types, steps, warmup, threads, with_floor, quick):
     argv = [sys.executable, "-m", "benchmarks.step_time", "--child", name, str(batch_size), ",".join(types),
-            str(steps), str(warmup)] + ([f"--threads={common.threads_text(threads)}"] if threads else []) \
-        + (["--floor"] if with_floor else []) + (["--quick"] if quick else [])
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+            str(steps), str(warmup)] + common.threads_argv(threads) + (["--floor"] if with_floor else []) \
+        + (["--quick"] if quick else [])
+    return common.json_from_child(argv)
 
 
 def _pooled(parts):
@@ -120,11 +116,9 @@ def _child(argv):
     result as one JSON line."""
     name, batch_size, types, steps, warmup = argv[1], int(argv[2]), tuple(argv[3].split(",")), int(argv[4]), int(argv[5])
     quick = "--quick" in argv
-    threads = next((a.split("=", 1)[1] for a in argv if a.startswith("--threads=")), None)
     network = dict((net.name, net) for net, _ in networks(quick))[name]
     common.quiet_tensorflow()
-    timed = time_network(network, batch_size, types, steps, warmup, common._threads(threads) if threads else None,
-                         "--floor" in argv)
+    timed = time_network(network, batch_size, types, steps, warmup, common.threads_from_argv(argv), "--floor" in argv)
     print(json.dumps(timed))
 
 

@@ -21,8 +21,9 @@ from definitions.errors import ConfigError
 
 ENV = "TF_MKL_OPTIMIZE_PRIMITIVE_MEMUSE"
 KEEP = "false"  # TensorFlow's spelling: do not "optimize" memory by rebuilding primitives
-#: What TensorFlow's ReadBoolFromEnvVar accepts, lower-cased; anything else (even "") stops it.
-READABLE = {"true": "true", "1": "true", "false": "false", "0": "false"}
+#: What TensorFlow's ReadBoolFromEnvVar accepts, lower-cased, and whether it means "rebuild";
+#: anything else (even "") stops it.
+READABLE = {"true": True, "1": True, "false": False, "0": False}
 
 
 def keep_onednn_primitives(environ=None):
@@ -33,9 +34,9 @@ def keep_onednn_primitives(environ=None):
         environ[ENV] = KEEP
         return f"oneDNN primitives kept between steps ({ENV}={KEEP})"
     given = environ[ENV]
-    meaning = READABLE.get(given.lower())
-    if meaning is None:
+    rebuilds = READABLE.get(given.lower())
+    if rebuilds is None:
         raise ConfigError(f"{ENV}={given!r} is not one of: true, false, 1, 0 (TensorFlow would stop on it)")
-    if meaning == "true":
+    if rebuilds:
         return f"oneDNN convolution-gradient primitives rebuilt every step ({ENV}={given!r} in the environment)"
     return f"oneDNN primitives kept between steps ({ENV}={given!r} in the environment)"
