@@ -392,6 +392,24 @@ def keep_other_families(rows, old_rows):
     return [row for row in old_rows if row.get("kernels") != rows[0]["kernels"]] + rows
 
 
+def replace_rows(old_rows, rows, keys=("kernels", "network")):
+    """`old_rows` with those of each (kernel family, network) in `rows` replaced by `rows`' own, in
+    the old order (new pairs last): a benchmark rerun on some networks keeps the others' rows."""
+    def key(row):
+        return tuple(row.get(k) for k in keys)
+    fresh = {}
+    for row in rows:
+        fresh.setdefault(key(row), []).append(row)
+    merged, placed = [], set()
+    for row in old_rows:
+        if key(row) not in fresh:
+            merged.append(row)
+        elif key(row) not in placed:
+            merged += fresh[key(row)]
+            placed.add(key(row))
+    return merged + [row for row in rows if key(row) not in placed]
+
+
 def write_results(name, columns, rows, title, table, notes, out_dir=None, log=print):
     """results/<name>.csv (the rows) and <name>.md (the table and notes); the table to the log."""
     write_csv(result_path(name, "csv", out_dir), columns, rows)

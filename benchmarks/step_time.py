@@ -1,6 +1,6 @@
 """Median training-step time of every type, as a multiple of BP's, per kernel family.
 
-    python -m benchmarks.step_time [--quick] [--steps N] [--processes N] [--append]
+    python -m benchmarks.step_time [--quick] [--steps N] [--processes N] [--networks A,B] [--append]
 
 For each network the six types are built side by side (same data, momentum SGD, the same session
 settings as a run), warmed up, then timed in turns: a few steps of each type, round after round,
@@ -11,8 +11,9 @@ resnet_18 on 32x32x3 at batch 16. Run once per kernel family (`TF_ENABLE_ONEDNN_
 its floor measured in the same process (benchmarks/step_floor.py), and DFA's median with its own:
 the floors' ratio is what the kernels' GEMM rates allow DFA against BP. One process's ratios
 differ from the next's by more than the steps within it do: --processes N times each network in
-N processes of its own, one after the other, and pools their steps. Writes
-results/step_time.{csv,md} and results/step_floor.csv.
+N processes of its own, one after the other, and pools their steps. --networks times only the
+named networks and keeps every other row of the files (both families): the rows a change touches
+are measured again, the rest stay. Writes results/step_time.{csv,md} and results/step_floor.csv.
 """
 import json
 import sys
@@ -249,6 +250,21 @@ def read_rows(path):
                                    "steps": int, "flop_ratio": float})
 
 
+def _chosen(nets, names, parser):
+    """The (network, batch) pairs of `nets` named in the comma-separated `names`; an unknown name is
+    a usage error naming the closest known one."""
+    from definitions.names import suggestion
+    known = {network.name: (network, batch) for network, batch in nets}
+    chosen = [name.strip() for name in names.split(",") if name.strip()]
+    for name in chosen:
+        if name not in known:
+            parser.error(f"--networks: unknown network {name!r}{suggestion(name, known)}; "
+                         f"known: {', '.join(known)}")
+    if not chosen:
+        parser.error("--networks: no network named")
+    return [known[name] for name in chosen]
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
@@ -258,17 +274,27 @@ def main(argv=None):
     parser.add_argument("--processes", type=int, default=1,
                         help="time each network in this many processes of its own, one after the other, and pool "
                              "their steps (default 1: in this process)")
+    parser.add_argument("--networks", default=None,
+                        help="comma-separated names: time only these networks and keep every other row of the "
+                             "results (both kernel families)")
     parser.add_argument("--append", action="store_true",
                         help="keep the rows of results/step_time.csv of other kernel families (run once per family)")
     args = parser.parse_args(argv)
+    nets = networks(args.quick)
+    if args.networks is not None:
+        nets = _chosen(nets, args.networks, parser)
     common.quiet_tensorflow()
     steps = args.steps or (6 if args.quick else 30)
     floors = []
     if args.processes < 1:
         parser.error("--processes must be at least 1")
-    rows = measure(networks(args.quick), steps=steps, warmup=2 if args.quick else 5, threads=args.threads,
+    rows = measure(nets, steps=steps, warmup=2 if args.quick else 5, threads=args.threads,
                    floors=floors, processes=args.processes, quick=args.quick)
-    if args.append and rows:
+    if args.networks is not None:
+        rows = common.replace_rows(read_rows(common.result_path(NAME, "csv", args.out)), rows)
+        floors = common.replace_rows(read_floor_rows(common.result_path(FLOOR_NAME, "csv", args.out)), floors,
+                                     keys=("kernels", "network", "type"))
+    elif args.append and rows:
         family = rows[0]["kernels"]
         rows = common.keep_other_families(rows, read_rows(common.result_path(NAME, "csv", args.out)))
         floors = [row for row in read_floor_rows(common.result_path(FLOOR_NAME, "csv", args.out))

@@ -20,10 +20,16 @@ follows from which later ops read them (planning.program). The rules, one line e
   input's buffer and copies the output into the output's when nothing else reads them (new
   buffers otherwise), and holds an int64 argmax of the output's shape. AveragePool: an output; its gradient
   reads neither. Global average pooling: a (batch, channels) mean, and a broadcast gradient.
-- BatchNormalization (moments + batch_normalization, unfused): forward, a squared-difference
-  temporary and the output, both full size, plus per-channel values; the input lives until the
-  backward pass, which makes five full-size tensors: the gradient times the input (for the
-  scale), the scaled gradient, two broadcasts and the centred input.
+- BatchNormalization, fused (FusedBatchNormV3, the layer's default over the last axis of a 2-D
+  or 4-D input): forward, the output (full size) and five per-channel values (batch mean and
+  variance, two saved for the gradient, one float more); the input lives until the backward
+  pass, whose one op (FusedBatchNormGradV3) writes the input gradient (full size) and the two
+  per-channel gradients, holding one per-channel vector while it runs.
+- BatchNormalization, unfused (moments + batch_normalization: fused=False, or another axis or
+  rank): forward, a squared-difference temporary and the output, both full size, plus
+  per-channel values; the input lives until the backward pass, which makes five full-size
+  tensors: the gradient times the input (for the scale), the scaled gradient, two broadcasts
+  and the centred input.
 - ResidualLayer: the inner layers, a projection when shapes differ, and an Add (a new buffer
   unless an operand has no other reader); its gradient adds the two paths in place.
 """
@@ -206,7 +212,48 @@ def _pool_backward(b, layer, dy, saved, need_dx):
 
 
 # -- batch normalization -------------------------------------------------------------------------
+def bn_is_fused(layer):
+    """Whether the layer runs FusedBatchNormV3 (layers/batch_norm.py): over the last axis of a
+    (batch, C) or (batch, H, W, C) input, unless built with fused=False."""
+    rank = len(layer.input) + 1
+    axis = layer.settings.get("axis", -1) % rank
+    return layer.settings.get("fused", True) and rank in (2, 4) and axis == rank - 1
+
+
 def _bn_forward(b, layer, x, weights):
+    if bn_is_fused(layer):
+        return _fused_bn_forward(b, layer, x, weights)
+    return _unfused_bn_forward(b, layer, x, weights)
+
+
+def _bn_backward(b, layer, dy, saved, need_dx):
+    if "reserve" in saved:
+        return _fused_bn_backward(b, layer, dy, saved, need_dx)
+    return _unfused_bn_backward(b, layer, dy, saved, need_dx)
+
+
+def _fused_bn_forward(b, layer, x, weights):
+    channels = layer.variables[0][0]
+    gamma, beta = weights.tensors
+    y = b.tensor("FusedBatchNormV3", b.batch_bytes(layer.output), "activation")
+    per_channel = [b.tensor(f"FusedBatchNormV3:{i}", _bytes_of((channels,)), "activation") for i in range(1, 5)]
+    last = b.tensor("FusedBatchNormV3:5", _bytes_of((1,)), "activation")
+    b.op("FusedBatchNormV3", [x, gamma, beta], [y, *per_channel, last])
+    return y, {"x": x, "gamma": gamma, "reserve": [*per_channel[2:], last]}
+
+
+def _fused_bn_backward(b, layer, dy, saved, need_dx):
+    channels = layer.variables[0][0]
+    dx = b.tensor("FusedBatchNormV3_grad/FusedBatchNormGradV3", b.batch_bytes(layer.input), "gradient")
+    dgamma, dbeta = (b.tensor(f"FusedBatchNormV3_grad/FusedBatchNormGradV3:{i}", _bytes_of((channels,)), "gradient")
+                     for i in (1, 2))
+    scratch = (_bytes_of((channels,)), "gradient")
+    b.op("FusedBatchNormV3_grad/FusedBatchNormGradV3", [dy, saved["x"], saved["gamma"], *saved["reserve"]],
+         [dx, dgamma, dbeta], [scratch])
+    return dx, [dgamma, dbeta]
+
+
+def _unfused_bn_forward(b, layer, x, weights):
     channels = layer.variables[0][0]
     gamma, beta = weights.tensors
     mean = b.small("moments/mean", channels, "activation", [x])
@@ -219,7 +266,7 @@ def _bn_forward(b, layer, x, weights):
     return y, {"x": x, "mean": mean, "variance": variance, "scale": scale, "gamma": gamma}
 
 
-def _bn_backward(b, layer, dy, saved, need_dx):
+def _unfused_bn_backward(b, layer, dy, saved, need_dx):
     channels = layer.variables[0][0]
     x, mean, scale = saved["x"], saved["mean"], saved["scale"]
     product = b.new("batchnorm/mul_1_grad/Mul_1", layer.input, "gradient", inputs=[dy, x], in_place=[dy])

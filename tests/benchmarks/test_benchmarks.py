@@ -75,6 +75,37 @@ def test_step_time(tmp_path):
     assert step_time.read_rows(tmp_path / "step_time.csv")[1]["ratio_to_bp"] == pytest.approx(rows[1]["ratio_to_bp"], abs=1e-3)
 
 
+def test_replace_rows_keeps_the_order_and_the_pairs_not_measured_again():
+    old = [{"kernels": k, "network": n, "type": t, "v": 0} for k in ("oneDNN", "Eigen") for n in ("a", "b")
+           for t in ("BP", "DFA")]
+    new = [{"kernels": "Eigen", "network": "a", "type": t, "v": 1} for t in ("BP", "DFA")] + \
+          [{"kernels": "Eigen", "network": "c", "type": "BP", "v": 1}]
+    merged = common.replace_rows(old, new)
+    assert [(r["kernels"], r["network"], r["v"]) for r in merged] == [
+        ("oneDNN", "a", 0), ("oneDNN", "a", 0), ("oneDNN", "b", 0), ("oneDNN", "b", 0),
+        ("Eigen", "a", 1), ("Eigen", "a", 1), ("Eigen", "b", 0), ("Eigen", "b", 0), ("Eigen", "c", 1)]
+
+
+def test_step_time_networks_reruns_the_named_rows_only(tmp_path, capsys):
+    """--networks measures the named networks and keeps every other row of the CSV; an unknown name
+    is a usage error that suggests the closest."""
+    from training.kernels import kernel_family
+    family = kernel_family().library
+    other = [{"network": "long_fc_2", "kernels": family, "type": kind, "blocks": 2, "batch_size": 100,
+              "median_step_ms": 1.0, "ratio_to_bp": 1.0, "steps": 30, "flop_ratio": 1.0} for kind in common.TYPES]
+    stale = [dict(row, network="long_fc_3", median_step_ms=123.0) for row in other]
+    common.write_csv(tmp_path / "step_time.csv", step_time.COLUMNS, other + stale)
+    step_time.main(["--quick", "--steps", "2", "--networks", "long_fc_3", "--out", str(tmp_path)])
+    rows = step_time.read_rows(tmp_path / "step_time.csv")
+    assert rows[:len(other)] == other
+    fresh = rows[len(other):]
+    assert [r["type"] for r in fresh] == list(common.TYPES) and {r["network"] for r in fresh} == {"long_fc_3"}
+    assert all(r["median_step_ms"] != 123.0 and r["steps"] == 2 for r in fresh)
+    with pytest.raises(SystemExit) as exit_info:
+        step_time.main(["--quick", "--networks", "long_fc_33", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "did you mean 'long_fc_3'" in capsys.readouterr().err
+
+
 def test_step_floor_counts_the_steps_gemms_and_bytes():
     bench = common.Bench(common.mlp(2, width=8), "BP", batch_size=10)
     try:
@@ -601,3 +632,26 @@ def test_step_time_pools_the_steps_of_several_processes(tmp_path, monkeypatch):
     assert all(r["flop_ratio"] > 0 for r in rows)
     assert [(f["type"], f["step_ms"]) for f in floors] == [(r["type"], r["median_step_ms"]) for r in rows]
     assert floors[1]["floor_over_bp"] == floors[1]["floor_ms"] / floors[0]["floor_ms"]
+
+
+def test_fused_batch_norm_builds_both_versions_of_each_type_and_they_train_alike(tmp_path):
+    """The unfused network is the same network (same weights, same loss on the same batch) with
+    moments + batch_normalization in place of FusedBatchNormV3; rows, peaks and the report."""
+    from benchmarks import fused_batch_norm
+    network = fused_batch_norm.networks(quick=True)[0]
+    unfused = fused_batch_norm.Unfused(*(getattr(network, f) for f in network.__dataclass_fields__))
+    benches = [common.Bench(n, "BP", batch_size=8) for n in (network, unfused)]
+    try:
+        ops = [{op.type for op in bench.graph.get_operations()} for bench in benches]
+        assert "FusedBatchNormV3" in ops[0] and "FusedBatchNormV3" not in ops[1] and "SquaredDifference" in ops[1]
+        losses = [bench.session.run(bench.step.loss) for bench in benches]
+        assert losses[0] == pytest.approx(losses[1], rel=1e-4)
+    finally:
+        for bench in benches:
+            bench.close()
+    rows = fused_batch_norm.measure([network], types=("BP", "DFA"), steps=2, warmup=1, log=lambda *_: None)
+    assert [r["type"] for r in rows] == ["BP", "DFA"] and rows[0]["fused_over_bp"] == 1.0
+    assert all(r["fused_peak_mib"] > 0 and r["unfused_peak_mib"] > 0 and r["speedup"] > 0 for r in rows)
+    assert all(r["fused_bn_ms"] > 0 and r["unfused_bn_ms"] > 0 for r in rows)  # each finds its batch-norm ops
+    fused_batch_norm.report(rows, tmp_path, log=lambda *_: None)
+    assert "| liao_mnist_bn | " in (tmp_path / "fused_batch_norm.md").read_text()

@@ -26,7 +26,6 @@ from training.algorithms import ALGORITHMS
 from training.blocks import forward_blocks, split_into_blocks
 from training.feedback import Feedback
 from training.losses import softmax_cross_entropy
-from training.kernels import onednn_enabled
 from training.measured_kernels import MeasuredKernels
 from tracing.session_config import session_config
 
@@ -97,15 +96,11 @@ def predicted(make_layers, input_shape, kind, checkpoint_plan=None, update_every
 
 @pytest.mark.parametrize("kind", sorted(ALGORITHMS))
 @pytest.mark.parametrize("name", sorted(NETWORKS))
-def test_the_model_predicts_the_traced_step(name, kind, request):
+def test_the_model_predicts_the_traced_step(name, kind):
     make_layers, input_shape = NETWORKS[name]
     reason = undefined(kind, make_layers)
     if reason:
         pytest.skip(reason)  # PEPITA: dense layers only
-    if (name, kind) == ("residual", "BRSF") and onednn_enabled():
-        # Known miss on oneDNN (Eigen is met), -5.9%: the projection's input gradient runs inside the main
-        # branch's batch-norm backward, one activation-sized gradient more than the model's block order.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="BRSF's projection gradient interleaves"))
     if kind == "FGRAD" and name != "dense":  # tangents of dense layers and pointwise activations only
         with pytest.raises(ConfigError, match="FGRAD computes forward gradients of dense layers"):
             predicted(make_layers, input_shape, kind)
