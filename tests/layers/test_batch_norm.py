@@ -4,6 +4,9 @@ import tensorflow as tf
 
 from layers import BatchNormalization
 
+# The fused kernel is the family's own (Eigen's, oneDNN's): `make test` runs these under both.
+pytestmark = pytest.mark.kernels
+
 
 def test_training_uses_batch_statistics_and_stores_average_updates():
     x = np.random.default_rng(0).normal(3.0, 2.0, size=(64, 5)).astype(np.float32)
