@@ -7,11 +7,12 @@ For each network both versions of every type are built side by side (same data, 
 momentum SGD as step_time) and timed in turns in one process (common.interleaved_step_times);
 one traced step gives each graph's transient peak, and five more the time of its batch-norm ops
 (their run times summed: the part of the step the change touches, free of the few hundredths by
-which whole steps of different graphs of one process differ on a VM). vgg_16 and resnet_18 on 32x32x3 at batch 16,
-every normalisation of theirs over the channels of a 4-D input. Writes
+which whole steps of different graphs of one process differ on a VM). vgg_16 and resnet_18 on
+32x32x3 at batch 16, every normalisation of theirs over the channels of a 4-D input. Writes
 results/fused_batch_norm.{csv,md}; run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=0 ...
 --append` keeps the other family's rows).
 """
+import dataclasses
 from dataclasses import dataclass
 
 from benchmarks import common
@@ -32,9 +33,12 @@ class Unfused(common.Network):
     """A network whose BatchNormalization layers are built with fused=False."""
 
     def layers(self):
-        from layers import BatchNormalization
-        return [BatchNormalization(**{**layer.get_config(), "fused": False}) if isinstance(layer, BatchNormalization)
-                else layer for layer in super().layers()]
+        from layers.batch_norm import unfused
+        return unfused(super().layers())
+
+
+def unfused_network(network):
+    return Unfused(**dataclasses.asdict(network))
 
 
 def networks(quick=False):
@@ -48,7 +52,7 @@ def measure(nets, types=TYPES, steps=30, warmup=5, threads=None, log=print):
     library = kernel_family().library
     rows = []
     for network in nets:
-        unfused = Unfused(*(getattr(network, field) for field in network.__dataclass_fields__))
+        unfused = unfused_network(network)
         benches = {(kind, fused): common.Bench(network if fused else unfused, kind, threads=threads, batch_size=BATCH)
                    for kind in types for fused in (True, False)}
         bn_ms = {key: batch_norm_ms(bench) for key, bench in benches.items()}
@@ -82,7 +86,8 @@ def batch_norm_ms(bench, traces=TRACES):
 
 def report(rows, out_dir=None, log=print):
     table = common.markdown_table(COLUMNS, rows, {
-        "fused_bn_ms": "fused batch norm (ms)", "unfused_bn_ms": "unfused batch norm (ms)", "fused_ms": "fused (ms)", "unfused_ms": "unfused (ms)", "speedup": "unfused / fused",
+        "fused_bn_ms": "fused batch norm (ms)", "unfused_bn_ms": "unfused batch norm (ms)", "fused_ms": "fused (ms)",
+        "unfused_ms": "unfused (ms)", "speedup": "unfused / fused",
         "fused_over_bp": "fused / BP", "unfused_over_bp": "unfused / BP", "fused_peak_mib": "fused peak MiB",
         "unfused_peak_mib": "unfused peak MiB"})
     notes = f"""Median step time of each type with the fused batch norm (FusedBatchNormV3 and its gradient) and

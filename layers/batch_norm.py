@@ -16,6 +16,12 @@ from layers.checks import check_bool, check_number, format_shape
 from layers.registry import register
 
 
+def unfused(layers):
+    """`layers` with every BatchNormalization rebuilt with fused=False, its other settings kept."""
+    return [BatchNormalization(**{**layer.get_config(), "fused": False}) if isinstance(layer, BatchNormalization)
+            else layer for layer in layers]
+
+
 @register
 class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, fused=True, name=None):

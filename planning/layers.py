@@ -227,7 +227,7 @@ def _bn_forward(b, layer, x, weights):
 
 
 def _bn_backward(b, layer, dy, saved, need_dx):
-    if "reserve" in saved:
+    if bn_is_fused(layer):
         return _fused_bn_backward(b, layer, dy, saved, need_dx)
     return _unfused_bn_backward(b, layer, dy, saved, need_dx)
 

@@ -639,7 +639,7 @@ def test_fused_batch_norm_builds_both_versions_of_each_type_and_they_train_alike
     moments + batch_normalization in place of FusedBatchNormV3; rows, peaks and the report."""
     from benchmarks import fused_batch_norm
     network = fused_batch_norm.networks(quick=True)[0]
-    unfused = fused_batch_norm.Unfused(*(getattr(network, f) for f in network.__dataclass_fields__))
+    unfused = fused_batch_norm.unfused_network(network)
     benches = [common.Bench(n, "BP", batch_size=8) for n in (network, unfused)]
     try:
         ops = [{op.type for op in bench.graph.get_operations()} for bench in benches]

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from definitions.errors import ConfigError
 from planning.model import ALGORITHMS, MemoryModel
-from layers import BatchNormalization
+from layers.batch_norm import unfused
 from tests.planning.test_model import BATCH, CLASSES, NETWORKS, THREADS, undefined
 from training.blocks import forward_blocks, split_into_blocks
 from training.kernels import kernel_family
@@ -20,12 +20,8 @@ from training.measured_kernels import MeasuredKernels
 LARGE_BATCH = 1024
 
 
-def unfused(make_layers):
-    def layers():
-        return [BatchNormalization(**{**layer.get_config(), "fused": False}) if isinstance(layer, BatchNormalization)
-                else layer
-                for layer in make_layers()]
-    return layers
+def unfused_layers(make_layers):
+    return lambda: unfused(make_layers())
 
 
 def networks():
@@ -34,7 +30,7 @@ def networks():
         yield name, make_layers, input_shape, BATCH
     make_layers, input_shape = NETWORKS["batch_norm"]
     yield "batch_norm, fused, large batch", make_layers, input_shape, LARGE_BATCH
-    yield "batch_norm, unfused", unfused(make_layers), input_shape, BATCH
+    yield "batch_norm, unfused", unfused_layers(make_layers), input_shape, BATCH
 
 
 def rows():
