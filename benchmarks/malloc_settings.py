@@ -28,7 +28,7 @@ def _setting(choice):
 def networks(quick=False):
     if quick:
         return step_time.networks(quick=True)[:1]
-    wanted = ("long_fc_30", "vgg_16")
+    wanted = ("long_fc_30", "vgg_16", "long_conv_20")  # long_conv_20: where thread heaps were dropped each step
     return [(net, batch) for net, batch in step_time.networks() if net.name in wanted]
 
 
@@ -36,7 +36,7 @@ BENCHMARK = SettingsBenchmark(
     NAME, "Malloc settings and step time", tuple(_setting(choice) for choice in SETTINGS), networks,
     "Speed-up from keeping freed memory (default's median step over this setting's)",
     f"`default`: glibc's thresholds ({ENV}=default); `keep`: training/malloc_settings.py (trim off, mmap threshold "
-    "32 MiB), what runs and the other benchmarks use.")
+    "32 MiB, thread heaps kept by a 64 MiB top pad), what runs and the other benchmarks use.")
 measure, report = BENCHMARK.measure, BENCHMARK.report
 
 

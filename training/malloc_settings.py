@@ -12,6 +12,16 @@ type's step time depended on which other graphs shared its process.
 Here the trim threshold is set out of reach and the mmap threshold to glibc's largest (32 MiB):
 after the first steps a training process reuses what it freed (benchmarks.malloc_settings
 counts the faults; the speed-ups it measured are within what separate processes differ by).
+
+The thresholds do not keep the heaps of TensorFlow's worker threads. Their mallocs go to thread
+arenas, built of 64 MiB heaps mapped with mmap; a heap that becomes wholly free is unmapped
+whatever the trim threshold, and a step that needs it again maps a new one and faults it in page by page. On
+long_conv_20 with Eigen's kernels, in processes holding BP and FA, FA's steps did that about
+seventy times a step (strace: whole heaps mapped and unmapped), 100,000 minor faults a step, and
+took half again BP's time. glibc keeps a heap if the heap below it lacks the top pad's room,
+so a top pad of one whole heap keeps every heap (it only reserves address space: pages are
+faulted in when used; the main heap grows by as much address space at a time).
+
 The cost: the process keeps its high-water mark (a run's resident memory does not shrink
 between epochs). TensorFlow's own accounting (the tracer's records, the memory model) does not
 change: only where malloc gets its pages does. `ZPPMEM_MALLOC=default` leaves glibc's
@@ -28,12 +38,15 @@ ENV = "ZPPMEM_MALLOC"
 KEEP, DEFAULT = "keep", "default"
 CHOICES = (KEEP, DEFAULT)
 #: mallopt's parameter numbers (malloc.h).
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 #: glibc refuses an mmap threshold above half its largest heap: 32 MiB on 64-bit machines.
 MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 2**31 - 1  # an int, as mallopt takes: never trim
+#: A thread arena's heap on 64-bit machines (twice the largest mmap threshold).
+TOP_PAD = 2 * MMAP_THRESHOLD
 #: glibc's own environment settings of the same thresholds: the user's choice wins.
-GLIBC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+GLIBC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_",
+                   "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST")
 
 
 def keep_freed_memory(environ=None):
@@ -52,9 +65,10 @@ def keep_freed_memory(environ=None):
     libc = _glibc()
     if libc is None:
         return "the C library's malloc as it is (not glibc)"
-    if libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1 or libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) != 1:
+    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD), (M_TOP_PAD, TOP_PAD))
+    if not all(libc.mallopt(parameter, value) == 1 for parameter, value in settings):
         return "glibc's malloc thresholds (mallopt refused the change)"
-    return "freed memory kept in the process (malloc trim off, mmap threshold 32 MiB)"
+    return "freed memory kept in the process (malloc trim off, mmap threshold 32 MiB, thread heaps kept)"
 
 
 def environment_for(choice, environ=None):
