@@ -15,11 +15,11 @@ counts the faults; the speed-ups it measured are within what separate processes 
 
 The thresholds do not keep the heaps of TensorFlow's worker threads. Their mallocs go to thread
 arenas, built of 64 MiB heaps mapped with mmap; a heap that becomes wholly free is unmapped
-whatever the trim threshold, and a step that needs it again maps a new one and faults it in page by page. On
-long_conv_20 with Eigen's kernels, in processes holding BP and FA, FA's steps did that about
-seventy times a step (strace: whole heaps mapped and unmapped), 100,000 minor faults a step, and
-took half again BP's time. glibc keeps a heap if the heap below it lacks the top pad's room,
-so a top pad of one whole heap keeps every heap (it only reserves address space: pages are
+whatever the trim threshold, and a step that needs it again maps a new one and faults it in page
+by page. On long_conv_20 with Eigen's kernels, in processes holding BP and FA, FA's steps did
+that about seventy times a step (strace: whole heaps mapped and unmapped), 100,000 minor faults a
+step, and took half again BP's time. glibc keeps a heap if the heap below it lacks the top pad's
+room, so a top pad of one whole heap keeps every heap (it only reserves address space: pages are
 faulted in when used; the main heap grows by as much address space at a time).
 
 The cost: the process keeps its high-water mark (a run's resident memory does not shrink
@@ -44,7 +44,7 @@ MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 2**31 - 1  # an int, as mallopt takes: never trim
 #: A thread arena's heap on 64-bit machines (twice the largest mmap threshold).
 TOP_PAD = 2 * MMAP_THRESHOLD
-#: glibc's own environment settings of the same thresholds: the user's choice wins.
+#: glibc's own malloc settings in the environment: the user's choice wins over all of ours.
 GLIBC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_",
                    "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST")
 
