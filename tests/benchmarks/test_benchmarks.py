@@ -570,6 +570,36 @@ def test_update_interleave_chains_apply_every_update_once(tmp_path):
     assert "| kernels | updates |" in (tmp_path / "update_interleave.md").read_text()
 
 
+def test_conv_kernels_run_every_kernel_they_time(tmp_path):
+    """Each kind's graph executes one kernel of that kind per convolution (input gradients for all
+    but the first layer), read from a traced run's step stats: grappler drops ops nothing reads."""
+    import tensorflow as tf
+
+    from benchmarks import conv_kernels
+    layers, batch_size = conv_kernels.convolutions("vgg_16", quick=True)
+    expected = {"forward": ("Conv2D", len(layers)), "filter_gradients": ("Conv2DBackpropFilter", len(layers)),
+                "input_gradients": ("Conv2DBackpropInput", len(layers) - 1)}
+    for kind, (op_type, count) in expected.items():
+        bench = conv_kernels.kernel_graph(kind, layers, batch_size, common.session_config())
+        try:
+            names = {op.name for op in bench.session.graph.get_operations() if op.type == op_type}
+            metadata = tf.compat.v1.RunMetadata()
+            bench.session.run(bench.fetch, options=tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE),
+                              run_metadata=metadata)
+            executed = {node.node_name for device in metadata.step_stats.dev_stats for node in device.node_stats}
+            assert len(names) == count and names <= executed, (kind, names, executed)
+        finally:
+            bench.close()
+    assert [len(conv_kernels.convolutions(name)[0]) for name in ("long_conv_10", "vgg_16")] == [10, 13]
+    rows = conv_kernels.measure(steps=2, quick=True, log=lambda *_: None)
+    for row in rows:
+        total = row["forward_ms"] + row["filter_gradients_ms"] + row["input_gradients_ms"]
+        assert row["dfa_over_bp"] == pytest.approx((row["forward_ms"] + row["filter_gradients_ms"]) / total)
+    conv_kernels.report(rows, tmp_path, log=lambda *_: None)
+    assert len(read_csv(tmp_path / "conv_kernels.csv")) == 2
+    assert "| network | kernels | batch |" in (tmp_path / "conv_kernels.md").read_text()
+
+
 def test_update_every_rows_trade_time_for_memory(tmp_path):
     """One row per rule and group size; a larger group holds more weight gradients, never fewer."""
     from benchmarks import update_every

@@ -1,0 +1,115 @@
+"""The three convolution kernels of a convnet's step, each timed alone: what DFA's ratio to BP can be.
+
+    python -m benchmarks.conv_kernels [--quick] [--append]
+
+Counted in multiply-adds, a convolution's forward, filter gradient and input gradient cost the
+same, so DFA (forward and filter gradients, no input gradients) would take two thirds of BP's
+step. The kernels do not run at one rate: for each network, every convolution's forward, filter
+gradient and input gradient (all but the first layer's: BP computes none for the data) are timed
+alone at the network's shapes, each kind in a graph of its own (every layer on its own random
+inputs, one op at a time in the caller's thread, a run's setting), the three graphs in turns.
+`DFA / BP` is (forward + filter gradients) / (all three): the ratio the convolutions alone allow,
+before the rest of the step (activations, batch norms, updates, DFA's feedback products).
+Writes results/conv_kernels.{csv,md}; run once per kernel family (`TF_ENABLE_ONEDNN_OPTS=0 ...
+--append` keeps the other family's rows).
+"""
+import statistics
+
+import numpy as np
+
+from benchmarks import common
+from benchmarks.step_floor import TimedGraph
+
+NAME = "conv_kernels"
+COLUMNS = ["network", "kernels", "batch_size", "convolutions", "forward_ms", "filter_gradients_ms",
+           "input_gradients_ms", "dfa_over_bp"]
+KINDS = ("forward", "filter_gradients", "input_gradients")
+
+
+def convolutions(name, quick=False):
+    """[(height = width, in channels, out channels)] of a network's 3x3 SAME convolutions, and its batch."""
+    if quick:
+        return [(4, 3, 4), (4, 4, 4)], 2
+    if name.startswith("long_conv_"):
+        blocks = int(name.rsplit("_", 1)[1])
+        return [(16, 3, 32)] + [(16, 32, 32)] * (blocks - 1), common.BATCH_SIZE
+    if name == "vgg_16":
+        layers, channels = [], 3
+        for size, stage in ((32, [64, 64]), (16, [128, 128]), (8, [256] * 3), (4, [512] * 3), (2, [512] * 3)):
+            for filters in stage:
+                layers.append((size, channels, filters))
+                channels = filters
+        return layers, 16
+    raise ValueError(f"no convolutions listed for {name}")
+
+
+def kernel_graph(kind, layers, batch_size, config, seed=0):
+    """Every layer's `kind` kernel (forward, filter_gradients, input_gradients), ready to time."""
+    import tensorflow as tf
+    rng = np.random.default_rng(seed)
+    graph = tf.Graph()
+    with graph.as_default():
+        def variable(*shape):
+            return tf.Variable(rng.standard_normal(shape).astype(np.float32) * 0.1)
+        ops = []
+        for index, (size, cin, cout) in enumerate(layers):
+            x, w, dy = variable(batch_size, size, size, cin), variable(3, 3, cin, cout), variable(batch_size, size, size, cout)
+            if kind == "forward":
+                ops.append(tf.nn.conv2d(x, w, 1, "SAME"))
+            elif kind == "filter_gradients":
+                ops.append(tf.compat.v1.nn.conv2d_backprop_filter(x, [3, 3, cin, cout], dy, [1, 1, 1, 1], "SAME"))
+            elif index > 0:  # no input gradient for the data
+                ops.append(tf.compat.v1.nn.conv2d_backprop_input([batch_size, size, size, cin], w, dy, [1, 1, 1, 1],
+                                                                 "SAME"))
+        # One element of each: grappler turns ops whose outputs nothing reads into no-ops.
+        step = tf.add_n([tf.reshape(op, [-1])[0] for op in ops])
+        init = tf.compat.v1.global_variables_initializer()
+    return TimedGraph(graph, step, init, config)
+
+
+def measure(names=("long_conv_10", "vgg_16"), steps=30, threads=None, quick=False, log=print):
+    from training.kernels import kernel_family
+    library = kernel_family().library
+    config = common.session_config(threads)
+    rows = []
+    for name in names:
+        layers, batch_size = convolutions(name, quick)
+        benches = {kind: kernel_graph(kind, layers, batch_size, config) for kind in KINDS}
+        try:
+            times = common.interleaved_step_times(benches, steps, warmup=3)
+        finally:
+            for bench in benches.values():
+                bench.close()
+        ms = {kind: 1000 * statistics.median(times[kind]) for kind in KINDS}
+        row = {"network": name, "kernels": library, "batch_size": batch_size, "convolutions": len(layers),
+               **{f"{kind}_ms": ms[kind] for kind in KINDS},
+               "dfa_over_bp": (ms["forward"] + ms["filter_gradients"]) / sum(ms.values())}
+        rows.append(row)
+        log(f"{name:>14} {library:>6}: forward {ms['forward']:.2f} ms, filter gradients {ms['filter_gradients']:.2f},"
+            f" input gradients {ms['input_gradients']:.2f}; DFA / BP {row['dfa_over_bp']:.3f}")
+    return rows
+
+
+def report(rows, out_dir=None, log=print):
+    for row in rows:  # read back from the CSV (--append) as floats
+        row["batch_size"], row["convolutions"] = int(row["batch_size"]), int(row["convolutions"])
+    table = common.markdown_table(COLUMNS, rows, {"batch_size": "batch", "forward_ms": "forward (ms)",
+                                                  "filter_gradients_ms": "filter gradients (ms)",
+                                                  "input_gradients_ms": "input gradients (ms)",
+                                                  "dfa_over_bp": "DFA / BP"})
+    notes = f"""Each kind's kernels summed over the network's 3x3 convolutions (input gradients for all but
+the first), medians of the three graphs timed in turns; `DFA / BP` = (forward + filter
+gradients) / (all three), against two thirds in multiply-adds. {common.machine_line()}.
+
+{common.regenerate_per_family(NAME)}
+"""
+    common.write_results(NAME, COLUMNS, rows, "Convolution kernels, each alone", table, notes, out_dir, log)
+
+
+def main(argv=None):
+    common.main_per_kernel_family(argv, __doc__, NAME, COLUMNS[2:], lambda args: measure(
+        steps=4 if args.quick else 30, threads=args.threads, quick=args.quick), report)
+
+
+if __name__ == "__main__":
+    main()
