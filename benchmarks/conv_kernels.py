@@ -26,21 +26,30 @@ COLUMNS = ["network", "kernels", "batch_size", "convolutions", "forward_ms", "fi
 KINDS = ("forward", "filter_gradients", "input_gradients")
 
 
-def convolutions(name, quick=False):
-    """[(height = width, in channels, out channels)] of a network's 3x3 SAME convolutions, and its batch."""
+def networks(quick=False):
+    """[(network, batch size)] of step_time's convnets, as it times them."""
+    from benchmarks import step_time
     if quick:
-        return [(4, 3, 4), (4, 4, 4)], 2
-    if name.startswith("long_conv_"):
-        blocks = int(name.rsplit("_", 1)[1])
-        return [(16, 3, 32)] + [(16, 32, 32)] * (blocks - 1), common.BATCH_SIZE
-    if name == "vgg_16":
-        layers, channels = [], 3
-        for size, stage in ((32, [64, 64]), (16, [128, 128]), (8, [256] * 3), (4, [512] * 3), (2, [512] * 3)):
-            for filters in stage:
-                layers.append((size, channels, filters))
-                channels = filters
-        return layers, 16
-    raise ValueError(f"no convolutions listed for {name}")
+        return [(common.conv(3, filters=4), 2)]  # two convolutions: one input gradient
+    return [(net, batch) for net, batch in step_time.networks() if net.name in ("long_conv_10", "vgg_16")]
+
+
+def convolutions(network):
+    """[(height, width, in channels, (filter height, filter width), out channels)] of the network's
+    convolutions, read from its layers: each at its input's size (stride 1, SAME: the shipped
+    convnets'), a max pool's strides shrinking what follows."""
+    from layers import ConvolutionalLayer, MaxPool
+    height, width, channels = network.input_shape
+    found = []
+    for layer in network.layers():
+        if isinstance(layer, ConvolutionalLayer):
+            if tuple(layer.strides) != (1, 1) or layer.padding != "SAME":
+                raise ValueError(f"{network.name}: {layer} is not a stride-1 SAME convolution")
+            found.append((height, width, channels, tuple(layer.filter_dim), layer.num_of_filters))
+            channels = layer.num_of_filters
+        elif isinstance(layer, MaxPool):
+            height, width = -(-height // layer.strides[0]), -(-width // layer.strides[1])
+    return found
 
 
 def kernel_graph(kind, layers, batch_size, config, seed=0):
@@ -52,14 +61,15 @@ def kernel_graph(kind, layers, batch_size, config, seed=0):
         def variable(*shape):
             return tf.Variable(rng.standard_normal(shape).astype(np.float32) * 0.1)
         ops = []
-        for index, (size, cin, cout) in enumerate(layers):
-            x, w, dy = variable(batch_size, size, size, cin), variable(3, 3, cin, cout), variable(batch_size, size, size, cout)
+        for index, (height, width, cin, (fh, fw), cout) in enumerate(layers):
+            x, w = variable(batch_size, height, width, cin), variable(fh, fw, cin, cout)
+            dy = variable(batch_size, height, width, cout)
             if kind == "forward":
                 ops.append(tf.nn.conv2d(x, w, 1, "SAME"))
             elif kind == "filter_gradients":
-                ops.append(tf.compat.v1.nn.conv2d_backprop_filter(x, [3, 3, cin, cout], dy, [1, 1, 1, 1], "SAME"))
+                ops.append(tf.compat.v1.nn.conv2d_backprop_filter(x, [fh, fw, cin, cout], dy, [1, 1, 1, 1], "SAME"))
             elif index > 0:  # no input gradient for the data
-                ops.append(tf.compat.v1.nn.conv2d_backprop_input([batch_size, size, size, cin], w, dy, [1, 1, 1, 1],
+                ops.append(tf.compat.v1.nn.conv2d_backprop_input([batch_size, height, width, cin], w, dy, [1, 1, 1, 1],
                                                                  "SAME"))
         # One element of each: grappler turns ops whose outputs nothing reads into no-ops.
         step = tf.add_n([tf.reshape(op, [-1])[0] for op in ops])
@@ -67,13 +77,14 @@ def kernel_graph(kind, layers, batch_size, config, seed=0):
     return TimedGraph(graph, step, init, config)
 
 
-def measure(names=("long_conv_10", "vgg_16"), steps=30, threads=None, quick=False, log=print):
+def measure(nets, steps=30, threads=None, log=print):
+    """nets: [(network, batch size)], e.g. networks()."""
     from training.kernels import kernel_family
     library = kernel_family().library
     config = common.session_config(threads)
     rows = []
-    for name in names:
-        layers, batch_size = convolutions(name, quick)
+    for network, batch_size in nets:
+        name, layers = network.name, convolutions(network)
         benches = {kind: kernel_graph(kind, layers, batch_size, config) for kind in KINDS}
         try:
             times = common.interleaved_step_times(benches, steps, warmup=3)
@@ -97,7 +108,7 @@ def report(rows, out_dir=None, log=print):
                                                   "filter_gradients_ms": "filter gradients (ms)",
                                                   "input_gradients_ms": "input gradients (ms)",
                                                   "dfa_over_bp": "DFA / BP"})
-    notes = f"""Each kind's kernels summed over the network's 3x3 convolutions (input gradients for all but
+    notes = f"""Each kind's kernels summed over the network's convolutions (input gradients for all but
 the first), medians of the three graphs timed in turns; `DFA / BP` = (forward + filter
 gradients) / (all three), against two thirds in multiply-adds. {common.machine_line()}.
 
@@ -108,7 +119,7 @@ gradients) / (all three), against two thirds in multiply-adds. {common.machine_l
 
 def main(argv=None):
     common.main_per_kernel_family(argv, __doc__, NAME, COLUMNS[2:], lambda args: measure(
-        steps=4 if args.quick else 30, threads=args.threads, quick=args.quick), report)
+        networks(args.quick), steps=4 if args.quick else 30, threads=args.threads), report)
 
 
 if __name__ == "__main__":

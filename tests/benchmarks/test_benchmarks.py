@@ -576,7 +576,8 @@ def test_conv_kernels_run_every_kernel_they_time(tmp_path):
     import tensorflow as tf
 
     from benchmarks import conv_kernels
-    layers, batch_size = conv_kernels.convolutions("vgg_16", quick=True)
+    (network, batch_size), = conv_kernels.networks(quick=True)
+    layers = conv_kernels.convolutions(network)
     expected = {"forward": ("Conv2D", len(layers)), "filter_gradients": ("Conv2DBackpropFilter", len(layers)),
                 "input_gradients": ("Conv2DBackpropInput", len(layers) - 1)}
     for kind, (op_type, count) in expected.items():
@@ -590,8 +591,12 @@ def test_conv_kernels_run_every_kernel_they_time(tmp_path):
             assert len(names) == count and names <= executed, (kind, names, executed)
         finally:
             bench.close()
-    assert [len(conv_kernels.convolutions(name)[0]) for name in ("long_conv_10", "vgg_16")] == [10, 13]
-    rows = conv_kernels.measure(steps=2, quick=True, log=lambda *_: None)
+    # long_conv_10: nine convolutions and a dense layer; vgg_16's thirteen, 32x32 down to 2x2 pixels
+    full = {network.name: conv_kernels.convolutions(network) for network, _ in conv_kernels.networks()}
+    assert {name: len(layers) for name, layers in full.items()} == {"long_conv_10": 9, "vgg_16": 13}
+    assert [(h, cin, cout) for h, _, cin, _, cout in full["vgg_16"]][::3] == [
+        (32, 3, 64), (16, 128, 128), (8, 256, 256), (4, 512, 512), (2, 512, 512)]
+    rows = conv_kernels.measure(conv_kernels.networks(quick=True) * 2, steps=2, log=lambda *_: None)
     for row in rows:
         total = row["forward_ms"] + row["filter_gradients_ms"] + row["input_gradients_ms"]
         assert row["dfa_over_bp"] == pytest.approx((row["forward_ms"] + row["filter_gradients_ms"]) / total)
