@@ -18,7 +18,7 @@ import statistics
 import numpy as np
 
 from benchmarks import common
-from benchmarks.step_floor import TimedGraph
+from benchmarks.timed_graph import TimedGraph, one_element_of_each, random_variable
 
 NAME = "conv_kernels"
 COLUMNS = ["network", "kernels", "batch_size", "convolutions", "forward_ms", "filter_gradients_ms",
@@ -59,7 +59,7 @@ def kernel_graph(kind, layers, batch_size, config, seed=0):
     graph = tf.Graph()
     with graph.as_default():
         def variable(*shape):
-            return tf.Variable(rng.standard_normal(shape).astype(np.float32) * 0.1)
+            return random_variable(rng, *shape, scale=0.1)
         ops = []
         for index, (height, width, cin, (fh, fw), cout) in enumerate(layers):
             x, w = variable(batch_size, height, width, cin), variable(fh, fw, cin, cout)
@@ -71,8 +71,7 @@ def kernel_graph(kind, layers, batch_size, config, seed=0):
             elif index > 0:  # no input gradient for the data
                 ops.append(tf.compat.v1.nn.conv2d_backprop_input([batch_size, height, width, cin], w, dy, [1, 1, 1, 1],
                                                                  "SAME"))
-        # One element of each: grappler turns ops whose outputs nothing reads into no-ops.
-        step = tf.add_n([tf.reshape(op, [-1])[0] for op in ops])
+        step = one_element_of_each(ops)
         init = tf.compat.v1.global_variables_initializer()
     return TimedGraph(graph, step, init, config)
 

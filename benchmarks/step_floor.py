@@ -29,6 +29,8 @@ import statistics
 
 import numpy as np
 
+from benchmarks.timed_graph import TimedGraph, one_element_of_each, random_variable
+
 FLOAT = 4
 STREAM_FLOATS = 64 * 2**20  # 256 MiB of float32: larger than any cache
 
@@ -64,44 +66,24 @@ def moved_bytes(kernels, batch_size):
     return FLOAT * sum(3 * batch_size * m + batch_size * m + 5 * (n * m + m) for n, m in kernels)
 
 
-class TimedGraph:
-    """A graph in its own session with a run's settings; run(steps) -> seconds per run, like
-    common.Bench, so that it can take turns with the training steps (interleaved_step_times)."""
-
-    def __init__(self, graph, fetch, init, config):
-        import tensorflow as tf
-        self.fetch = fetch
-        self.session = tf.compat.v1.Session(graph=graph, config=config)
-        self.session.run(init)
-
-    def run(self, steps=1):
-        from benchmarks.common import timed_runs
-        return timed_runs(self.session, self.fetch, steps)
-
-    def close(self):
-        self.session.close()
-
-
 def gemm_bench(kernels, batch_size, config, rule="BP"):
     """The step's GEMMs alone (BP's or DFA's), each on its own random inputs."""
     import tensorflow as tf
     rng = np.random.default_rng(0)
     graph = tf.Graph()
     with graph.as_default():
-        def variable(*shape):
-            return tf.Variable(rng.standard_normal(shape).astype(np.float32))
         products = []
         for index, (n, m) in enumerate(kernels):
-            x, w, d = variable(batch_size, n), variable(n, m), variable(batch_size, m)
+            x, w = random_variable(rng, batch_size, n), random_variable(rng, n, m)
+            d = random_variable(rng, batch_size, m)
             products.append(tf.matmul(x, w))
             products.append(tf.matmul(x, d, transpose_a=True))
             if rule == "BP" and index:
                 products.append(tf.matmul(d, w, transpose_b=True))
             if rule == "DFA" and index < len(kernels) - 1:
                 classes = kernels[-1][1]
-                products.append(tf.matmul(variable(batch_size, classes), variable(classes, m)))
-        # Fetch one element of each product: Grappler prunes ops that only a tf.group waits for.
-        step = tf.add_n([product[0, 0] for product in products])
+                products.append(tf.matmul(random_variable(rng, batch_size, classes), random_variable(rng, classes, m)))
+        step = one_element_of_each(products)
         init = tf.compat.v1.global_variables_initializer()
     return TimedGraph(graph, step, init, config)
 

@@ -21,7 +21,7 @@ import statistics
 import numpy as np
 
 from benchmarks import common
-from benchmarks.step_floor import TimedGraph
+from benchmarks.timed_graph import TimedGraph, random_variable
 
 NAME = "update_interleave"
 COLUMNS = ["kernels", "updates", "gradients_held", "median_ms", "ratio_to_at_end"]
@@ -36,7 +36,7 @@ def chain(links, batch_size, width, group, config, seed=0):
     graph = tf.Graph()
     with graph.as_default():
         def variable(*shape):
-            return tf.Variable(rng.standard_normal(shape).astype(np.float32) * 0.01)
+            return random_variable(rng, *shape, scale=0.01)
         xs, ds = [variable(batch_size, width) for _ in range(links)], [variable(batch_size, width) for _ in range(links)]
         # Link i reads weight i + 1 (the next layer's, as a backward does) after weight i + 1's
         # update can have run only in BP's order; the last link reads one that is never updated.
