@@ -573,9 +573,8 @@ def test_update_interleave_chains_apply_every_update_once(tmp_path):
 def test_conv_kernels_run_every_kernel_they_time(tmp_path):
     """Each kind's graph executes one kernel of that kind per convolution (input gradients for all
     but the first layer), read from a traced run's step stats: grappler drops ops nothing reads."""
-    import tensorflow as tf
-
     from benchmarks import conv_kernels
+    from tracing.tracer import trace
     (network, batch_size), = conv_kernels.networks(quick=True)
     layers = conv_kernels.convolutions(network)
     expected = {"forward": ("Conv2D", len(layers)), "filter_gradients": ("Conv2DBackpropFilter", len(layers)),
@@ -584,10 +583,7 @@ def test_conv_kernels_run_every_kernel_they_time(tmp_path):
         bench = conv_kernels.kernel_graph(kind, layers, batch_size, common.session_config())
         try:
             names = {op.name for op in bench.session.graph.get_operations() if op.type == op_type}
-            metadata = tf.compat.v1.RunMetadata()
-            bench.session.run(bench.fetch, options=tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE),
-                              run_metadata=metadata)
-            executed = {node.node_name for device in metadata.step_stats.dev_stats for node in device.node_stats}
+            executed = {node.name for node in trace(bench.session, bench.fetch).node_stats}
             assert len(names) == count and names <= executed, (kind, names, executed)
         finally:
             bench.close()
